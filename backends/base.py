@@ -1,0 +1,147 @@
+"""The adapter contract.
+
+An adapter maps the framework-neutral model of a clause onto one framework's *own* built-in
+features and reports what the framework does. It must never correct the framework: a divergence
+is the product. One short subclass per framework; the framework is imported lazily inside the
+methods so that a missing framework means "skipped, with the reason", never a crash.
+
+Weights cross the boundary in the **reference layout** (Keras conventions), per layer:
+
+==============  ===================================================================
+embedding       ``[matrix (input_dim, output_dim)]``
+dense           ``[kernel (in, units), bias (units,)]``
+simple_rnn      ``[kernel (in, u), recurrent (u, u), bias (u,)]``
+lstm            ``[kernel (in, 4u), recurrent (u, 4u), bias (4u,)]``, gates i, f, c, o
+gru             ``[kernel (in, 3u), recurrent (u, 3u), bias (2, 3u)]``, gates z, r, h,
+                reset applied after the recurrent matmul (Keras ``reset_after=True``)
+flatten         ``[]``
+==============  ===================================================================
+
+A third party can run the suite on its own adapter with
+``pytest conformance --backend package.module:ClassName``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+LAYER_KINDS = ("embedding", "flatten", "dense", "simple_rnn", "lstm", "gru")
+
+
+class Unsupported(Exception):
+    """The framework has no counterpart for what the clause asks; ``str(exc)`` says why."""
+
+
+class FrameworkRaised(Exception):
+    """Wraps an exception that the framework raised in the adapter's own frame (e.g. an
+    AttributeError for an API the document uses that no longer exists), so it is reported as the
+    framework's behaviour, not as an adapter bug. ``raise FrameworkRaised(exc) from exc``."""
+
+    def __init__(self, exc: BaseException):
+        super().__init__(str(exc))
+        self.type_name = type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a clause's model: ``kind`` is one of LAYER_KINDS, ``args`` its arguments.
+
+    Embedding args: input_dim, output_dim, input_length, mask_zero, trainable,
+    embeddings_constraint ({"unit_norm": {"axis": 1}}), embeddings_regularizer ({"l2": f}).
+    Dense/RNN args: units, return_sequences (RNNs).
+    """
+
+    kind: str
+    args: dict = field(default_factory=dict)
+
+    def get(self, key, default=None):
+        return self.args.get(key, default)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A Sequential stack. ``input_shape`` excludes the batch axis; ``None`` means inferred."""
+
+    layers: tuple[Layer, ...]
+    input_shape: tuple | None = None
+    input_dtype: str = "int32"
+
+
+@dataclass
+class LayerSummary:
+    """What ``model.summary()`` shows for one layer; the batch axis is ``None``."""
+
+    output_shape: tuple
+    trainable: int
+    non_trainable: int
+
+
+class Backend:
+    """Base adapter. Subclasses set the class attributes and override the methods they support.
+
+    Anything not overridden raises :class:`Unsupported`, so an adapter declares per method,
+    and per clause through the arguments it refuses, what its framework has no concept for.
+    """
+
+    name: str = ""            # e.g. "keras-jax": used by --backend and in reports
+    framework: str = ""       # the framework's name in reports, e.g. "keras"
+    requires: tuple[str, ...] = ()  # modules that must be importable, e.g. ("keras", "jax")
+    env: dict[str, str] = {}  # environment of the worker process (e.g. KERAS_BACKEND)
+
+    # -- identity -----------------------------------------------------------------------------
+    def version(self) -> str:
+        """Import the framework and return its version (ImportError if not installed)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{self.framework} {self.version()}"
+
+    def seed(self, seed: int) -> None:
+        """Seed the framework's random initializers, so fresh layers are reproducible."""
+
+    # -- models -------------------------------------------------------------------------------
+    def build(self, model: Model, pretrained: np.ndarray | None = None) -> Any:
+        """Build ``model``; with ``pretrained``, the embedding starts from that matrix, given
+        at construction the way the framework's users do it (not by a later set_weights)."""
+        raise Unsupported(f"{self.name} cannot build models")
+
+    def get_weights(self, built) -> list[list[np.ndarray]]:
+        raise Unsupported("reading weights")
+
+    def set_weights(self, built, weights: list[list[np.ndarray]]) -> None:
+        raise Unsupported("setting weights")
+
+    def forward(self, built, x: np.ndarray) -> np.ndarray:
+        """Inference call of the whole stack on one batch."""
+        raise Unsupported("forward")
+
+    def summary(self, built) -> list[LayerSummary]:
+        raise Unsupported("summary")
+
+    def mask(self, built, x: np.ndarray) -> np.ndarray:
+        """The boolean mask the embedding layer attaches to its output."""
+        raise Unsupported("the framework's embedding produces no mask")
+
+    def loss(self, built, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(total loss, regularization part) of mean squared error, as the framework computes
+        it when training (mask and regularizers included)."""
+        raise Unsupported("loss")
+
+    def train_step(self, built, x: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """One plain SGD step on mean squared error; returns the loss before the step."""
+        raise Unsupported("training")
+
+    def construct(self, kwargs: dict) -> Any:
+        """Construct an embedding layer from raw keyword arguments (Keras names)."""
+        raise Unsupported("constructing from keyword arguments")
+
+    def document_call(self, name: str, **args) -> dict:
+        """Run one of the document's own (Keras) code examples; see reference.py for the list."""
+        raise Unsupported(f"the document's Keras call {name!r} has no {self.name} counterpart")
+
+    # -- reporting ----------------------------------------------------------------------------
+    def snippet(self, model: Model, action: str, args: dict) -> str | None:
+        """Framework-only code reproducing ``action`` on ``model``, for failure reports."""
+        return None

@@ -1,0 +1,331 @@
+"""NumPy reference: the document made executable, and the oracle for every other backend.
+
+It implements exactly what "Embedding Layer in Keras" states, in Keras' conventions (weight
+layout in backends/base.py). Where the document is silent the reference takes the strict
+reading: input outside the layer's contract (indices outside [0, VOC_SIZE-1], non-integer
+indices) raises a clear error instead of producing a value. Its own tests (tests/) compare it
+with hand-computed numbers, never with itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend, Layer, LayerSummary, Model, Unsupported
+
+UNIFORM_LIMIT = 0.05  # document: default initializer 'uniform' draws from [-0.05, 0.05]
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _glorot(rng, fan_in, fan_out):
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, (fan_in, fan_out))
+
+
+def _orthogonal(rng, rows, cols):
+    q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    q = q * np.sign(np.diag(r))
+    return q if rows >= cols else q.T
+
+
+def check_indices(x, input_dim: int) -> np.ndarray:
+    """The layer's contract: integer indices in [0, input_dim - 1]."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"embedding indices must be integers, got dtype {x.dtype}")
+    if x.size and (x.min() < 0 or x.max() >= input_dim):
+        raise IndexError(
+            f"embedding index out of range: indices must lie in [0, {input_dim - 1}], "
+            f"got min {x.min()} and max {x.max()}"
+        )
+    return x
+
+
+def unit_norm(matrix: np.ndarray, axis: int = 1) -> np.ndarray:
+    return matrix / np.sqrt(np.sum(matrix ** 2, axis=axis, keepdims=True))
+
+
+def seeded_weights(model: Model, seed: int = 0) -> list[list[np.ndarray]]:
+    """The weights every backend gets for a differential check: the reference's, from a seed."""
+    return RefModel(model, rng=np.random.default_rng(seed)).weights
+
+
+def gate_count(kind: str) -> int:
+    return {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
+
+
+class RefModel:
+    """A built Sequential stack: layer specs plus float32 weights in the reference layout."""
+
+    def __init__(self, spec: Model, rng=None, pretrained=None):
+        self.spec = spec
+        rng = rng if rng is not None else np.random.default_rng()
+        self.weights: list[list[np.ndarray]] = []
+        features = None  # size of the last axis flowing into the next layer
+        length = spec.input_shape[0] if spec.input_shape else None
+        for layer in spec.layers:
+            self.weights.append(self._init(layer, rng, features, length, pretrained))
+            features, length = _out_features(layer, features, length)
+
+    @staticmethod
+    def _init(layer: Layer, rng, features, length, pretrained):
+        kind = layer.kind
+        if kind == "embedding":
+            shape = (layer.args["input_dim"], layer.args["output_dim"])
+            if pretrained is not None:
+                return [np.array(pretrained, dtype=np.float32)]  # a copy, never an alias
+            return [rng.uniform(-UNIFORM_LIMIT, UNIFORM_LIMIT, shape).astype(np.float32)]
+        if kind == "flatten":
+            return []
+        if features is None:
+            raise ValueError(f"{kind} needs a known input size; give the model an input shape")
+        units = layer.args["units"]
+        if kind == "dense":
+            return [_glorot(rng, features, units).astype(np.float32), np.zeros(units, np.float32)]
+        g = gate_count(kind)
+        kernel = _glorot(rng, features, g * units)
+        recurrent = np.concatenate([_orthogonal(rng, units, units) for _ in range(g)], axis=1)
+        bias = np.zeros(g * units)
+        if kind == "lstm":
+            bias[units:2 * units] = 1.0  # unit_forget_bias
+        if kind == "gru":
+            bias = np.zeros((2, g * units))
+        return [w.astype(np.float32) for w in (kernel, recurrent, bias)]
+
+
+def _out_features(layer: Layer, features, length):
+    """(last-axis size, sequence length) after ``layer``."""
+    if layer.kind == "embedding":
+        return layer.args["output_dim"], layer.args.get("input_length") or length
+    if layer.kind == "flatten":
+        return (features * length if features and length else None), None
+    return layer.args["units"], length
+
+
+def _output_shape(layer: Layer, shape: tuple) -> tuple:
+    kind = layer.kind
+    if kind == "embedding":
+        return shape + (layer.args["output_dim"],)
+    if kind == "flatten":
+        rest = shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest))
+        return (shape[0], size)
+    if kind == "dense":
+        return shape[:-1] + (layer.args["units"],)
+    if layer.args.get("return_sequences"):
+        return shape[:2] + (layer.args["units"],)
+    return (shape[0], layer.args["units"])
+
+
+def param_count(layer: Layer, weights) -> int:
+    return int(sum(w.size for w in weights))
+
+
+def rnn_forward(kind, weights, x, mask=None, return_sequences=False):
+    """Keras recurrence. A masked step keeps the previous state and repeats the previous output
+    (zeros before the first unmasked step)."""
+    kernel, recurrent, bias = (np.asarray(w, np.float64) for w in weights)
+    batch, steps, _ = x.shape
+    units = recurrent.shape[0]
+    h = np.zeros((batch, units))
+    c = np.zeros((batch, units))
+    out = np.zeros((batch, units))
+    outputs = []
+    for t in range(steps):
+        xt = x[:, t]
+        if kind == "simple_rnn":
+            h_new, c_new = np.tanh(xt @ kernel + h @ recurrent + bias), c
+        elif kind == "lstm":
+            z = xt @ kernel + h @ recurrent + bias
+            i, f, cc, o = np.split(z, 4, axis=-1)
+            c_new = _sigmoid(f) * c + _sigmoid(i) * np.tanh(cc)
+            h_new = _sigmoid(o) * np.tanh(c_new)
+        else:  # gru, reset_after=True
+            xz = np.split(xt @ kernel + bias[0], 3, axis=-1)
+            hz = np.split(h @ recurrent + bias[1], 3, axis=-1)
+            zg = _sigmoid(xz[0] + hz[0])
+            r = _sigmoid(xz[1] + hz[1])
+            hh = np.tanh(xz[2] + r * hz[2])
+            h_new, c_new = zg * h + (1 - zg) * hh, c
+        if mask is not None:
+            m = mask[:, t][:, None]
+            h_new, c_new, out = np.where(m, h_new, h), np.where(m, c_new, c), np.where(m, h_new, out)
+        else:
+            out = h_new
+        h, c = h_new, c_new
+        outputs.append(out)
+    return np.stack(outputs, axis=1) if return_sequences else h
+
+
+def run_layers(model: RefModel, x):
+    """Forward pass in float64; returns (output, mask of the output, per-layer activations)."""
+    mask = None
+    acts = []
+    for layer, weights in zip(model.spec.layers, model.weights):
+        kind = layer.kind
+        if kind == "embedding":
+            idx = check_indices(x, layer.args["input_dim"])
+            x = np.asarray(weights[0], np.float64)[idx]
+            mask = (idx != 0) if layer.args.get("mask_zero") else None
+        elif kind == "flatten":
+            x, mask = x.reshape(x.shape[0], -1), None
+        elif kind == "dense":
+            x = np.tensordot(x, np.asarray(weights[0], np.float64), axes=[[-1], [0]]) + weights[1]
+        else:
+            seq = layer.args.get("return_sequences", False)
+            x = rnn_forward(kind, weights, x, mask, seq)
+            mask = mask if seq else None
+        acts.append(x)
+    return x, mask, acts
+
+
+def mse(pred, y, mask=None) -> float:
+    """Mean squared error over the last axis, then the mean over the unmasked positions.
+    An all-masked batch has no positions: its mean is NaN (the document is silent)."""
+    per_position = np.mean((pred - np.asarray(y, np.float64)) ** 2, axis=-1)
+    if mask is None:
+        return float(per_position.mean())
+    m = np.broadcast_to(mask, per_position.shape)
+    count = m.sum()
+    return float((per_position * m).sum() / count) if count else float("nan")
+
+
+def l2_term(model: RefModel) -> float:
+    total = 0.0
+    for layer, weights in zip(model.spec.layers, model.weights):
+        reg = layer.args.get("embeddings_regularizer")
+        if layer.kind == "embedding" and reg:
+            total += reg["l2"] * float(np.sum(np.asarray(weights[0], np.float64) ** 2))
+    return total
+
+
+class Reference(Backend):
+    name = "reference"
+    framework = "numpy"
+
+    def __init__(self, seed=None):
+        self.rng = np.random.default_rng(seed)
+
+    def seed(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def version(self):
+        return np.__version__
+
+    def describe(self):
+        return f"NumPy reference (numpy {np.__version__})"
+
+    def build(self, model: Model, pretrained=None):
+        for layer in model.layers:
+            if layer.kind == "embedding":
+                self._check_args(layer.args)
+        return RefModel(model, rng=self.rng, pretrained=pretrained)
+
+    @staticmethod
+    def _check_args(args):
+        missing = [k for k in ("input_dim", "output_dim") if args.get(k) is None]
+        if missing:
+            raise TypeError(f"Embedding requires {' and '.join(missing)} (VOC_SIZE and VEC_DIM)")
+
+    def get_weights(self, built):
+        return [[w.copy() for w in ws] for ws in built.weights]
+
+    def set_weights(self, built, weights):
+        built.weights = [[np.array(w, np.float32) for w in ws] for ws in weights]
+
+    def forward(self, built, x):
+        return run_layers(built, x)[0].astype(np.float32)
+
+    def summary(self, built):
+        shape = (None,) + (tuple(built.spec.input_shape) if built.spec.input_shape else (None,))
+        rows = []
+        for layer, weights in zip(built.spec.layers, built.weights):
+            shape = _output_shape(layer, shape)
+            count = param_count(layer, weights)
+            frozen = layer.args.get("trainable") is False
+            rows.append(LayerSummary(shape, 0 if frozen else count, count if frozen else 0))
+        return rows
+
+    def mask(self, built, x):
+        first = built.spec.layers[0]
+        idx = check_indices(x, first.args["input_dim"])
+        if not first.args.get("mask_zero"):
+            raise ValueError("mask_zero is False: the layer produces no mask")
+        return idx != 0
+
+    def loss(self, built, x, y):
+        pred, mask, _ = run_layers(built, x)
+        reg = l2_term(built)
+        return mse(pred, y, mask) + reg, reg
+
+    def train_step(self, built, x, y, lr):
+        """One SGD step with analytic gradients on Embedding -> [Flatten] -> Dense."""
+        kinds = [layer.kind for layer in built.spec.layers]
+        if kinds not in (["embedding", "flatten", "dense"], ["embedding", "dense"]):
+            raise Unsupported("the reference trains only Embedding -> [Flatten] -> Dense")
+        emb, dense = built.spec.layers[0], built.spec.layers[-1]
+        E = np.asarray(built.weights[0][0], np.float64)
+        K, b = (np.asarray(w, np.float64) for w in built.weights[-1])
+        idx = check_indices(x, emb.args["input_dim"])
+        vectors = E[idx]                                      # (B, n, D)
+        flat = vectors.reshape(len(idx), -1) if "flatten" in kinds else vectors
+        pred = np.tensordot(flat, K, axes=[[-1], [0]]) + b
+        loss = mse(pred, y) + l2_term(built)
+        g = 2.0 * (pred - np.asarray(y, np.float64)) / pred.size
+        dK = np.tensordot(flat, g, axes=[list(range(flat.ndim - 1))] * 2)
+        db = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        dvec = np.tensordot(g, K, axes=[[-1], [1]]).reshape(vectors.shape)
+        dE = np.zeros_like(E)
+        np.add.at(dE, idx, dvec)
+        reg = emb.args.get("embeddings_regularizer")
+        if reg:
+            dE += 2.0 * reg["l2"] * E
+        if emb.args.get("trainable", True):
+            E = E - lr * dE
+            if emb.args.get("embeddings_constraint"):
+                E = unit_norm(E, emb.args["embeddings_constraint"]["unit_norm"].get("axis", 1))
+            built.weights[0] = [E.astype(np.float32)]
+        if dense.args.get("trainable", True):
+            built.weights[-1] = [(K - lr * dK).astype(np.float32), (b - lr * db).astype(np.float32)]
+        return loss
+
+    def construct(self, kwargs):
+        self._check_args(kwargs)
+        return Layer("embedding", dict(kwargs))
+
+    # -- the document's own Keras calls, as the document states their results ---------------
+    def document_call(self, name, **args):
+        if name == "flatten_ones":
+            return {"shape": list(np.ones(args["shape"]).reshape(args["shape"][0], -1).shape)}
+        model = Model((Layer("embedding", {"input_dim": args["voc_size"],
+                                           "output_dim": args["vec_dim"]}),))
+        built = self.build(model)
+        if "matrix" in args:
+            built.weights = [[np.array(args["matrix"], np.float32)]]
+        if name == "predict_list":
+            data = args["data"]
+            if len(data) > 1:
+                raise TypeError("a list of lists must be converted to a NumPy array first")
+            return {"output": self.forward(built, np.asarray(data))}
+        if name == "predict_array":
+            return {"output": self.forward(built, np.asarray(args["data"]))}
+        if name == "get_weights":
+            return {"weights": [w.copy() for w in built.weights[0]]}
+        if name == "weights_argument":
+            frozen = self.build(Model((Layer("embedding", {
+                "input_dim": args["voc_size"], "output_dim": args["vec_dim"],
+                "trainable": False}),)), pretrained=args["matrix"])
+            row = self.summary(frozen)[0]
+            return {"weights": frozen.weights[0][0], "trainable": row.trainable,
+                    "non_trainable": row.non_trainable}
+        if name == "input_length_flatten_dense":
+            stack = self.build(Model((
+                Layer("embedding", {"input_dim": args["voc_size"], "output_dim": args["vec_dim"],
+                                    "input_length": args["inputs"]}),
+                Layer("flatten"), Layer("dense", {"units": 1})), input_shape=(args["inputs"],)))
+            rows = self.summary(stack)
+            return {"output_shapes": [list(r.output_shape) for r in rows],
+                    "params": [r.trainable + r.non_trainable for r in rows]}
+        raise Unsupported(f"unknown document call {name!r}")

@@ -1,0 +1,160 @@
+"""Actions: what a clause does to a backend, composed from the small adapter contract.
+
+A :class:`Case` is a fully resolved clause (numbers instead of formulas, arrays instead of
+generators, the reference's seeded weights). It is plain data, so it can be sent to the
+backend's worker process, where :func:`run_case` turns it into an *observation*: a dict of
+plain values and NumPy arrays that the checks read by field path.
+"""
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from backends.base import FrameworkRaised, Layer, Model, Unsupported
+
+_ENGINE = Path(__file__).resolve().parent
+_ADAPTERS = _ENGINE.parent / "backends"
+# The reference *is* the system under test when it runs: its deliberate errors (an index out of
+# the layer's contract) are its behaviour, like a framework's. Its bugs are caught by tests/.
+_BEHAVES = (str(_ADAPTERS / "reference.py"),)
+_OWN_CODE = (str(_ENGINE), str(_ADAPTERS))
+
+
+@dataclass
+class Case:
+    clause: str
+    action: str
+    model: Model | None
+    args: dict = field(default_factory=dict)
+    weights: list | None = None      # reference layout, set after building
+    pretrained: np.ndarray | None = None
+
+
+class AdapterError(RuntimeError):
+    """An exception raised by the adapter's own code, not by the framework: an adapter bug."""
+
+
+def _raised_by_framework(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return False
+    last = str(Path(frames[-1].filename).resolve())
+    return last.startswith(_BEHAVES) or not last.startswith(_OWN_CODE)
+
+
+def run_case(backend, case: Case) -> dict:
+    """Run one case; framework exceptions become ``{"raised": type, "message": text}``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            obs = ACTIONS[case.action](backend, case)
+        except Unsupported:
+            raise
+        except FrameworkRaised as exc:
+            obs = {"raised": exc.type_name, "message": " ".join(str(exc).split())[:400]}
+        except Exception as exc:  # noqa: BLE001 - we classify, then re-raise or record
+            if not _raised_by_framework(exc):
+                raise AdapterError("".join(traceback.format_exception(exc))) from exc
+            obs = {"raised": type(exc).__name__, "message": " ".join(str(exc).split())[:400]}
+    obs["warnings"] = [f"{w.category.__name__}: {' '.join(str(w.message).split())[:300]}"
+                       for w in caught]
+    return obs
+
+
+def _build(backend, case: Case, pretrained=None):
+    built = backend.build(case.model, pretrained=case.pretrained if pretrained is None else pretrained)
+    if case.weights is not None:
+        backend.set_weights(built, case.weights)
+    return built
+
+
+def forward(backend, case):
+    built = _build(backend, case)
+    outputs = [np.asarray(backend.forward(built, x)) for x in case.args["inputs"]]
+    obs = {"outputs": outputs, "dtypes": [str(o.dtype) for o in outputs],
+           "shapes": [list(o.shape) for o in outputs]}
+    if case.args.get("sequences"):
+        # the same stack and weights, with the last recurrent layer returning every step
+        last = case.model.layers[-1]
+        layers = case.model.layers[:-1] + (Layer(last.kind, {**last.args, "return_sequences": True}),)
+        seq_case = Case(case.clause, case.action, replace(case.model, layers=layers), case.args,
+                        case.weights, case.pretrained)
+        seq_built = _build(backend, seq_case)
+        obs["sequences"] = [np.asarray(backend.forward(seq_built, x)) for x in case.args["inputs"]]
+    return obs
+
+
+def summary(backend, case):
+    rows = backend.summary(_build(backend, case))
+    return {
+        "output_shapes": [[None if d is None else int(d) for d in r.output_shape] for r in rows],
+        "params": [int(r.trainable + r.non_trainable) for r in rows],
+        "trainable": [int(r.trainable) for r in rows],
+        "non_trainable": [int(r.non_trainable) for r in rows],
+    }
+
+
+def weights(backend, case):
+    built = _build(backend, case)
+    if "x" in case.args:
+        backend.forward(built, case.args["x"])
+    ws = backend.get_weights(built)
+    return {"weights": ws, "counts": [len(w) for w in ws],
+            "shapes": [[list(a.shape) for a in w] for w in ws]}
+
+
+def fresh_weights(backend, case):
+    count = case.args.get("count", 2)
+    backend.seed(case.args.get("seed", 0))
+    matrices = [backend.get_weights(backend.build(case.model))[0][0] for _ in range(count)]
+    return {"matrices": matrices}
+
+
+def train_step(backend, case):
+    built = _build(backend, case)
+    before = backend.get_weights(built)
+    loss = backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
+    return {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+
+
+def loss(backend, case):
+    built = _build(backend, case)
+    results = [backend.loss(built, case.args["x"], y) for y in case.args["targets"]]
+    return {"losses": [float(total) for total, _ in results],
+            "regularization": float(results[0][1])}
+
+
+def mask(backend, case):
+    return {"mask": np.asarray(backend.mask(_build(backend, case), case.args["x"]))}
+
+
+def construct(backend, case):
+    backend.construct(dict(case.args["kwargs"]))
+    return {"accepted": True}
+
+
+def pretrained(backend, case):
+    """Build from a pre-trained matrix, then modify the caller's matrix in place: a layer that
+    aliases it sees the change."""
+    source = np.array(case.pretrained, dtype=np.float32)
+    original = source.copy()
+    built = _build(backend, case, pretrained=source)
+    first = backend.get_weights(built)[0][0]
+    obs = {"weights": first, "source": original, "summary": None}
+    source += 1.0
+    obs["aliased"] = bool(not np.array_equal(backend.get_weights(built)[0][0], first))
+    if "x" in case.args:
+        obs["output"] = np.asarray(backend.forward(built, case.args["x"]))
+    return obs
+
+
+def document(backend, case):
+    return backend.document_call(case.args["name"], **{k: v for k, v in case.args.items() if k != "name"})
+
+
+ACTIONS = {f.__name__: f for f in (forward, summary, weights, fresh_weights, train_step, loss, mask,
+                                    construct, pretrained, document)}

@@ -1,0 +1,118 @@
+"""Describers for characterization clauses: what a backend did, in a few words.
+
+The document is silent on these behaviours, so nothing is right or wrong; the report shows each
+backend's description side by side and flags where backends disagree.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _raised(obs):
+    if "raised" in obs:
+        return f"raises {obs['raised']}"
+    return None
+
+
+def _matrix(case):
+    if case.weights:
+        return np.asarray(case.weights[0][0])
+    return np.asarray(case.pretrained) if case.pretrained is not None else None
+
+
+def lookup(obs, case):
+    """Per distinct input value: which row came out (or NaN, zeros, an error)."""
+    if _raised(obs):
+        return _raised(obs)
+    x = np.asarray(case.args["inputs"][0])
+    out = np.asarray(obs["outputs"][0])
+    matrix = _matrix(case)
+    parts = []
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1, out.shape[-1])
+    for value in dict.fromkeys(flat_x.tolist()):
+        row = flat_out[flat_x.tolist().index(value)]
+        parts.append(f"{value:g} -> {_which_row(row, matrix)}")
+    return "; ".join(parts)
+
+
+def _which_row(row, matrix):
+    if np.isnan(row).any():
+        return "NaN"
+    hits = [i for i in range(len(matrix)) if np.allclose(row, matrix[i], rtol=1e-5, atol=1e-7)]
+    if hits:
+        return f"row {hits[0]}"
+    if not row.any():
+        return "zeros"
+    return "a vector that is no row"
+
+
+def shapes(obs, case):
+    return _raised(obs) or ", ".join(str(tuple(s)) for s in obs["shapes"])
+
+
+def output_shape(obs, case):
+    return _raised(obs) or f"returns shape {tuple(np.shape(obs['output']))}"
+
+
+def alias(obs, case):
+    return "aliases the caller's matrix" if obs["aliased"] else "copies the matrix"
+
+
+def row_norms(obs, case):
+    """Norms of the rows of the weights observed (after a forward, before any training)."""
+    if _raised(obs):
+        return _raised(obs)
+    matrix = np.asarray(obs["weights"][0][0], dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1)
+    if np.allclose(norms, 1.0, rtol=1e-4, atol=1e-5):
+        return "every row has unit norm"
+    unit = int(np.isclose(norms, 1.0, rtol=1e-4, atol=1e-5).sum())
+    return f"{unit} of {len(norms)} rows have unit norm"
+
+
+def regularization(obs, case):
+    if _raised(obs):
+        return _raised(obs)
+    reg = obs["regularization"]
+    return "adds no loss term" if reg == 0 else f"adds {reg:.4g} to the loss"
+
+
+def loss_value(obs, case):
+    if _raised(obs):
+        return _raised(obs)
+    value = obs["losses"][0]
+    return "NaN" if np.isnan(value) else f"{value:.4g}"
+
+
+def warnings(obs, case):
+    if _raised(obs):
+        return _raised(obs)
+    found = sorted({w.split(":", 1)[0] for w in obs.get("warnings", []) if "input_length" in w})
+    return f"warns ({', '.join(found)})" if found else "accepted silently"
+
+
+def leading_masked(obs, case):
+    """What the steps before the first unmasked one output."""
+    if _raised(obs):
+        return _raised(obs)
+    x = np.asarray(case.args["inputs"][0])[0]
+    seq = np.asarray(obs["outputs"][0])[0]
+    lead = int(np.argmax(x != 0))
+    values = seq[:lead]
+    if not values.size:
+        return "no leading masked step"
+    if not values.any():
+        return "zeros"
+    return "values " + ", ".join(f"{v:.3g}" for v in values.ravel())
+
+
+def outcome(obs, case):
+    return _raised(obs) or "accepted"
+
+
+DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_norms, regularization, loss_value,
+                                       warnings, leading_masked, outcome)}
+
+
+def describe(name, obs, case) -> str:
+    return DESCRIBERS[name](obs, case)

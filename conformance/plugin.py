@@ -1,0 +1,185 @@
+"""The pytest plugin: ``pytest conformance`` collects one item per clause x backend.
+
+Collection follows pytest's "non-Python tests" example: the ``conformance`` directory is
+collected by :class:`SpecDirectory`, each spec file becomes a :class:`SpecFile`, each clause x
+backend a :class:`ClauseItem` with its own ``repr_failure``.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import backends
+
+from . import SCHEMA, registry
+from .outcome import Outcome, judge
+from .session import Session
+from .spec import SPEC_DIR, SpecError, load_file
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+STASH = pytest.StashKey["Session"]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("conformance")
+    group.addoption("--backend", action="append", default=[], metavar="NAME",
+                    help="backend to run (repeatable): " + ", ".join(backends.DEFAULT_ORDER)
+                    + " or package.module:ClassName; default: all")
+    group.addoption("--json", metavar="PATH", default=None, help="write the results JSON here")
+    group.addoption("--spec-dir", metavar="DIR", default=str(SPEC_DIR), help="spec files to run")
+    group.addoption("--case-timeout", type=float, default=180.0,
+                    help="seconds one clause may take in a backend's worker before it is killed")
+
+
+def pytest_configure(config):
+    names = config.getoption("backend") or list(backends.DEFAULT_ORDER)
+    selected = {}
+    for name in dict.fromkeys(names):
+        try:
+            selected[name] = backends.resolve(name)
+        except backends.UnknownBackend as exc:
+            raise pytest.UsageError(f"--backend: {exc}") from None
+    try:
+        known = registry.load(Path(config.getoption("spec_dir")) / "divergences")
+    except SpecError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"))
+    config.addinivalue_line("markers", "xdist_group(name): keep one backend on one xdist worker")
+    config.addinivalue_line("markers", "normative: the document states the behaviour")
+    config.addinivalue_line("markers", "characterization: the document is silent; record behaviour")
+
+
+def pytest_unconfigure(config):
+    session = config.stash.get(STASH, None)
+    if session is not None:
+        session.close()
+
+
+def pytest_collect_directory(path, parent):
+    if Path(path).resolve() == PACKAGE_DIR:
+        return SpecDirectory.from_parent(parent, path=Path(path))
+    return None
+
+
+class SpecDirectory(pytest.Directory):
+    def collect(self):
+        spec_dir = Path(self.config.getoption("spec_dir"))
+        files = sorted(spec_dir.glob("*.yaml"))
+        if not files:
+            raise SpecError(spec_dir, "no spec files (*.yaml) found")
+        for path in files:
+            yield SpecFile.from_parent(self, path=path)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, SpecError):
+            return f"spec error: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+class SpecFile(pytest.File):
+    def collect(self):
+        session: Session = self.config.stash[STASH]
+        clauses = load_file(self.path)
+        session.add_clauses(clauses)
+        for clause in clauses:
+            for name in session.backends:
+                item = ClauseItem.from_parent(self, name=f"{clause.id}[{name}]", clause=clause,
+                                              backend=name)
+                item.add_marker(pytest.mark.xdist_group(name))
+                item.add_marker(getattr(pytest.mark, clause.level))
+                yield item
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, SpecError):
+            return f"spec error: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+class ClauseFailure(AssertionError):
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.summary())
+        self.outcome = outcome
+
+
+class ClauseItem(pytest.Item):
+    def __init__(self, *, clause, backend, **kwargs):
+        super().__init__(**kwargs)
+        self.clause, self.backend = clause, backend
+
+    def runtest(self):
+        session: Session = self.config.stash[STASH]
+        start = time.monotonic()
+        outcome = judge(session, self.clause, self.backend)
+        outcome.duration = time.monotonic() - start
+        self.user_properties.append(("conformance", json.dumps(outcome.record(), default=str)))
+        if outcome.status == "skip":
+            pytest.skip(outcome.reason)
+        if outcome.status == "unsupported":
+            pytest.skip(f"unsupported: {outcome.reason}")
+        if outcome.status == "error":
+            raise ClauseFailure(outcome)
+        if outcome.known and outcome.status == "diverge":
+            pytest.xfail(f"known divergence: {outcome.reason}")
+        if outcome.known:
+            raise ClauseFailure(outcome)  # registered divergence that now conforms (strict)
+        if outcome.status == "diverge" and self.clause.normative:
+            raise ClauseFailure(outcome)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ClauseFailure):
+            return excinfo.value.outcome.explain()
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"{self.clause.id} on {self.backend}"
+
+
+# -- results: collected from reports, so they also arrive from xdist workers ---------------------
+_RESULTS: list[dict] = []
+
+
+def pytest_runtest_logreport(report):
+    for key, value in getattr(report, "user_properties", []):
+        if key == "conformance" and report.when == "call":
+            _RESULTS.append(json.loads(value))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    session: Session | None = config.stash.get(STASH, None)
+    if session is None or not session.clauses:
+        return
+    stale = registry.stale(session.known, session.clauses)
+    for entry in stale:
+        if entry.backend in session.backends:
+            terminalreporter.write_line(
+                f"registry: {entry.path.name} lists {entry.clause!r}, which matches no clause",
+                yellow=True)
+    counts: dict[str, dict[str, int]] = {}
+    for result in _RESULTS:
+        row = counts.setdefault(result["backend"], {})
+        status = result["status"] + (" (known)" if result["known"] and result["status"] == "diverge" else "")
+        row[status] = row.get(status, 0) + 1
+    terminalreporter.section("conformance")
+    for backend, row in counts.items():
+        terminalreporter.write_line(f"{backend:18} " + ", ".join(f"{v} {k}" for k, v in sorted(row.items())))
+    path = config.getoption("json")
+    if path:
+        _write_json(path, session)
+        terminalreporter.write_line(f"results written to {path}")
+
+
+def _write_json(path, session: Session):
+    data = {
+        "schema": SCHEMA,
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "backends": session.backend_info(),
+        "clauses": {cid: c.meta() for cid, c in session.clauses.items()},
+        "results": sorted(_RESULTS, key=lambda r: (r["clause"], r["backend"])),
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+

@@ -1,0 +1,46 @@
+"""Per-backend badges: an SVG made with anybadge and a shields.io endpoint JSON.
+
+The count is over normative clauses only (characterization clauses have no right answer), and
+skipped or unsupported results are left out of the denominator.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anybadge
+
+from .matrix import normative_score
+
+
+def colour(conform: int, applicable: int) -> str:
+    """100% green, at least 80% yellow, else red; lightgrey when nothing applied."""
+    if applicable == 0:
+        return "lightgrey"
+    if conform == applicable:
+        return "green"
+    return "yellow" if conform / applicable >= 0.8 else "red"
+
+
+def badge_data(backend: str, results) -> dict:
+    """The shields.io endpoint document for one backend's results."""
+    conform, applicable = normative_score([r for r in results if r["backend"] == backend])
+    message = f"{conform}/{applicable} conform" if applicable else "no normative results"
+    return {"schemaVersion": 1, "label": backend, "message": message,
+            "color": colour(conform, applicable)}
+
+
+def write_badges(doc: dict, backends, out_dir) -> list[Path]:
+    """Write ``badge-<backend>.svg`` and ``badge-<backend>.json`` per backend; return the paths."""
+    out_dir = Path(out_dir)
+    written = []
+    for backend in backends:
+        data = badge_data(backend, doc["results"])
+        stem = "badge-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in backend)
+        svg = out_dir / f"{stem}.svg"
+        anybadge.Badge(label=data["label"], value=data["message"],
+                       default_color=data["color"]).write_badge(str(svg), overwrite=True)
+        endpoint = out_dir / f"{stem}.json"
+        endpoint.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        written += [svg, endpoint]
+    return written

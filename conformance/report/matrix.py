@@ -1,0 +1,194 @@
+"""From a merged results document to the tables a report shows.
+
+Everything here is plain data (dicts and lists) so the templates stay dumb and the tests can
+check the numbers without parsing HTML.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+REFERENCE = "reference"
+BACKEND_ORDER = ("reference", "keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch")
+SECTION_ORDER = ("Introduction", "Embedding in Keras", "Vector matrix",
+                 "Regularization and constraints", "Interaction with Dense and RNN",
+                 "Input masking")
+NOT_APPLICABLE = ("skip", "unsupported")
+MAX_VALUE_CHARS = 2000
+
+# cell category -> (text, symbol); the category is also the CSS class suffix
+CATEGORIES = {
+    "conform": ("conform", "\u2714"),
+    "diverge-known": ("diverge (known)", "\u2248"),
+    "diverge-new": ("diverge (new)", "\u2718"),
+    "error": ("error", "!"),
+    "unsupported": ("unsupported", "\u2013"),
+    "skip": ("skip", "\u00b7"),
+    "missing": ("not run", "\u2205"),
+}
+
+
+def category(result: dict | None) -> str:
+    if result is None:
+        return "missing"
+    if result["status"] == "diverge":
+        return "diverge-known" if result.get("known") else "diverge-new"
+    return result["status"]
+
+
+def _ordered(names, order):
+    rank = {n: i for i, n in enumerate(order)}
+    return sorted(names, key=lambda n: (rank.get(n, len(order)), n))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
+
+
+def show(value) -> str:
+    """A JSON value as compact text for people; long values are cut (the merged JSON has all)."""
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, allow_nan=True, default=str)
+    if len(text) > MAX_VALUE_CHARS:
+        text = f"{text[:MAX_VALUE_CHARS]}\u2026 ({len(text)} chars; see results.json)"
+    return text
+
+
+def normative_score(results) -> tuple[int, int]:
+    """(conforming, applicable) over normative results; skip/unsupported are not applicable."""
+    applicable = [r for r in results if r["level"] == "normative"
+                  and r["status"] not in NOT_APPLICABLE]
+    return sum(r["status"] == "conform" for r in applicable), len(applicable)
+
+
+def build(doc: dict) -> dict:
+    """Compute matrix rows, per-backend summary, errata, coverage and characterization."""
+    results = doc["results"]
+    backends = _ordered(set(doc.get("backends", {})) | {r["backend"] for r in results},
+                        BACKEND_ORDER)
+    clauses = {}
+    for r in results:  # metadata from results first, then the clauses table overrides
+        clauses.setdefault(r["clause"], {"section": r["section"], "level": r["level"],
+                                         "claim": r.get("claim", "")})
+        if r.get("document_code"):
+            clauses[r["clause"]]["document_code"] = True
+    for cid, meta in doc.get("clauses", {}).items():
+        clauses.setdefault(cid, {}).update(meta)
+    by_key = {(r["clause"], r["backend"]): r for r in results}
+    anchors = set()
+
+    rows = []
+    for cid, meta in clauses.items():
+        cells = {}
+        for b in backends:
+            res = by_key.get((cid, b))
+            cat = category(res)
+            anchor = None
+            if res is not None:
+                anchor = base = f"r-{_slug(cid)}--{_slug(b)}"
+                n = 1
+                while anchor in anchors:
+                    n += 1
+                    anchor = f"{base}-{n}"
+                anchors.add(anchor)
+            cells[b] = {"result": res, "category": cat, "text": CATEGORIES[cat][0],
+                        "symbol": CATEGORIES[cat][1], "anchor": anchor,
+                        "expected": show(res["expected"]) if res else None,
+                        "observed": show(res["observed"]) if res else None}
+        rows.append({"id": cid, "anchor": f"c-{_slug(cid)}", "section": meta.get("section", ""),
+                     "level": meta.get("level", ""), "claim": meta.get("claim", ""),
+                     "document_code": bool(meta.get("document_code")), "cells": cells})
+    section_names = _ordered({r["section"] for r in rows}, SECTION_ORDER)
+    # within a section, clauses keep the order of the results (the spec's order)
+    sections = [{"name": s, "rows": [r for r in rows if r["section"] == s]}
+                for s in section_names]
+    rows = [r for s in sections for r in s["rows"]]
+    return {
+        "backends": [{"name": b, **doc.get("backends", {}).get(b, {})} for b in backends],
+        "sections": sections,
+        "summary": summary(rows, backends),
+        "errata": errata(rows, backends),
+        "coverage": coverage(sections, backends),
+        "characterization": characterization(rows, backends),
+        "sources": doc.get("sources", []),
+        "generated": doc.get("generated"),
+    }
+
+
+def summary(rows, backends) -> dict:
+    out = {}
+    for b in backends:
+        cells = [r["cells"][b] for r in rows]
+        counts = {cat: sum(c["category"] == cat for c in cells) for cat in CATEGORIES}
+        conform, applicable = normative_score([c["result"] for c in cells if c["result"]])
+        out[b] = {"counts": counts, "normative_conform": conform,
+                  "normative_applicable": applicable}
+    return out
+
+
+def _entry(backend, cell):
+    res = cell["result"]
+    return {"backend": backend, "category": cell["category"], "text": cell["text"],
+            "reason": res.get("reason"), "link": res.get("link"), "anchor": cell["anchor"]}
+
+
+def errata(rows, backends) -> dict:
+    """(a) normative clauses on which every real framework that ran them diverges;
+    (b) clauses running the document's own code that diverge or error somewhere."""
+    real = [b for b in backends if b != REFERENCE]
+    all_diverge, doc_code = [], []
+    for row in rows:
+        ran = {b: row["cells"][b] for b in real if row["cells"][b]["result"] is not None
+               and row["cells"][b]["result"]["status"] not in NOT_APPLICABLE}
+        if (row["level"] == "normative" and ran
+                and all(c["result"]["status"] == "diverge" for c in ran.values())):
+            all_diverge.append({"row": row, "entries": [_entry(b, c) for b, c in ran.items()],
+                                "ran": len(ran)})
+        if row["document_code"]:
+            bad = [_entry(b, c) for b, c in ran.items()
+                   if c["result"]["status"] in ("diverge", "error")]
+            if bad:
+                doc_code.append({"row": row, "entries": bad})
+    return {"all_diverge": all_diverge, "document_code": doc_code}
+
+
+def coverage(sections, backends) -> list:
+    out = []
+    for s in sections:
+        per = {}
+        for b in backends:
+            res = [r["cells"][b]["result"] for r in s["rows"]]
+            ran = [x for x in res if x is not None and x["status"] not in NOT_APPLICABLE]
+            per[b] = {"conform": sum(x["status"] == "conform" for x in ran),
+                      "applicable": len(ran)}
+        out.append({"section": s["name"], "clauses": len(s["rows"]), "backends": per})
+    return out
+
+
+def characterization(rows, backends) -> list:
+    """Each characterization clause with every backend's behaviour.
+
+    ``disagree`` is set when two backends that ran the clause behaved differently, or one of
+    them reports that it does not agree with the reference.
+    """
+    out = []
+    for row in rows:
+        if row["level"] != "characterization":
+            continue
+        seen, disagree, per = set(), False, {}
+        for b in backends:
+            res = row["cells"][b]["result"]
+            behaviour = res.get("behaviour") if res else None
+            per[b] = {"behaviour": behaviour, "agrees": res.get("agrees") if res else None,
+                      "category": row["cells"][b]["category"], "text": row["cells"][b]["text"],
+                      "anchor": row["cells"][b]["anchor"]}
+            if res is None or res["status"] in NOT_APPLICABLE:
+                continue
+            if behaviour is not None:
+                seen.add(behaviour.strip())
+            if res.get("agrees") is False:
+                disagree = True
+        out.append({"row": row, "backends": per, "disagree": disagree or len(seen) > 1})
+    return out

@@ -1,0 +1,143 @@
+"""State shared by the items of one pytest session: backends, workers, cases, reference results."""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+import numpy as np
+
+from backends.base import Layer, Model, Unsupported
+from backends.reference import Reference, seeded_weights
+
+from .actions import AdapterError, Case, run_case
+from .spec import Clause, make_input, resolve_model, resolve_value
+from .worker import Worker
+
+START_TIMEOUT = 600.0  # importing TensorFlow on a busy 2-core machine can take a while
+
+
+@dataclass
+class Availability:
+    available: bool
+    version: str | None = None
+    detail: str | None = None
+    reason: str | None = None
+
+
+class Session:
+    def __init__(self, backends: dict, known: dict, case_timeout: float):
+        self.backends = backends          # name -> adapter class
+        self.known = known                # (backend, clause) -> Divergence
+        self.case_timeout = case_timeout
+        self.clauses: dict[str, Clause] = {}
+        self._workers: dict[str, Worker] = {}
+        self._availability: dict[str, Availability] = {}
+        self._cases: dict[str, Case] = {}
+        self._reference: dict[str, tuple] = {}
+
+    def add_clauses(self, clauses):
+        for clause in clauses:
+            self.clauses[clause.id] = clause
+
+    # -- backends -----------------------------------------------------------------------------
+    def availability(self, name: str) -> Availability:
+        if name not in self._availability:
+            self._availability[name] = self._probe(name)
+        return self._availability[name]
+
+    def _probe(self, name) -> Availability:
+        cls = self.backends[name]
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            return Availability(False, reason=f"not installed: {', '.join(missing)} "
+                                              f"(pip install the '{name}' extra or use tox -e {name})")
+        if name == "reference":
+            ref = Reference()
+            return Availability(True, ref.version(), ref.describe())
+        worker = self._workers.setdefault(
+            name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout))
+        try:
+            hello = worker.start()
+        except Exception as exc:  # noqa: BLE001 - a broken framework is an unavailable backend
+            return Availability(False, reason=f"{type(exc).__name__}: {exc}")
+        if hello[0] != "ready":
+            return Availability(False, reason=hello[1])
+        return Availability(True, hello[1]["version"], hello[1]["describe"])
+
+    def backend_info(self) -> dict:
+        info = {}
+        for name, cls in self.backends.items():
+            a = self.availability(name)
+            info[name] = {"framework": cls.framework, "version": a.version, "detail": a.detail,
+                          "available": a.available, "reason": a.reason}
+        return info
+
+    def run(self, name: str, case: Case):
+        """("ok", obs, snippet) | ("unsupported", reason, snippet) | ("error", text, None)."""
+        if name == "reference":
+            return self.reference(case)
+        return self._workers[name].run(case)
+
+    def reference(self, case: Case):
+        if case.clause not in self._reference:
+            try:
+                self._reference[case.clause] = ("ok", run_case(Reference(), case), None)
+            except Unsupported as exc:
+                self._reference[case.clause] = ("unsupported", str(exc), None)
+            except AdapterError as exc:
+                self._reference[case.clause] = ("error", str(exc), None)
+        return self._reference[case.clause]
+
+    def close(self):
+        for worker in self._workers.values():
+            worker.close()
+
+    # -- cases --------------------------------------------------------------------------------
+    def case(self, clause: Clause) -> Case:
+        if clause.id not in self._cases:
+            self._cases[clause.id] = make_case(clause)
+        return self._cases[clause.id]
+
+
+def make_case(clause: Clause) -> Case:
+    """Resolve a clause: formulas to numbers, input generators to arrays, seeded weights."""
+    params = clause.params
+    model = resolve_model(clause) if clause.model else None
+    dtype = model.input_dtype if model else "int32"
+    raw = clause.args
+    args: dict = {}
+    if "inputs" in raw:
+        args["inputs"] = [make_input(spec, params, dtype) for spec in raw["inputs"]]
+    if "x" in raw:
+        args["x"] = make_input(raw["x"], params, dtype)
+    if "y" in raw:
+        args["y"] = make_input(raw["y"], params, "float32")
+    if "targets" in raw:
+        args["targets"] = [make_input(t, params, "float32") for t in raw["targets"]]
+    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences"):
+        if key in raw:
+            args[key] = resolve_value(raw[key], params)
+    if "name" in raw:
+        args["name"] = raw["name"]
+    if "data" in raw:
+        args["data"] = raw["data"]  # the document's own Python literal, passed as written
+
+    weights = pretrained = None
+    policy = clause.weights
+    if model is not None and policy != "fresh":
+        seed = policy.get("seed", 0) if isinstance(policy, dict) else 0
+        weights = seeded_weights(model, seed)
+        for layer, ws in zip(model.layers, weights):
+            if isinstance(policy, dict) and layer.kind in policy.get("zero", []):
+                ws[:] = [np.zeros_like(w) for w in ws]
+        if any(layer.get("pretrained") for layer in model.layers) or clause.action == "pretrained":
+            pretrained = weights[0][0]
+        if clause.action == "pretrained":
+            weights = None
+    if clause.action == "document":
+        args.update(params)
+        if "voc_size" in params and "vec_dim" in params:
+            emb = Model((Layer("embedding", {"input_dim": params["voc_size"],
+                                             "output_dim": params["vec_dim"]}),))
+            args["matrix"] = seeded_weights(emb)[0][0]
+    return Case(clause.id, clause.action, model, args, weights, pretrained)

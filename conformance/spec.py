@@ -1,0 +1,244 @@
+"""Loading and validating the declarative spec files (specs/*.yaml).
+
+A spec file is data: it is read with ``yaml.safe_load``, checked against spec.schema.json,
+then checked for what a schema cannot say (duplicate ids, formulas that are not plain
+arithmetic on the clause's parameters, action arguments, describers). Any problem raises
+:class:`SpecError` naming the file and the clause, before a single test runs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import yaml
+
+from backends.base import Layer, Model
+
+from . import formula
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR = ROOT / "specs"
+SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
+
+# action -> (required keys, optional keys) of its ``with`` block
+ACTION_ARGS = {
+    "forward": ({"inputs"}, {"sequences"}),
+    "summary": (set(), set()),
+    "weights": (set(), {"x"}),
+    "fresh_weights": (set(), {"count", "seed"}),
+    "train_step": ({"x", "y", "lr"}, set()),
+    "loss": ({"x", "targets"}, set()),
+    "mask": ({"x"}, set()),
+    "construct": ({"kwargs"}, set()),
+    "pretrained": (set(), {"x"}),
+    "document": ({"name"}, {"data", "shape"}),
+}
+NEEDS_MODEL = {"forward", "summary", "weights", "fresh_weights", "train_step", "loss", "mask",
+               "pretrained"}
+INPUT_GENERATORS = {"ints", "ones", "uniform", "values"}
+
+
+class SpecError(ValueError):
+    """A spec file or clause is malformed; the message names the file and the clause."""
+
+    def __init__(self, path, message, clause=None):
+        where = f"{_rel(path)}" + (f": clause {clause!r}" if clause else "")
+        super().__init__(f"{where}: {message}")
+        self.path, self.clause = path, clause
+
+
+def _rel(path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class Clause:
+    id: str
+    section: str
+    level: str
+    claim: str
+    action: str
+    path: Path
+    params: dict = field(default_factory=dict)
+    model: dict | None = None
+    weights: object = "seeded"
+    args: dict = field(default_factory=dict)
+    expect: list = field(default_factory=list)
+    characterize: dict | None = None
+    document_code: bool = False
+
+    @property
+    def normative(self) -> bool:
+        return self.level == "normative"
+
+    def meta(self) -> dict:
+        return {"section": self.section, "level": self.level, "claim": self.claim,
+                "document_code": self.document_code, "file": _rel(self.path)}
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def load_file(path: Path) -> list[Clause]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(path, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError(path, "a spec file is a mapping with 'section' and 'clauses'")
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        clause = None
+        loc = list(err.absolute_path)
+        if len(loc) >= 2 and loc[0] == "clauses" and isinstance(loc[1], int):
+            raw = data["clauses"][loc[1]]
+            clause = raw.get("id", f"#{loc[1] + 1}") if isinstance(raw, dict) else f"#{loc[1] + 1}"
+            loc = loc[2:]
+        at = "/".join(str(p) for p in loc) or "top level"
+        raise SpecError(path, f"{at}: {err.message}", clause)
+    clauses = []
+    for raw in data["clauses"]:
+        clause = Clause(
+            id=raw["id"], section=raw.get("section", data["section"]), level=raw["level"],
+            claim=" ".join(raw["claim"].split()), action=raw["action"], path=path,
+            params=dict(raw.get("params", {})), model=raw.get("model"),
+            weights=raw.get("weights", "seeded"), args=dict(raw.get("with", {})),
+            expect=list(raw.get("expect", [])), characterize=raw.get("characterize"),
+            document_code=bool(raw.get("document_code", False)),
+        )
+        try:
+            check_clause(clause)
+        except (formula.FormulaError, ValueError) as exc:
+            raise SpecError(path, str(exc), clause.id) from None
+        clauses.append(clause)
+    return clauses
+
+
+def load_all(spec_dir: Path = SPEC_DIR) -> list[Clause]:
+    """Every clause of every spec file, in file order; duplicate ids are an error."""
+    seen: dict[str, Path] = {}
+    clauses = []
+    for path in sorted(Path(spec_dir).glob("*.yaml")):
+        for clause in load_file(path):
+            if clause.id in seen:
+                raise SpecError(path, f"duplicate id, first defined in {_rel(seen[clause.id])}",
+                                clause.id)
+            seen[clause.id] = path
+            clauses.append(clause)
+    return clauses
+
+
+# -- semantic checks ----------------------------------------------------------------------------
+def check_clause(clause: Clause) -> None:
+    from . import characterize
+
+    names = set(clause.params)
+    required, optional = ACTION_ARGS[clause.action]
+    missing = required - set(clause.args)
+    unknown = set(clause.args) - required - optional
+    if missing:
+        raise ValueError(f"action {clause.action!r} needs 'with' keys {sorted(missing)}")
+    if unknown:
+        raise ValueError(f"unknown 'with' keys {sorted(unknown)} for action {clause.action!r}")
+    if clause.action in NEEDS_MODEL and not clause.model:
+        raise ValueError(f"action {clause.action!r} needs a model")
+    if clause.normative and not clause.expect:
+        raise ValueError("a normative clause needs at least one 'expect' check")
+    if not clause.normative and not clause.characterize:
+        raise ValueError("a characterization clause needs 'characterize'")
+    if clause.characterize and clause.characterize["describe"] not in characterize.DESCRIBERS:
+        raise ValueError(f"unknown describer {clause.characterize['describe']!r} "
+                         f"(known: {', '.join(sorted(characterize.DESCRIBERS))})")
+    if clause.model:
+        for dim in clause.model.get("input", []):
+            _formula(dim, names)
+        for layer in clause.model["layers"]:
+            (_, args), = layer.items()
+            for key, value in args.items():
+                if key == "embeddings_regularizer":
+                    _formula(value["l2"], names)
+                elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                    _formula(value, names)
+    for value in _walk(clause.args):
+        _formula(value, names)
+    for check in clause.expect:
+        for key in ("low", "high"):
+            if key in check:
+                _formula(check[key], names)
+        to = check.get("to")
+        if check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict):
+            for value in _walk(to):
+                _formula(value, names)
+
+
+def _formula(value, names):
+    if isinstance(value, str):
+        formula.validate(value, names)
+
+
+def _walk(value):
+    """Formula-bearing leaves of a ``with`` block (strings under known numeric keys)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("name", "dtype", "describe"):
+                continue
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+    elif isinstance(value, str):
+        yield value
+
+
+# -- resolution: formulas -> numbers, generators -> arrays ---------------------------------------
+def resolve_value(value, params):
+    if isinstance(value, list):
+        return [resolve_value(v, params) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k in ("dtype", "name") else resolve_value(v, params)) for k, v in value.items()}
+    if value is None or isinstance(value, bool):
+        return value
+    return formula.evaluate(value, params)
+
+
+def resolve_model(clause: Clause, params=None) -> Model:
+    params = clause.params if params is None else params
+    layers = []
+    for layer in clause.model["layers"]:
+        (kind, args), = layer.items()
+        layers.append(Layer(kind, resolve_value(dict(args), params)))
+    shape = clause.model.get("input")
+    return Model(tuple(layers), tuple(resolve_value(shape, params)) if shape else None,
+                 clause.model.get("input_dtype", "int32"))
+
+
+def make_input(spec, params, default_dtype="int32") -> np.ndarray:
+    """A literal nested list, or a generator: {ints: shape, high, seed}, {ones: shape},
+    {uniform: shape, seed}, {values: literal, dtype}."""
+    if isinstance(spec, dict):
+        spec = resolve_value(spec, params)
+        dtype = spec.get("dtype")
+        if "ints" in spec:
+            rng = np.random.default_rng(spec.get("seed", 0))
+            return rng.integers(spec.get("low", 0), spec["high"], spec["ints"]).astype(dtype or default_dtype)
+        if "ones" in spec:
+            return np.ones(spec["ones"], dtype or "float32")
+        if "uniform" in spec:
+            rng = np.random.default_rng(spec.get("seed", 0))
+            return rng.uniform(-1, 1, spec["uniform"]).astype(dtype or "float32")
+        if "values" in spec:
+            return np.asarray(spec["values"], dtype or default_dtype)
+        raise ValueError(f"unknown input generator {sorted(spec)}; use one of {sorted(INPUT_GENERATORS)}")
+    return np.asarray(resolve_value(spec, params), default_dtype)

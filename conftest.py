@@ -1,0 +1,2 @@
+"""Registers the conformance plugin for `pytest conformance` and `pytest tests`."""
+pytest_plugins = ["conformance.plugin"]
