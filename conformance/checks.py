@@ -181,12 +181,12 @@ def check_changed_rows(ctx, check):
     return changed == expected, expected, changed
 
 
-def check_true(ctx, check):
+def check_is_true(ctx, check):
     value = _field(ctx, check["of"])
     return bool(np.all(value)), True, _plain(value)
 
 
-def check_false(ctx, check):
+def check_is_false(ctx, check):
     value = _field(ctx, check["of"])
     return not bool(np.any(value)), False, _plain(value)
 
