@@ -233,6 +233,13 @@ class Reference(Backend):
         return [[w.copy() for w in ws] for ws in built.weights]
 
     def set_weights(self, built, weights):
+        if len(weights) != len(built.weights):
+            raise ValueError(f"got weights for {len(weights)} layers, the model has "
+                             f"{len(built.weights)} layers")
+        for n, (layer, new, old) in enumerate(zip(built.spec.layers, weights, built.weights)):
+            want, got = [w.shape for w in old], [np.shape(w) for w in new]
+            if want != got:
+                raise ValueError(f"layer {n} ({layer.kind}): expected shapes {want}, got {got}")
         built.weights = [[np.array(w, np.float32) for w in ws] for ws in weights]
 
     def forward(self, built, x):

@@ -36,7 +36,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    names = config.getoption("backend") or list(backends.DEFAULT_ORDER)
+    available = backends.builtin()
+    names = config.getoption("backend") or [n for n in backends.DEFAULT_ORDER if n in available]
     selected = {}
     for name in dict.fromkeys(names):
         try:
@@ -173,12 +174,15 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 def _write_json(path, session: Session):
+    order = {cid: n for n, cid in enumerate(session.clauses)}  # document order, not alphabetical
+    backend_order = {name: n for n, name in enumerate(session.backends)}
     data = {
         "schema": SCHEMA,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "backends": session.backend_info(),
         "clauses": {cid: c.meta() for cid, c in session.clauses.items()},
-        "results": sorted(_RESULTS, key=lambda r: (r["clause"], r["backend"])),
+        "results": sorted(_RESULTS, key=lambda r: (order.get(r["clause"], len(order)),
+                                                    backend_order.get(r["backend"], 99))),
     }
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")

@@ -128,15 +128,25 @@ def summary(rows, backends) -> dict:
     return out
 
 
-def _entry(backend, cell):
+def _warnings(res) -> list[str]:
+    found = res.get("warnings") or []
+    return [str(w) for w in found] if isinstance(found, list) else [str(found)]
+
+
+def _entry(backend, cell, text=None):
     res = cell["result"]
-    return {"backend": backend, "category": cell["category"], "text": cell["text"],
-            "reason": res.get("reason"), "link": res.get("link"), "anchor": cell["anchor"]}
+    return {"backend": backend, "category": cell["category"], "text": text or cell["text"],
+            "reason": res.get("reason"), "link": res.get("link"), "anchor": cell["anchor"],
+            "warnings": _warnings(res)}
 
 
 def errata(rows, backends) -> dict:
     """(a) normative clauses on which every real framework that ran them diverges;
-    (b) clauses running the document's own code that diverge or error somewhere."""
+    (b) clauses running the document's own code that diverge, error or warn somewhere.
+
+    "Ran" excludes skip, unsupported and missing results. Results carry the framework's
+    warnings (e.g. a deprecated argument the tutorial uses) in an optional ``warnings`` list.
+    """
     real = [b for b in backends if b != REFERENCE]
     all_diverge, doc_code = [], []
     for row in rows:
@@ -147,8 +157,12 @@ def errata(rows, backends) -> dict:
             all_diverge.append({"row": row, "entries": [_entry(b, c) for b, c in ran.items()],
                                 "ran": len(ran)})
         if row["document_code"]:
-            bad = [_entry(b, c) for b, c in ran.items()
-                   if c["result"]["status"] in ("diverge", "error")]
+            bad = []
+            for b, c in ran.items():
+                if c["result"]["status"] in ("diverge", "error"):
+                    bad.append(_entry(b, c))
+                elif _warnings(c["result"]):
+                    bad.append(_entry(b, c, text=f"{c['text']}, warns"))
             if bad:
                 doc_code.append({"row": row, "entries": bad})
     return {"all_diverge": all_diverge, "document_code": doc_code}

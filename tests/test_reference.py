@@ -1,0 +1,262 @@
+"""The reference against numbers computed by hand or printed in the document, never against itself."""
+import math
+
+import numpy as np
+import pytest
+
+from backends.base import Layer, Model
+from backends.reference import Reference, seeded_weights
+
+# The matrix the document prints under "Vector matrix" (rows for ids 0..4).
+DOC_MATRIX = np.array([[0.01, 0.025], [-0.044, 0.029], [0.01, 0.038], [-0.018, -0.045],
+                       [0.035, 0.012]], dtype=np.float32)
+
+
+def emb(**args):
+    return Layer("embedding", {"input_dim": 5, "output_dim": 2, **args})
+
+
+def f32(values):
+    return np.array(values, np.float32)
+
+
+def built(layers, input_shape=None, weights=None):
+    ref = Reference(seed=0)
+    model = ref.build(Model(tuple(layers), input_shape))
+    if weights is not None:
+        ref.set_weights(model, weights)
+    return ref, model
+
+
+def test_lookup_reproduces_the_documents_printed_predictions():
+    ref, model = built([emb()], weights=[[DOC_MATRIX]])
+    np.testing.assert_array_equal(ref.forward(model, np.array([[0]])), f32([[[0.01, 0.025]]]))
+    np.testing.assert_array_equal(ref.forward(model, np.array([[0, 4]])),
+                                  f32([[[0.01, 0.025], [0.035, 0.012]]]))
+    np.testing.assert_array_equal(ref.forward(model, np.array([[1, 2], [3, 4]])),
+                                  f32([[[-0.044, 0.029], [0.01, 0.038]], [[-0.018, -0.045], [0.035, 0.012]]]))
+
+
+def test_lookup_output_is_float32_and_shape_is_inferred():
+    ref, model = built([emb()], weights=[[DOC_MATRIX]])
+    out = ref.forward(model, np.zeros((3, 11), np.int32))
+    assert out.dtype == np.float32 and out.shape == (3, 11, 2)
+
+
+@pytest.mark.parametrize("bad, error", [([[5]], IndexError), ([[-1]], IndexError),
+                                        (np.array([[1.0]]), TypeError)])
+def test_out_of_contract_indices_raise_clear_errors(bad, error):
+    ref, model = built([emb()], weights=[[DOC_MATRIX]])
+    with pytest.raises(error, match="integers|range"):
+        ref.forward(model, np.asarray(bad))
+
+
+def test_document_parameter_counts_10_0_7_and_3_and_16():
+    ref, model = built([emb(), Layer("flatten"), Layer("dense", {"units": 1})], input_shape=(3,))
+    rows = ref.summary(model)
+    assert [r.output_shape for r in rows] == [(None, 3, 2), (None, 6), (None, 1)]
+    assert [r.trainable + r.non_trainable for r in rows] == [10, 0, 7]
+    ref, model = built([emb(), Layer("dense", {"units": 1})], input_shape=(3,))
+    rows = ref.summary(model)
+    assert [r.output_shape for r in rows] == [(None, 3, 2), (None, 3, 1)]
+    assert [r.trainable for r in rows] == [10, 3]
+    ref, model = built([emb(), Layer("lstm", {"units": 1})], input_shape=(3,))
+    rows = ref.summary(model)
+    assert rows[1].output_shape == (None, 1) and rows[1].trainable == 16
+
+
+def test_gru_and_simple_rnn_counts():
+    # GRU(1) on VEC_DIM=2, reset_after: 3 gates x (2 inputs + 1 recurrent + 2 biases) = 15
+    ref, model = built([emb(), Layer("gru", {"units": 1})], input_shape=(3,))
+    assert ref.summary(model)[1].trainable == 15
+    ref, model = built([emb(), Layer("simple_rnn", {"units": 1})], input_shape=(3,))
+    assert ref.summary(model)[1].trainable == 4
+
+
+def test_flatten_of_ones_is_10_by_120():
+    assert Reference().document_call("flatten_ones", shape=[10, 2, 3, 4, 5]) == {"shape": [10, 120]}
+
+
+def test_flatten_concatenates_vectors_in_input_order():
+    ref, model = built([emb(), Layer("flatten")], input_shape=(3,), weights=[[DOC_MATRIX], []])
+    out = ref.forward(model, np.array([[0, 2, 1]]))
+    np.testing.assert_array_equal(out, f32([[0.01, 0.025, 0.01, 0.038, -0.044, 0.029]]))
+
+
+def test_dense_without_flatten_applies_the_same_weights_to_every_vector():
+    kernel, bias = np.array([[2.0], [-1.0]], np.float32), np.array([0.5], np.float32)
+    ref, model = built([emb(), Layer("dense", {"units": 1})], (3,), [[DOC_MATRIX], [kernel, bias]])
+    out = ref.forward(model, np.array([[0, 4, 0]]))
+    # row 0: 2*0.01 - 0.025 + 0.5 = 0.495 ; row 4: 2*0.035 - 0.012 + 0.5 = 0.558
+    np.testing.assert_allclose(out[0, :, 0], [0.495, 0.558, 0.495], rtol=1e-6)
+
+
+def _rnn_model(kind, weights, mask_zero=True, return_sequences=True):
+    layers = [emb(mask_zero=mask_zero), Layer(kind, {"units": 1, "return_sequences": return_sequences})]
+    return built(layers, weights=[[DOC_MATRIX], weights])
+
+
+def test_masked_simple_rnn_repeats_hidden_states_as_in_the_document():
+    w = [np.array([[1.0], [0.5]], np.float32), np.array([[0.5]], np.float32), np.zeros(1, np.float32)]
+    ref, model = _rnn_model("simple_rnn", w)
+    out = ref.forward(model, np.array([[1, 0, 3, 0, 2, 0, 0]]))[0, :, 0]
+    h1 = math.tanh(-0.044 + 0.5 * 0.029)
+    h3 = math.tanh(-0.018 + 0.5 * -0.045 + 0.5 * h1)
+    h2 = math.tanh(0.01 + 0.5 * 0.038 + 0.5 * h3)
+    np.testing.assert_allclose(out, [h1, h1, h3, h3, h2, h2, h2], rtol=1e-6)
+
+
+def test_masked_steps_before_the_first_input_output_zeros():
+    w = [np.array([[1.0], [0.5]], np.float32), np.array([[0.5]], np.float32), np.zeros(1, np.float32)]
+    ref, model = _rnn_model("simple_rnn", w)
+    out = ref.forward(model, np.array([[0, 0, 1]]))[0, :, 0]
+    np.testing.assert_allclose(out, [0.0, 0.0, math.tanh(-0.044 + 0.5 * 0.029)], rtol=1e-6)
+
+
+def sig(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def test_lstm_one_step_by_hand_in_keras_gate_order():
+    # units=1: kernel (2,4) columns i, f, c, o
+    kernel = np.array([[0.1, 0.2, 0.3, 0.4], [-0.5, 0.6, -0.7, 0.8]], np.float32)
+    recurrent = np.array([[0.9, -1.0, 1.1, -1.2]], np.float32)
+    bias = np.array([0.01, 1.0, -0.02, 0.03], np.float32)
+    ref, model = _rnn_model("lstm", [kernel, recurrent, bias], mask_zero=False, return_sequences=False)
+    x0, x1 = 0.035, 0.012  # row 4
+    i = sig(0.1 * x0 - 0.5 * x1 + 0.01)
+    f = sig(0.2 * x0 + 0.6 * x1 + 1.0)
+    c = i * math.tanh(0.3 * x0 - 0.7 * x1 - 0.02)  # f * c0 with c0 = 0
+    o = sig(0.4 * x0 + 0.8 * x1 + 0.03)
+    assert f > 0  # the forget gate is there, multiplied by the zero initial cell
+    np.testing.assert_allclose(ref.forward(model, np.array([[4]]))[0, 0], o * math.tanh(c), rtol=1e-6)
+
+
+def test_gru_two_steps_by_hand_reset_after():
+    kernel = np.array([[0.1, 0.2, 0.3], [-0.4, 0.5, -0.6]], np.float32)    # z, r, h
+    recurrent = np.array([[0.7, -0.8, 0.9]], np.float32)
+    bias = np.array([[0.01, 0.02, 0.03], [-0.04, 0.05, -0.06]], np.float32)  # input, recurrent
+    ref, model = _rnn_model("gru", [kernel, recurrent, bias], mask_zero=False)
+    h = 0.0
+    expected = []
+    for x0, x1 in ((0.035, 0.012), (-0.044, 0.029)):  # rows 4, 1
+        z = sig(0.1 * x0 - 0.4 * x1 + 0.01 + 0.7 * h - 0.04)
+        r = sig(0.2 * x0 + 0.5 * x1 + 0.02 - 0.8 * h + 0.05)
+        hh = math.tanh(0.3 * x0 - 0.6 * x1 + 0.03 + r * (0.9 * h - 0.06))
+        h = z * h + (1 - z) * hh
+        expected.append(h)
+    np.testing.assert_allclose(ref.forward(model, np.array([[4, 1]]))[0, :, 0], expected, rtol=1e-6)
+
+
+def test_l2_term_is_factor_times_sum_of_squares():
+    ref, model = built([emb(embeddings_regularizer={"l2": 0.01}), Layer("flatten"),
+                        Layer("dense", {"units": 1})], (3,),
+                       [[DOC_MATRIX], [], [np.zeros((6, 1), np.float32), np.zeros(1, np.float32)]])
+    squares = (0.01**2 + 0.025**2 + 0.044**2 + 0.029**2 + 0.01**2 + 0.038**2 + 0.018**2
+               + 0.045**2 + 0.035**2 + 0.012**2)
+    total, reg = ref.loss(model, np.array([[0, 1, 2]]), np.array([[0.5]]))
+    assert reg == pytest.approx(0.01 * squares, rel=1e-6)
+    assert total == pytest.approx(0.25 + 0.01 * squares, rel=1e-6)  # prediction 0, target 0.5
+
+
+def _tiny(**emb_args):
+    """V=3, D=1, 2 inputs: E = [1, 2, 3], K = [1, 1], b = 0."""
+    layers = [Layer("embedding", {"input_dim": 3, "output_dim": 1, **emb_args}), Layer("flatten"),
+              Layer("dense", {"units": 1})]
+    weights = [[np.array([[1.0], [2.0], [3.0]], np.float32)], [],
+               [np.ones((2, 1), np.float32), np.zeros(1, np.float32)]]
+    return built(layers, (2,), weights)
+
+
+def test_sgd_step_by_hand():
+    ref, model = _tiny()
+    loss = ref.train_step(model, np.array([[0, 2]]), np.array([[0.0]]), lr=0.1)
+    # pred = 1 + 3 = 4, loss = 16, dL/dpred = 8: dE[0] = dE[2] = 8, dK = [8, 24], db = 8
+    assert loss == pytest.approx(16.0)
+    E, (K, b) = model.weights[0][0], model.weights[2]
+    np.testing.assert_allclose(E[:, 0], [1 - 0.8, 2.0, 3 - 0.8], rtol=1e-6)
+    np.testing.assert_allclose(K[:, 0], [1 - 0.8, 1 - 2.4], rtol=1e-6)
+    np.testing.assert_allclose(b, [-0.8], rtol=1e-6)
+
+
+def test_frozen_embedding_keeps_its_matrix_while_dense_trains():
+    ref, model = _tiny(trainable=False)
+    ref.train_step(model, np.array([[0, 2]]), np.array([[0.0]]), lr=0.1)
+    np.testing.assert_array_equal(model.weights[0][0][:, 0], [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(model.weights[2][0][:, 0], [0.2, -1.4], rtol=1e-6)
+    assert [(r.trainable, r.non_trainable) for r in ref.summary(model)] == [(0, 3), (0, 0), (3, 0)]
+
+
+def test_l2_alone_scales_the_matrix_by_one_minus_2_lr_factor():
+    ref, model = _tiny(embeddings_regularizer={"l2": 0.01})
+    model.weights[2] = [np.zeros((2, 1), np.float32), np.zeros(1, np.float32)]
+    ref.train_step(model, np.array([[0, 2]]), np.array([[0.0]]), lr=0.5)
+    np.testing.assert_allclose(model.weights[0][0][:, 0], np.array([1.0, 2.0, 3.0]) * (1 - 0.5 * 2 * 0.01),
+                               rtol=1e-6)
+
+
+def test_unit_norm_constraint_normalises_every_row_after_the_step():
+    layers = [Layer("embedding", {"input_dim": 3, "output_dim": 2,
+                                  "embeddings_constraint": {"unit_norm": {"axis": 1}}}),
+              Layer("flatten"), Layer("dense", {"units": 1})]
+    weights = [[np.array([[3.0, 4.0], [0.3, 0.4], [1.0, 0.0]], np.float32)], [],
+               [np.ones((2, 1), np.float32), np.zeros(1, np.float32)]]
+    ref, model = built(layers, (1,), weights)
+    ref.train_step(model, np.array([[2]]), np.array([[1.0]]), lr=0.1)  # zero error: only renorm
+    np.testing.assert_allclose(model.weights[0][0], [[0.6, 0.8], [0.6, 0.8], [1.0, 0.0]], rtol=1e-6)
+
+
+def test_masked_loss_is_the_mean_over_unmasked_steps():
+    layers = [Layer("embedding", {"input_dim": 3, "output_dim": 1, "mask_zero": True}),
+              Layer("dense", {"units": 1})]
+    weights = [[np.array([[0.0], [1.0], [2.0]], np.float32)],
+               [np.ones((1, 1), np.float32), np.zeros(1, np.float32)]]
+    ref, model = built(layers, None, weights)
+    y = np.array([[[0.0], [5.0], [0.0]]])
+    total, _ = ref.loss(model, np.array([[1, 0, 2]]), y)   # errors 1, (25 masked), 4
+    assert total == pytest.approx(2.5)
+    total, _ = ref.loss(model, np.array([[0, 0, 0]]), y)
+    assert math.isnan(total)
+
+
+def test_initializer_range_seed_and_freshness():
+    spec = Model((Layer("embedding", {"input_dim": 200, "output_dim": 5}),))
+    a = Reference().build(spec).weights[0][0]
+    b = Reference().build(spec).weights[0][0]
+    assert a.shape == (200, 5) and np.abs(a).max() <= 0.05 and not np.array_equal(a, b)
+    np.testing.assert_array_equal(seeded_weights(spec, 3)[0][0], seeded_weights(spec, 3)[0][0])
+
+
+def test_pretrained_matrix_is_copied_bitwise():
+    source = DOC_MATRIX.copy()
+    model = Reference().build(Model((emb(),)), pretrained=source)
+    source += 1
+    np.testing.assert_array_equal(model.weights[0][0], DOC_MATRIX)
+
+
+def test_document_calls_as_the_document_states_them():
+    ref = Reference()
+    out = ref.document_call("predict_list", voc_size=5, vec_dim=2, matrix=DOC_MATRIX, data=[[0, 4]])
+    np.testing.assert_array_equal(out["output"], f32([[[0.01, 0.025], [0.035, 0.012]]]))
+    with pytest.raises(TypeError, match="NumPy"):
+        ref.document_call("predict_list", voc_size=5, vec_dim=2, matrix=DOC_MATRIX, data=[[1, 2], [3, 4]])
+    frozen = ref.document_call("weights_argument", voc_size=5, vec_dim=2, matrix=DOC_MATRIX)
+    assert (frozen["trainable"], frozen["non_trainable"]) == (0, 10)
+    summary = ref.document_call("input_length_flatten_dense", voc_size=5, vec_dim=2, inputs=3)
+    assert summary == {"output_shapes": [[None, 3, 2], [None, 6], [None, 1]], "params": [10, 0, 7]}
+    assert len(ref.document_call("get_weights", voc_size=5, vec_dim=2)["weights"]) == 1
+
+
+def test_set_weights_refuses_a_wrong_layout():
+    ref, model = _tiny()
+    with pytest.raises(ValueError, match="layer 2 .dense.: expected shapes"):
+        ref.set_weights(model, [[np.zeros((3, 1))], [], [np.zeros((1, 2)), np.zeros(1)]])
+    with pytest.raises(ValueError, match="3 layers"):
+        ref.set_weights(model, [[np.zeros((3, 1))]])
+
+
+def test_constructor_requires_both_sizes():
+    with pytest.raises(TypeError, match="input_dim"):
+        Reference().construct({"output_dim": 2})
+    with pytest.raises(TypeError, match="output_dim"):
+        Reference().construct({"input_dim": 5})

@@ -1,0 +1,216 @@
+"""The report's content (errata, coverage, characterization) and its rendering (escaped)."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.__main__ import main
+from conformance.report import matrix, render
+from tests.report_fixtures import document, result, scenario, split_by_backend, write
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return matrix.build(scenario())
+
+
+def test_backends_in_canonical_order_and_sections_in_document_order(model):
+    assert [b["name"] for b in model["backends"]] == [
+        "reference", "keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch"]
+    assert [s["name"] for s in model["sections"]] == [
+        "Embedding in Keras", "Vector matrix", "Interaction with Dense and RNN", "Input masking"]
+
+
+def test_errata_all_frameworks_diverge(model):
+    (entry,) = model["errata"]["all_diverge"]
+    assert entry["row"]["id"] == "mask.zero-reserved"
+    # torch skipped, so the four others are the ones that count; the reference is not one
+    assert [e["backend"] for e in entry["entries"]] == [
+        "keras-tensorflow", "keras-jax", "keras-torch", "tf-keras"]
+    assert {e["reason"] for e in entry["entries"]} == {"index 0 is a normal row"}
+    assert [e["text"] for e in entry["entries"]] == [
+        "diverge (new)", "diverge (known)", "diverge (new)", "diverge (new)"]
+
+
+def test_errata_not_raised_when_one_framework_conforms():
+    doc = document([result("c.x", "reference"), result("c.x", "torch", "diverge"),
+                    result("c.x", "keras-jax", "conform")])
+    assert matrix.build(doc)["errata"]["all_diverge"] == []
+
+
+def test_errata_ignore_characterization_clauses():
+    doc = document([result("c.x", b, "diverge", level="characterization", behaviour="NaN row")
+                    for b in ("torch", "keras-jax")])
+    assert matrix.build(doc)["errata"]["all_diverge"] == []
+
+
+def test_errata_document_code(model):
+    (entry,) = model["errata"]["document_code"]
+    assert entry["row"]["id"] == "doc.dense-example"
+    # tf-keras errors; torch is unsupported, which is not the tutorial's code failing
+    assert [(e["backend"], e["text"], e["reason"]) for e in entry["entries"]] == [
+        ("tf-keras", "error", "TypeError: input_length removed")]
+
+
+def test_errata_document_code_that_only_warns(tmp_path):
+    warning = "UserWarning: Argument `input_length` is deprecated. Just remove it."
+    doc = document([result("doc.x", "reference", document_code=True),
+                    result("doc.x", "keras-jax", document_code=True, warnings=[warning]),
+                    result("doc.x", "torch", document_code=True)])
+    (entry,) = matrix.build(doc)["errata"]["document_code"]
+    assert [(e["backend"], e["text"], e["warnings"]) for e in entry["entries"]] == [
+        ("keras-jax", "conform, warns", [warning])]
+    render.write_report(doc, tmp_path)
+    errata = (tmp_path / "report.html").read_text().split('id="errata"')[1]
+    assert "Argument `input_length` is deprecated" in errata.split('id="coverage"')[0]
+
+
+def test_characterization_disagreement_flag(model):
+    flags = {c["row"]["id"]: c["disagree"] for c in model["characterization"]}
+    assert flags == {"oob.index": True, "dtype.float-input": False}
+    oob = next(c for c in model["characterization"] if c["row"]["id"] == "oob.index")
+    assert oob["backends"]["torch"]["behaviour"] == "raises IndexError"
+    assert oob["backends"]["keras-jax"]["behaviour"] == "clips to last row"
+
+
+def test_characterization_same_words_but_agrees_false_is_flagged():
+    doc = document([result("c.x", "reference", level="characterization", behaviour="NaN row"),
+                    result("c.x", "torch", "diverge", level="characterization",
+                           behaviour="NaN row", agrees=False)])
+    assert matrix.build(doc)["characterization"][0]["disagree"] is True
+
+
+def test_characterization_skips_do_not_disagree():
+    doc = document([result("c.x", "reference", level="characterization", behaviour="NaN row"),
+                    result("c.x", "torch", "skip", level="characterization", behaviour=None)])
+    assert matrix.build(doc)["characterization"][0]["disagree"] is False
+
+
+def test_spec_coverage_counts(model):
+    cov = {c["section"]: c for c in model["coverage"]}
+    assert {s: c["clauses"] for s, c in cov.items()} == {
+        "Embedding in Keras": 2, "Vector matrix": 2, "Interaction with Dense and RNN": 1,
+        "Input masking": 1}
+    vm = cov["Vector matrix"]["backends"]
+    assert {b: (x["conform"], x["applicable"]) for b, x in vm.items()} == {
+        "reference": (2, 2), "keras-tensorflow": (1, 2), "keras-jax": (1, 2),
+        "keras-torch": (0, 2), "tf-keras": (1, 2), "torch": (0, 2)}
+    dense = cov["Interaction with Dense and RNN"]["backends"]
+    assert (dense["tf-keras"]["conform"], dense["torch"]["applicable"]) == (0, 0)
+    assert cov["Input masking"]["backends"]["reference"]["conform"] == 1
+
+
+def test_summary_counts(model):
+    torch = model["summary"]["torch"]
+    assert (torch["normative_conform"], torch["normative_applicable"]) == (1, 2)
+    assert torch["counts"]["diverge-new"] == 2  # shape.output and oob.index
+    assert torch["counts"]["skip"] == 1 and torch["counts"]["unsupported"] == 1
+    assert model["summary"]["keras-torch"]["counts"]["diverge-known"] == 1
+
+
+def _evil():
+    return document([
+        result("c.<b>bold</b>", "torch", "diverge", claim="a | b <script>alert(1)</script>",
+               reason="line1\nline2 ``` <img src=x onerror=alert(2)>",
+               snippet="print('</pre><script>alert(3)</script>')\n````",
+               link="javascript:alert(4)", observed="<iframe>", expected="&amp;"),
+        result("c.ok", "reference", link="https://github.com/o/r/issues/1?a=1&b=2")])
+
+
+def test_html_escapes_everything(tmp_path):
+    render.write_report(_evil(), tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    for raw in ("<script>alert", "<img src=x", "<iframe>", "<b>bold</b>", "</pre><script>"):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;iframe&gt;" in html and "&amp;amp;" in html
+    assert 'href="javascript:' not in html
+    assert 'href="https://github.com/o/r/issues/1?a=1&amp;b=2"' in html
+
+
+def test_markdown_escapes_table_cells_and_fences_code(tmp_path):
+    render.write_report(_evil(), tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    # code blocks show text literally; outside them no raw tag may survive
+    outside = re.sub(r"(?ms)^ *(`{3,})[^\n]*\n.*?^ *\1 *$", "", md)
+    assert "`<iframe>`" in outside  # a short value is inline code, also literal
+    outside = re.sub(r"(?<![\\`])`[^`\n]+`", "", outside)
+    assert "print(" not in outside  # the snippet really was inside a fence
+    assert "<script>" not in outside and "<img" not in outside and "<iframe>" not in outside
+    assert r"a \| b &lt;script&gt;" in md
+    assert "](javascript:" not in md
+    # the snippet holds a run of four backticks, so its fence must be longer
+    assert "`````python" in md
+
+
+@pytest.mark.parametrize("name, pattern", [
+    ("report.html", r'href="#([^"]+)"'), ("report.md", r"\]\(#([^)]+)\)")])
+def test_every_internal_link_has_a_target(tmp_path, name, pattern):
+    render.write_report(scenario(), tmp_path)
+    text = (tmp_path / name).read_text()
+    links = set(re.findall(pattern, text))
+    targets = set(re.findall(r'id="([^"]+)"', text))
+    assert links and links <= targets
+    assert "r-shape.output--torch" in links  # a cell links to its details
+
+
+def test_html_cells_are_colour_coded_and_detailed(tmp_path):
+    render.write_report(scenario(), tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert 'class="cell st-diverge-new" href="#r-shape.output--torch"' in html
+    assert 'class="cell st-diverge-known" href="#r-shape.output--keras-torch"' in html
+    detail = html.split('id="r-shape.output--torch"', 1)[1].split("</div>", 1)[0]
+    assert "output has an extra axis" in detail
+    assert "https://github.com/example/issues/1" in detail
+    assert "torch.nn.Embedding(3, 2)" in detail
+    for heading in ("Document errata", "Spec coverage", "Characterization"):
+        assert heading in html
+
+
+def test_markdown_sections(tmp_path):
+    render.write_report(scenario(), tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    for heading in ("## Summary", "## Conformance matrix", "## Document errata",
+                    "## Spec coverage", "## Characterization", "## Details"):
+        assert heading in md
+    errata = md.split("## Document errata", 1)[1].split("## Spec coverage", 1)[0]
+    assert "mask.zero-reserved" in errata and "doc.dense-example" in errata
+    assert "shape.output" not in errata
+    assert "TypeError: input\\_length removed" in errata
+
+
+def test_cli_report_from_several_files(tmp_path, capsys):
+    files = [write(tmp_path / f"{b}.json", d) for b, d in split_by_backend(scenario()).items()]
+    out = tmp_path / "report"
+    assert main(["report", *map(str, files), "--output", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"report.md", "report.html", "results.json", "badge-torch.svg",
+            "badge-torch.json"} <= names
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs(tmp_path):
+    src = write(tmp_path / "run.json", scenario())
+    proc = subprocess.run([sys.executable, "-m", "conformance",
+                           "report", str(src), "--output", str(tmp_path / "out")],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium not installed")
+def test_html_renders_in_headless_chromium(tmp_path):
+    render.write_report(scenario(), tmp_path / "out")
+    png = tmp_path / "shot.png"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--screenshot={png}", "--window-size=1400,1000",
+                    (tmp_path / "out" / "report.html").as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    assert png.exists() and png.stat().st_size > 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

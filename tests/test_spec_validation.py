@@ -1,0 +1,181 @@
+"""Every way a spec file can be wrong stops the run with a message naming the file and clause."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conformance import registry
+from conformance.spec import SPEC_DIR, SpecError, load_all, load_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """
+  - id: lookup.sample
+    level: normative
+    claim: Index i gives row i of the matrix.
+    params: {voc_size: 5, vec_dim: 2}
+    model:
+      layers: [{embedding: {input_dim: voc_size, output_dim: vec_dim}}]
+    action: forward
+    with: {inputs: [[[0, 1]]]}
+    expect:
+      - {check: close, of: "outputs[0]", to: reference}
+"""
+
+
+def write(tmp_path, body, name="01-test.yaml", section="Introduction"):
+    path = tmp_path / name
+    path.write_text(f"section: {section}\nclauses:\n" + textwrap.dedent(body).strip("\n").replace("\n", "\n") + "\n")
+    return path
+
+
+def clause(**overrides):
+    """The GOOD clause with some lines replaced; overrides map a key to its new YAML line."""
+    lines = GOOD.strip("\n").splitlines()
+    out = []
+    for line in lines:
+        key = line.strip().lstrip("- ").split(":")[0]
+        if key in overrides and line.startswith(("  - ", "    ")) and not line.startswith("      "):
+            replacement = overrides.pop(key)
+            if replacement is not None:
+                prefix = "  - " if line.startswith("  - ") else "    "
+                out.append(prefix + replacement)
+            continue
+        out.append(line)
+    out += ["    " + extra for extra in overrides.values() if extra]
+    return "\n".join(out) + "\n"
+
+
+def error_of(tmp_path, body):
+    with pytest.raises(SpecError) as info:
+        load_file(write(tmp_path, body))
+    return str(info.value)
+
+
+def test_the_good_clause_loads(tmp_path):
+    (c,) = load_file(write(tmp_path, GOOD))
+    assert c.id == "lookup.sample" and c.section == "Introduction" and c.normative
+
+
+def test_malformed_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("section: x\nclauses: [\n  - {id: a\n")
+    with pytest.raises(SpecError, match=r"bad\.yaml: not valid YAML"):
+        load_file(path)
+
+
+def test_unknown_top_level_key(tmp_path):
+    path = write(tmp_path, GOOD)
+    path.write_text(path.read_text() + "extra: 1\n")
+    with pytest.raises(SpecError, match=r"01-test\.yaml: top level: Additional properties.*'extra'"):
+        load_file(path)
+
+
+def test_unknown_clause_key(tmp_path):
+    msg = error_of(tmp_path, clause(claim="claim: Index i gives row i of the matrix.\n    colour: red"))
+    assert "01-test.yaml: clause 'lookup.sample'" in msg and "'colour'" in msg
+
+
+def test_unknown_layer(tmp_path):
+    msg = error_of(tmp_path, GOOD.replace("{embedding: {input_dim: voc_size, output_dim: vec_dim}}",
+                                          "{conv2d: {filters: 3}}"))
+    assert "clause 'lookup.sample'" in msg and "model/layers/0" in msg and "conv2d" in msg
+
+
+def test_unknown_layer_argument(tmp_path):
+    msg = error_of(tmp_path, GOOD.replace("output_dim: vec_dim}", "output_dim: vec_dim, sparse: true}"))
+    assert "clause 'lookup.sample'" in msg and "sparse" in msg
+
+
+def test_unknown_action(tmp_path):
+    msg = error_of(tmp_path, clause(action="action: predict_and_pray"))
+    assert "clause 'lookup.sample'" in msg and "action" in msg and "predict_and_pray" in msg
+
+
+def test_unknown_check(tmp_path):
+    msg = error_of(tmp_path, GOOD.replace("check: close", "check: roughly"))
+    assert "clause 'lookup.sample'" in msg and "expect/0/check" in msg
+
+
+def test_duplicate_id_across_files(tmp_path):
+    write(tmp_path, GOOD, "01-a.yaml")
+    write(tmp_path, GOOD, "02-b.yaml")
+    with pytest.raises(SpecError, match=r"02-b\.yaml: clause 'lookup\.sample': duplicate id, first defined in .*01-a\.yaml"):
+        load_all(tmp_path)
+
+
+@pytest.mark.parametrize("formula, fragment", [
+    ("__import__('os').getcwd()", "Call"),
+    ("voc_size.__class__", "Attribute"),
+    ("voc_size * nonsense", "unknown name 'nonsense'"),
+])
+def test_formula_that_is_not_arithmetic_on_known_names(tmp_path, formula, fragment):
+    msg = error_of(tmp_path, GOOD.replace("input_dim: voc_size", f'input_dim: "{formula}"'))
+    assert "clause 'lookup.sample'" in msg and fragment in msg
+
+
+def test_formula_in_an_expectation_is_checked_too(tmp_path):
+    body = GOOD.replace('{check: close, of: "outputs[0]", to: reference}',
+                        '{check: shape, of: "outputs[0]", to: [1, 2, "open(1)"]}')
+    assert "Call" in error_of(tmp_path, body)
+
+
+def test_missing_action_arguments(tmp_path):
+    msg = error_of(tmp_path, clause(**{"with": "with: {}"}))
+    assert "clause 'lookup.sample'" in msg and "needs 'with' keys ['inputs']" in msg
+
+
+def test_unknown_action_arguments(tmp_path):
+    msg = error_of(tmp_path, clause(**{"with": "with: {inputs: [[[0]]], batch: 3}"}))
+    assert "unknown 'with' keys ['batch']" in msg
+
+
+def test_normative_clause_without_expectations(tmp_path):
+    body = GOOD.split("    expect:")[0]
+    assert "needs at least one 'expect' check" in error_of(tmp_path, body)
+
+
+def test_characterization_needs_a_known_describer(tmp_path):
+    body = GOOD.split("    expect:")[0].replace("level: normative", "level: characterization")
+    assert "needs 'characterize'" in error_of(tmp_path, body)
+    body += "    characterize: {describe: vibes}\n"
+    assert "unknown describer 'vibes'" in error_of(tmp_path, body)
+
+
+def test_registry_entry_errors_name_file_and_clause(tmp_path):
+    (tmp_path / "torch.yaml").write_text("backend: torch\ndivergences:\n  - clause: a.b\n    reson: typo\n")
+    with pytest.raises(SpecError, match=r"torch\.yaml: clause 'a\.b': unknown keys \['reson'\]"):
+        registry.load(tmp_path)
+    (tmp_path / "torch.yaml").write_text("backend: torch\ndivergences:\n  - clause: a.b\n")
+    with pytest.raises(SpecError, match="needs 'clause' and 'reason'"):
+        registry.load(tmp_path)
+
+
+def test_shipped_specs_and_registries_are_valid_and_consistent():
+    clauses = load_all()
+    ids = [c.id for c in clauses]
+    assert len(ids) == len(set(ids)) >= 55
+    entries = registry.load()
+    assert not registry.stale(entries, ids), "registry entries that match no clause"
+    sections = {c.section for c in clauses}
+    assert sections == {"Introduction", "Embedding in Keras", "Vector matrix",
+                        "Regularization and constraints", "Interaction with Dense and RNN",
+                        "Input masking"}
+
+
+def test_a_malformed_spec_stops_the_run_before_any_test(tmp_path):
+    write(tmp_path, GOOD, "01-good.yaml")
+    write(tmp_path, GOOD.replace("lookup.sample", "lookup.other").replace("check: close", "check: roughly"),
+          "02-bad.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "--backend", "reference", "-p", "no:cacheprovider",
+         "--spec-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "02-bad.yaml: clause 'lookup.other'" in proc.stdout
+    assert " passed" not in proc.stdout  # nothing ran
+
+
+def test_spec_dir_default_is_the_repository_specs():
+    assert SPEC_DIR == ROOT / "specs"
