@@ -7,6 +7,7 @@ plain values and NumPy arrays that the checks read by field path.
 """
 from __future__ import annotations
 
+import sys
 import traceback
 import warnings
 from dataclasses import dataclass, field, replace
@@ -38,12 +39,24 @@ class AdapterError(RuntimeError):
     """An exception raised by the adapter's own code, not by the framework: an adapter bug."""
 
 
-def _raised_by_framework(exc: BaseException) -> bool:
+def _adapter_files(backend) -> tuple[str, ...]:
+    """Source files of the adapter's classes (a third-party adapter's module included)."""
+    files = []
+    for cls in type(backend).__mro__:
+        path = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        if path:
+            files.append(str(Path(path).resolve()))
+    return tuple(files)
+
+
+def _raised_by_framework(exc: BaseException, backend) -> bool:
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return False
     last = str(Path(frames[-1].filename).resolve())
-    return last.startswith(_BEHAVES) or not last.startswith(_OWN_CODE)
+    if last.startswith(_BEHAVES):
+        return True
+    return not last.startswith(_OWN_CODE + _adapter_files(backend))
 
 
 def run_case(backend, case: Case) -> dict:
@@ -57,7 +70,7 @@ def run_case(backend, case: Case) -> dict:
         except FrameworkRaised as exc:
             obs = {"raised": exc.type_name, "message": " ".join(str(exc).split())[:400]}
         except Exception as exc:  # noqa: BLE001 - we classify, then re-raise or record
-            if not _raised_by_framework(exc):
+            if not _raised_by_framework(exc, backend):
                 raise AdapterError("".join(traceback.format_exception(exc))) from exc
             obs = {"raised": type(exc).__name__, "message": " ".join(str(exc).split())[:400]}
     obs["warnings"] = [f"{w.category.__name__}: {' '.join(str(w.message).split())[:300]}"

@@ -9,7 +9,6 @@ error; the next case starts a fresh worker, and the other backends are untouched
 from __future__ import annotations
 
 import os
-import pickle
 import socket
 import subprocess
 import sys
@@ -71,9 +70,13 @@ class Worker:
                                  f"while {doing}; killed\n{self.tail()}")
         try:
             return self.conn.recv()
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError):
+            try:
+                code = self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                code = "unknown (still running; killed)"
             self.kill()
-            raise WorkerDied(f"{self.backend_name} worker closed its channel ({exc}) while {doing}"
+            raise WorkerDied(f"{self.backend_name} worker exited with code {code} while {doing}"
                              f"\n{self.tail()}") from None
 
     def run(self, case):

@@ -1,0 +1,98 @@
+"""The plugin end to end: mutants are caught, crashes and hangs are isolated, results are written."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conformance.spec import load_all
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
+
+
+def run(tmp_path, *args, timeout=300):
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider",
+                           "--json", str(out), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    data = json.loads(out.read_text()) if out.exists() else None
+    return proc, data
+
+
+def statuses(data, backend):
+    return {r["clause"]: r["status"] for r in data["results"] if r["backend"] == backend}
+
+
+def test_reference_conforms_to_every_normative_clause_and_json_is_valid(tmp_path):
+    proc, data = run(tmp_path, "--backend", "reference")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    jsonschema.validate(data, SCHEMA)
+    clauses = load_all()
+    assert len(data["results"]) == len(clauses)
+    assert set(data["clauses"]) == {c.id for c in clauses}
+    normative = [r for r in data["results"] if r["level"] == "normative"]
+    assert normative and all(r["status"] == "conform" for r in normative)
+    assert data["backends"]["reference"]["available"] is True
+
+
+MUTANTS = {
+    "OffByOneLookup": ("lookup.rows-are-matrix-rows", "lookup"),
+    "BiasInEmbedding": ("model.flatten-dense-parameters", "parameters or frozen"),
+    "ZeroAtMaskedSteps": ("mask.rnn-repeats-hidden-state", "mask"),
+    "ConstraintOnlyOnLookedUpRows": ("constraint.unit-norm-after-step", "constraint"),
+    "WideInitializer": ("init.default-uniform-range", "init"),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_every_mutant_is_caught(tmp_path, mutant):
+    clause, selection = MUTANTS[mutant]
+    backend = f"tests.mutants:{mutant}"
+    proc, data = run(tmp_path, "--backend", backend, "-k", selection)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert statuses(data, backend)[clause] == "diverge"
+    assert f"{clause}[{backend}]" in proc.stdout and "expected" in proc.stdout
+
+
+def test_a_crashing_backend_does_not_take_down_the_others(tmp_path):
+    crasher = "tests.mutants:CrashesOnMask"
+    proc, data = run(tmp_path, "--backend", "reference", "--backend", crasher, "-k", "mask")
+    ref, crashed = statuses(data, "reference"), statuses(data, crasher)
+    assert ref and all(s == "conform" for c, s in ref.items() if not c.startswith("char."))
+    assert crashed["mask.marks-nonzero-indices"] == "error"
+    # the worker was replaced: the clauses after the crash still ran on the crashing backend
+    assert crashed["mask.rnn-repeats-hidden-state"] == "conform"
+    assert "exited with code 3" in proc.stdout
+
+
+def test_a_hanging_backend_is_killed_and_reported(tmp_path):
+    hanger = "tests.mutants:HangsOnSummary"
+    proc, data = run(tmp_path, "--backend", hanger, "--case-timeout", "5", "-k", "lstm-takes or one-matrix")
+    result = statuses(data, hanger)
+    assert result["rnn.lstm-takes-embedding-directly"] == "error"
+    assert result["weights.one-matrix-no-bias"] == "conform"
+    assert "hung" in proc.stdout
+
+
+def test_an_adapter_bug_is_an_error_not_a_divergence(tmp_path):
+    buggy = "tests.mutants:BuggyAdapter"
+    proc, data = run(tmp_path, "--backend", buggy, "-k", "flatten-dense-shapes")
+    assert statuses(data, buggy)["model.flatten-dense-shapes"] == "error"
+    assert "adapter error" in proc.stdout and "no_such_attribute" in proc.stdout
+
+
+def test_unknown_backend_is_a_usage_error_naming_it(tmp_path):
+    proc, _ = run(tmp_path, "--backend", "tensorflow-classic")
+    assert proc.returncode == 4
+    assert "unknown backend 'tensorflow-classic'" in proc.stderr
+
+
+def test_a_missing_framework_is_a_skip_with_its_reason(tmp_path):
+    proc, data = run(tmp_path, "--backend", "tests.fake_backends:NotInstalled", "-k", "rows-are")
+    (result,) = data["results"]
+    assert result["status"] == "skip" and "not installed: no_such_framework_xyz" in result["reason"]
+    assert data["backends"]["tests.fake_backends:NotInstalled"]["available"] is False
+    assert proc.returncode == 0
