@@ -1,4 +1,4 @@
-"""``python -m conformance report|diff``: thin argparse front end over conformance.report."""
+"""``python -m conformance report|diff|divergences``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,19 @@ def main(argv=None) -> int:
     dif = sub.add_parser("diff", help="compare two results files; exit 1 on regression")
     dif.add_argument("old")
     dif.add_argument("new")
+    div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
+    div.add_argument("--update", metavar="README", help="rewrite the table block in this file")
     args = parser.parse_args(argv)
+
+    if args.command == "divergences":
+        from . import registry_doc
+
+        if args.update:
+            changed = registry_doc.update(args.update)
+            print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+        else:
+            print(registry_doc.markdown(), end="")
+        return 0
 
     from .report import ReportError, diff, load, load_many, render
 

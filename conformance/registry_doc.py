@@ -1,0 +1,59 @@
+"""The README's table of known divergences, generated from specs/divergences/*.yaml so that the
+two never drift apart (tests/test_readme.py checks the README holds exactly this text)."""
+from __future__ import annotations
+
+import re
+
+from backends import DEFAULT_ORDER
+
+from . import registry
+from .spec import load_all
+
+START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
+
+
+def _anchor(entry) -> str:
+    return re.sub(r"[^a-z0-9-]", "", f"{entry.backend}-{entry.clause}".replace(".", "-").lower())
+
+
+def markdown() -> str:
+    entries = registry.load()
+    clauses = {c.id: c for c in load_all()}
+    rank = {name: n for n, name in enumerate(DEFAULT_ORDER)}
+    order = {cid: n for n, cid in enumerate(clauses)}
+    ordered = sorted(entries.values(), key=lambda e: (rank.get(e.backend, 99), order.get(e.clause, 0)))
+    lines = [f"{len(ordered)} registered divergences (`specs/divergences/`). Each shows as an expected",
+             "failure, and fails the run if it starts to conform.", "",
+             "| Backend | Clause | Section | Why | Upstream |", "|---|---|---|---|---|"]
+    for e in ordered:
+        section = clauses[e.clause].section if e.clause in clauses else "?"
+        link = f"[link]({e.link})" if e.link else ""
+        reason = e.reason.replace("|", "\\|")
+        lines.append(f"| {e.backend} | [`{e.clause}`](#{_anchor(e)}) | {section} | {reason} | {link} |")
+    lines.append("")
+    for e in ordered:
+        lines += [f'<a id="{_anchor(e)}"></a>', f"**{e.backend}: `{e.clause}`**", ""]
+        if e.snippet:
+            lines += ["```python", e.snippet.rstrip(), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update(path) -> bool:
+    """Rewrite the block between the markers; returns True when the file changed."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if START not in text or END not in text:
+        raise ValueError(f"{path}: no {START} ... {END} block")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{START}\n{markdown()}{END}{tail}"
+    if new != text:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(new)
+    return new != text
+
+
+def current(path) -> str:
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    return text.split(START, 1)[1].split(END, 1)[0].lstrip("\n") if START in text else ""
