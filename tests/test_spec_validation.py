@@ -102,7 +102,8 @@ def test_unknown_check(tmp_path):
 def test_duplicate_id_across_files(tmp_path):
     write(tmp_path, GOOD, "01-a.yaml")
     write(tmp_path, GOOD, "02-b.yaml")
-    with pytest.raises(SpecError, match=r"02-b\.yaml: clause 'lookup\.sample': duplicate id, first defined in .*01-a\.yaml"):
+    expected = r"02-b\.yaml: clause 'lookup\.sample': duplicate id, first defined in .*01-a\.yaml"
+    with pytest.raises(SpecError, match=expected):
         load_all(tmp_path)
 
 
