@@ -18,7 +18,7 @@ import backends
 from . import SCHEMA, registry
 from .outcome import Outcome, judge
 from .session import Session
-from .spec import SPEC_DIR, SpecError, load_file
+from .spec import SPEC_DIR, SpecError, load_all, load_file
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
@@ -116,7 +116,8 @@ class ClauseItem(pytest.Item):
         start = time.monotonic()
         outcome = judge(session, self.clause, self.backend)
         outcome.duration = time.monotonic() - start
-        self.user_properties.append(("conformance", json.dumps(outcome.record(), default=str)))
+        record = {**outcome.record(), "backend_info": session.info(self.backend)}
+        self.user_properties.append(("conformance", json.dumps(record, default=str)))
         if outcome.status == "skip":
             pytest.skip(outcome.reason)
         if outcome.status == "unsupported":
@@ -141,18 +142,23 @@ class ClauseItem(pytest.Item):
 
 # -- results: collected from reports, so they also arrive from xdist workers ---------------------
 _RESULTS: list[dict] = []
+_BACKENDS: dict[str, dict] = {}
 
 
 def pytest_runtest_logreport(report):
     for key, value in getattr(report, "user_properties", []):
         if key == "conformance" and report.when == "call":
-            _RESULTS.append(json.loads(value))
+            record = json.loads(value)
+            _BACKENDS[record["backend"]] = record.pop("backend_info")
+            _RESULTS.append(record)
 
 
 def pytest_terminal_summary(terminalreporter, config):
     session: Session | None = config.stash.get(STASH, None)
-    if session is None or not session.clauses:
+    if session is None or not _RESULTS:
         return
+    if not session.clauses:  # the xdist controller collects nothing itself
+        session.add_clauses(load_all(Path(config.getoption("spec_dir"))))
     stale = registry.stale(session.known, session.clauses)
     for entry in stale:
         if entry.backend in session.backends:
@@ -179,7 +185,8 @@ def _write_json(path, session: Session):
     data = {
         "schema": SCHEMA,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "backends": session.backend_info(),
+        "backends": {name: _BACKENDS.get(name) or session.info(name, probe=False)
+                     for name in session.backends},
         "clauses": {cid: c.meta() for cid, c in session.clauses.items()},
         "results": sorted(_RESULTS, key=lambda r: (order.get(r["clause"], len(order)),
                                                     backend_order.get(r["backend"], 99))),

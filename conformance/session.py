@@ -64,13 +64,18 @@ class Session:
             return Availability(False, reason=hello[1])
         return Availability(True, hello[1]["version"], hello[1]["describe"])
 
-    def backend_info(self) -> dict:
-        info = {}
-        for name, cls in self.backends.items():
+    def info(self, name: str, probe: bool = True) -> dict:
+        """What the results JSON says of a backend. Without ``probe``, no worker is started: a
+        backend none of whose clauses ran is only checked for being installed."""
+        cls = self.backends[name]
+        if probe or name in self._availability:
             a = self.availability(name)
-            info[name] = {"framework": cls.framework, "version": a.version, "detail": a.detail,
-                          "available": a.available, "reason": a.reason}
-        return info
+        else:
+            missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+            a = Availability(not missing, reason=f"not installed: {', '.join(missing)}" if missing
+                             else "no clause ran on this backend")
+        return {"framework": cls.framework, "version": a.version, "detail": a.detail,
+                "available": a.available, "reason": a.reason}
 
     def run(self, name: str, case: Case):
         """("ok", obs, snippet) | ("unsupported", reason, snippet) | ("error", text, None)."""

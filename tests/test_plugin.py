@@ -96,3 +96,13 @@ def test_a_missing_framework_is_a_skip_with_its_reason(tmp_path):
     assert result["status"] == "skip" and "not installed: no_such_framework_xyz" in result["reason"]
     assert data["backends"]["tests.fake_backends:NotInstalled"]["available"] is False
     assert proc.returncode == 0
+
+
+def test_xdist_run_merges_every_backend_into_one_json(tmp_path):
+    mutant = "tests.mutants:OffByOneLookup"
+    proc, data = run(tmp_path, "--backend", "reference", "--backend", mutant, "-n", "2", "--dist", "loadgroup")
+    jsonschema.validate(data, SCHEMA)
+    n = len(load_all())
+    assert len(data["results"]) == 2 * n and len(data["clauses"]) == n
+    assert set(data["backends"]) == {"reference", mutant}
+    assert statuses(data, mutant)["lookup.rows-are-matrix-rows"] == "diverge"
