@@ -108,6 +108,8 @@ class Backend:
         raise Unsupported(f"{self.name} cannot build models")
 
     def get_weights(self, built) -> list[list[np.ndarray]]:
+        """Per layer, in the reference layout. Return copies, never views of live parameters:
+        the aliasing clause compares reads taken before and after the caller's matrix changes."""
         raise Unsupported("reading weights")
 
     def set_weights(self, built, weights: list[list[np.ndarray]]) -> None:
@@ -134,7 +136,9 @@ class Backend:
         raise Unsupported("training")
 
     def construct(self, kwargs: dict) -> Any:
-        """Construct an embedding layer from raw keyword arguments (Keras names)."""
+        """Construct an embedding layer from raw keyword arguments (Keras names). A missing or
+        unknown argument makes Python raise TypeError in *this* frame, not the framework's: wrap
+        it, ``raise FrameworkRaised(exc) from exc``, so it counts as the framework's answer."""
         raise Unsupported("constructing from keyword arguments")
 
     def document_call(self, name: str, **args) -> dict:

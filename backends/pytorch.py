@@ -349,12 +349,12 @@ class _Snippet:
         lines = ["import numpy as np", "import torch", "from torch import nn",
                  "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence", "",
                  "torch.manual_seed(0)"]
-        if action == "pretrained" or any(l.get("pretrained") for l in self.model.layers):
+        pretrained = action == "pretrained" or any(layer.get("pretrained") for layer in self.model.layers)
+        if pretrained:
             emb = self.model.layers[0].args
             lines.append("matrix = np.random.default_rng(0).uniform(-0.05, 0.05, "
                          f"({emb['input_dim']}, {emb['output_dim']})).astype(np.float32)")
-        lines += self._build(pretrained=action == "pretrained" or any(
-            l.get("pretrained") for l in self.model.layers))
+        lines += self._build(pretrained=pretrained)
         lines += self._run()
         lines += getattr(self, "_" + action)()
         return "\n".join(lines)
@@ -511,4 +511,5 @@ class _Snippet:
             f"for _ in range({self.args.get('count', 2)})]",
             "print('min', w[0].min().item(), 'max', w[0].max().item(),",
             "      'mean', w[0].mean().item(), 'var', w[0].var().item())",
-            "print('fresh layers differ:', not torch.equal(w[0], w[-1]))"])
+        ] + (["print('fresh layers differ:', not torch.equal(w[0], w[1]))"]
+             if self.args.get("count", 2) > 1 else []))
