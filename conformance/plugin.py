@@ -168,8 +168,7 @@ def pytest_terminal_summary(terminalreporter, config):
     counts: dict[str, dict[str, int]] = {}
     for result in _RESULTS:
         row = counts.setdefault(result["backend"], {})
-        status = result["status"] + (" (known)" if result["known"] and result["status"] == "diverge" else "")
-        row[status] = row.get(status, 0) + 1
+        row[_label(result)] = row.get(_label(result), 0) + 1
     terminalreporter.section("conformance")
     for backend, row in counts.items():
         terminalreporter.write_line(f"{backend:18} " + ", ".join(f"{v} {k}" for k, v in sorted(row.items())))
@@ -177,6 +176,14 @@ def pytest_terminal_summary(terminalreporter, config):
     if path:
         _write_json(path, session)
         terminalreporter.write_line(f"results written to {path}")
+
+
+def _label(result) -> str:
+    if result["level"] == "characterization" and result["status"] in ("conform", "diverge"):
+        return "characterized" + ("" if result["agrees"] else " (differs from reference)")
+    if result["status"] == "diverge":
+        return "diverge (known)" if result["known"] else "DIVERGE (new)"
+    return result["status"]
 
 
 def _write_json(path, session: Session):

@@ -26,7 +26,7 @@ SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
 
 # action -> (required keys, optional keys) of its ``with`` block
 ACTION_ARGS = {
-    "forward": ({"inputs"}, {"sequences"}),
+    "forward": ({"inputs"}, {"sequences", "separately"}),
     "summary": (set(), set()),
     "weights": (set(), {"x"}),
     "fresh_weights": (set(), {"count", "seed"}),

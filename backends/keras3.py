@@ -1,0 +1,70 @@
+"""Keras 3 on each of its backends: one process per backend (conformance/worker.py applies
+``env``), since Keras fixes its backend when it is first imported.
+
+The mapping is backends/_keras_common.py; this module only says which Keras it is.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ._keras_common import KerasAdapter
+
+
+class Keras3(KerasAdapter):
+    """Keras 3 (``import keras``) on the backend named by ``keras_backend``."""
+
+    keras_backend = ""
+
+    def module(self):
+        import keras
+
+        return keras
+
+    def version(self):
+        keras = self.module()
+        actual = keras.backend.backend()
+        if actual != self.keras_backend:
+            raise RuntimeError(f"{self.name} expects Keras on {self.keras_backend!r}, but Keras "
+                               f"runs on {actual!r}: KERAS_BACKEND was not applied before import")
+        return keras.__version__
+
+    def describe(self):
+        version = self.version()
+        engine = importlib.import_module(self.keras_backend)
+        return f"keras {version} on {self.keras_backend} {engine.__version__}"
+
+    def to_numpy(self, tensor):
+        return self.module().ops.convert_to_numpy(tensor)
+
+    def to_tensor(self, array):
+        return self.module().ops.convert_to_tensor(array)
+
+    def snippet_preamble(self):
+        return ["import os", f"os.environ['KERAS_BACKEND'] = {self.keras_backend!r}"]
+
+    def snippet_numpy(self, expr):
+        return f"keras.ops.convert_to_numpy({expr})"
+
+    def snippet_tensor(self, expr):
+        return f"keras.ops.convert_to_tensor({expr})"
+
+
+class KerasTensorflow(Keras3):
+    name = "keras-tensorflow"
+    requires = ("keras", "tensorflow")
+    env = {"KERAS_BACKEND": "tensorflow"}
+    keras_backend = "tensorflow"
+
+
+class KerasJax(Keras3):
+    name = "keras-jax"
+    requires = ("keras", "jax")
+    env = {"KERAS_BACKEND": "jax"}
+    keras_backend = "jax"
+
+
+class KerasTorch(Keras3):
+    name = "keras-torch"
+    requires = ("keras", "torch")
+    env = {"KERAS_BACKEND": "torch"}
+    keras_backend = "torch"

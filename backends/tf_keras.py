@@ -1,0 +1,45 @@
+"""Legacy Keras 2 (``import tf_keras``), which still accepts the document's code as written.
+
+``TF_USE_LEGACY_KERAS=1`` makes ``tf.keras`` resolve to tf-keras too, so nothing in the worker
+process mixes the two Kerases. The mapping is backends/_keras_common.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._keras_common import KerasAdapter
+
+
+class TfKeras(KerasAdapter):
+    name = "tf-keras"
+    framework = "tf-keras"
+    requires = ("tf_keras",)
+    env = {"TF_USE_LEGACY_KERAS": "1"}
+    snippet_module = "tf_keras"
+
+    def module(self):
+        import tf_keras
+
+        return tf_keras
+
+    def version(self):
+        return self.module().__version__
+
+    def describe(self):
+        import tensorflow as tf
+
+        return f"tf-keras {self.version()} on tensorflow {tf.__version__}"
+
+    def to_numpy(self, tensor):
+        return np.asarray(tensor)
+
+    def to_tensor(self, array):
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(array)
+
+    def snippet_preamble(self):
+        return ["import os", "os.environ['TF_USE_LEGACY_KERAS'] = '1'", "import tensorflow as tf"]
+
+    def snippet_tensor(self, expr):
+        return f"tf.convert_to_tensor({expr})"
