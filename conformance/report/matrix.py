@@ -25,12 +25,17 @@ CATEGORIES = {
     "unsupported": ("unsupported", "\u2013"),
     "skip": ("skip", "\u00b7"),
     "missing": ("not run", "\u2205"),
+    # characterization clauses (the document is silent): what the backend did, vs the reference
+    "recorded": ("as the reference", "="),
+    "differs": ("differs from the reference", "\u2260"),
 }
 
 
 def category(result: dict | None) -> str:
     if result is None:
         return "missing"
+    if result.get("level") == "characterization" and result["status"] in ("conform", "diverge"):
+        return "recorded" if result["status"] == "conform" else "differs"
     if result["status"] == "diverge":
         return "diverge-known" if result.get("known") else "diverge-new"
     return result["status"]
@@ -93,7 +98,10 @@ def build(doc: dict) -> dict:
                     n += 1
                     anchor = f"{base}-{n}"
                 anchors.add(anchor)
-            cells[b] = {"result": res, "category": cat, "text": CATEGORIES[cat][0],
+            text = CATEGORIES[cat][0]
+            if cat in ("recorded", "differs") and res.get("behaviour"):
+                text = res["behaviour"]
+            cells[b] = {"result": res, "category": cat, "text": text,
                         "symbol": CATEGORIES[cat][1], "anchor": anchor,
                         "expected": show(res["expected"]) if res else None,
                         "observed": show(res["observed"]) if res else None}
