@@ -100,7 +100,24 @@ def check_close(ctx, check):
         ok = len(observed) == len(expected) and all(_close(o, e, _tol(check)) for o, e in zip(observed, expected))
     else:
         ok = _close(observed, expected, _tol(check))
+        if not ok:
+            observed = _worst(observed, expected) or observed
     return ok, expected, observed
+
+
+def _worst(observed, expected):
+    """Where two same-shaped arrays differ most, for a failure message a person can act on."""
+    try:
+        a, b = np.asarray(observed, np.float64), np.asarray(expected, np.float64)
+    except (TypeError, ValueError):
+        return None
+    if a.shape != b.shape or a.size <= 64:
+        return None
+    diff = np.abs(a - b)
+    at = np.unravel_index(int(np.nanargmax(diff)), a.shape)
+    return {"shape": list(a.shape), "max_abs_diff": _num(diff.max()), "at": [int(i) for i in at],
+            "observed_there": _num(a[at]), "expected_there": _num(b[at]),
+            "elements_off": int((~np.isclose(a, b, equal_nan=True)).sum())}
 
 
 def check_equal(ctx, check):

@@ -18,7 +18,7 @@ import yaml
 
 from backends.base import Layer, Model
 
-from . import formula
+from . import formula, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "specs"
@@ -174,6 +174,9 @@ def check_clause(clause: Clause) -> None:
     for value in _walk(clause.args):
         _formula(value, names)
     for check in clause.expect:
+        for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict) else None):
+            if path is not None:
+                paths.validate(path)
         for key in ("low", "high"):
             if key in check:
                 _formula(check[key], names)

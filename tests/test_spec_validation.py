@@ -180,3 +180,8 @@ def test_a_malformed_spec_stops_the_run_before_any_test(tmp_path):
 
 def test_spec_dir_default_is_the_repository_specs():
     assert SPEC_DIR == ROOT / "specs"
+
+
+def test_a_malformed_field_path(tmp_path):
+    msg = error_of(tmp_path, GOOD.replace('of: "outputs[0]"', 'of: "outputs[zero]"'))
+    assert "clause 'lookup.sample'" in msg and "bad field path 'outputs[zero]'" in msg

@@ -1,0 +1,106 @@
+"""The comparison logic, on observations made by hand."""
+import numpy as np
+import pytest
+
+from conformance.actions import Case
+from conformance.checks import Context, evaluate
+
+
+def ev(obs, check, ref=None, params=None, case=None):
+    return evaluate(Context(obs, ref, params or {}, case), check)
+
+
+def test_uniform_accepts_uniform_and_rejects_normal_and_wider_draws():
+    rng = np.random.default_rng(7)
+    check = {"check": "uniform", "of": "m", "low": -0.05, "high": 0.05}
+    assert ev({"m": rng.uniform(-0.05, 0.05, (1000, 10))}, check).ok
+    assert not ev({"m": rng.normal(0, 0.029, (1000, 10))}, check).ok   # same variance, not uniform
+    assert not ev({"m": rng.uniform(-0.06, 0.06, (1000, 10))}, check).ok
+    assert not ev({"m": rng.uniform(-0.05, 0.05, (1000, 10)) + 0.002}, check).ok  # shifted mean
+
+
+def test_within_reports_the_observed_range():
+    r = ev({"m": np.array([-0.2, 0.01])}, {"check": "within", "of": "m", "low": -0.05, "high": 0.05})
+    assert not r.ok and r.observed == [-0.2, 0.01]
+
+
+def test_close_against_the_reference_and_where_it_differs_most():
+    ref = {"x": np.zeros((10, 10))}
+    off = np.zeros((10, 10))
+    off[3, 4] = 1e-3
+    assert ev({"x": np.full((10, 10), 1e-7)}, {"check": "close", "of": "x"}, ref).ok
+    r = ev({"x": off}, {"check": "close", "of": "x"}, ref)
+    assert not r.ok and r.observed["at"] == [3, 4] and r.observed["elements_off"] == 1
+
+
+def test_close_to_another_field_and_nested_weights():
+    obs = {"a": [[np.ones(2)], []], "b": [[np.ones(2)], []], "c": [[np.zeros(2)], []]}
+    assert ev(obs, {"check": "close", "of": "a", "to": {"of": "b"}}).ok
+    assert not ev(obs, {"check": "close", "of": "a", "to": {"of": "c"}}).ok
+
+
+def test_equal_evaluates_formulas_with_the_clause_parameters():
+    params = {"voc_size": 5, "vec_dim": 2, "inputs": 3}
+    check = {"check": "equal", "of": "params", "to": ["voc_size*vec_dim", 0, "inputs*vec_dim+1"]}
+    assert ev({"params": [10, 0, 7]}, check, params=params).ok
+    r = ev({"params": [10, 0, 8]}, check, params=params)
+    assert not r.ok and r.expected == [10, 0, 7]
+
+
+def test_changed_rows_is_exactly_the_set_of_rows_that_moved():
+    before = np.zeros((5, 2))
+    after = before.copy()
+    after[[0, 2]] = 1
+    check = {"check": "changed_rows", "of": "b", "to": {"of": "a"}, "rows": [2, 0, 2]}
+    assert ev({"b": before, "a": after}, check).ok
+    after[4, 1] = 1e-9
+    r = ev({"b": before, "a": after}, check)
+    assert not r.ok and r.observed == [0, 2, 4]
+
+
+def test_row_norms_and_identical():
+    unit = np.array([[0.6, 0.8], [1.0, 0.0]])
+    assert ev({"m": unit}, {"check": "row_norms", "of": "m"}).ok
+    assert not ev({"m": unit * 0.9}, {"check": "row_norms", "of": "m"}).ok
+    a = np.array([0.1], np.float32)
+    assert ev({"a": a, "b": a.copy()}, {"check": "identical", "of": "a", "to": {"of": "b"}}).ok
+    assert not ev({"a": a, "b": a.astype(np.float64)}, {"check": "identical", "of": "a", "to": {"of": "b"}}).ok
+
+
+def test_an_exception_fails_value_checks_and_satisfies_raises():
+    obs = {"raised": "TypeError", "message": "missing input_dim", "warnings": []}
+    r = ev(obs, {"check": "equal", "of": "params", "to": [1]})
+    assert not r.ok and "raises TypeError" in r.observed
+    assert ev(obs, {"check": "raises", "to": "TypeError"}).ok
+    assert not ev(obs, {"check": "raises", "to": "ValueError"}).ok
+    assert not ev({"warnings": []}, {"check": "raises"}).ok
+
+
+def test_warns_matches_text():
+    obs = {"warnings": ["UserWarning: Argument `input_length` is deprecated."]}
+    assert ev(obs, {"check": "warns", "matching": "input_length"}).ok
+    assert not ev(obs, {"check": "no_warning", "matching": "input_length"}).ok
+
+
+def test_repeats_at_masked_and_last_step():
+    case = Case("c", "forward", None, {"inputs": [np.array([[1, 0, 3, 0]])]})
+    good = np.array([[[0.1], [0.1], [0.3], [0.3]]])
+    bad = np.array([[[0.1], [0.0], [0.3], [0.3]]])
+    check = {"check": "repeats_at_masked", "of": "s"}
+    assert ev({"s": good}, check, case=case).ok
+    r = ev({"s": bad}, check, case=case)
+    assert not r.ok and "(0, 1)" in r.observed
+    last = {"check": "last_step", "of": "h", "to": {"of": "s"}}
+    assert ev({"h": np.array([[0.3]]), "s": good}, last).ok
+    assert not ev({"h": np.array([[0.1]]), "s": good}, last).ok
+
+
+def test_a_missing_field_is_a_mismatch_not_a_crash():
+    r = ev({"warnings": []}, {"check": "equal", "of": "nothing", "to": 1})
+    assert not r.ok and "no field" in r.observed
+
+
+@pytest.mark.parametrize("bad_path", ["a..b", "a[x]", "a]["])
+def test_bad_paths_are_refused(bad_path):
+    with pytest.raises(ValueError, match="bad field path"):
+        ev({"a": 1}, {"check": "equal", "of": bad_path, "to": 1})
