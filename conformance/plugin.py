@@ -159,6 +159,9 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     if not session.clauses:  # the xdist controller collects nothing itself
         session.add_clauses(load_all(Path(config.getoption("spec_dir"))))
+    known_backends = set(backends.builtin()) | set(session.backends)
+    for path in sorted({e.path for e in session.known.values() if e.backend not in known_backends}):
+        terminalreporter.write_line(f"registry: {path.name} is for a backend that does not exist", yellow=True)
     stale = registry.stale(session.known, session.clauses)
     for entry in stale:
         if entry.backend in session.backends:

@@ -106,3 +106,37 @@ def test_xdist_run_merges_every_backend_into_one_json(tmp_path):
     assert len(data["results"]) == 2 * n and len(data["clauses"]) == n
     assert set(data["backends"]) == {"reference", mutant}
     assert statuses(data, mutant)["lookup.rows-are-matrix-rows"] == "diverge"
+
+
+def _specs_with_registry(tmp_path, backend, clause):
+    spec_dir = tmp_path / "specs"
+    (spec_dir / "divergences").mkdir(parents=True)
+    for path in (ROOT / "specs").glob("*.yaml"):
+        (spec_dir / path.name).write_text(path.read_text())
+    (spec_dir / "divergences" / "x.yaml").write_text(
+        f"backend: {backend}\ndivergences:\n  - clause: {clause}\n"
+        "    reason: registered for the test, with a reason long enough to read.\n")
+    return spec_dir
+
+
+def test_a_registered_divergence_is_an_expected_failure(tmp_path):
+    mutant = "tests.mutants:OffByOneLookup"
+    spec_dir = _specs_with_registry(tmp_path, mutant, "lookup.rows-are-matrix-rows")
+    proc, data = run(tmp_path, "--backend", mutant, "--spec-dir", str(spec_dir), "-k", "rows-are-matrix")
+    assert proc.returncode == 0 and "1 xfailed" in proc.stdout
+    (result,) = data["results"]
+    assert result["status"] == "diverge" and result["known"] is True
+    assert result["reason"].startswith("registered for the test")
+
+
+def test_a_registered_divergence_that_now_conforms_fails_the_run(tmp_path):
+    spec_dir = _specs_with_registry(tmp_path, "reference", "lookup.rows-are-matrix-rows")
+    proc, data = run(tmp_path, "--backend", "reference", "--spec-dir", str(spec_dir), "-k", "rows-are-matrix")
+    assert proc.returncode == 1
+    assert "registered divergence now CONFORMS" in proc.stdout
+
+
+def test_a_registry_entry_for_no_clause_is_reported(tmp_path):
+    spec_dir = _specs_with_registry(tmp_path, "reference", "lookup.no-such-clause")
+    proc, _ = run(tmp_path, "--backend", "reference", "--spec-dir", str(spec_dir), "-k", "rows-are-matrix")
+    assert "lists 'lookup.no-such-clause', which matches no clause" in proc.stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from backends import DEFAULT_ORDER
 from conformance import registry
 from conformance.spec import SPEC_DIR, SpecError, load_all, load_file
 
@@ -160,6 +161,7 @@ def test_shipped_specs_and_registries_are_valid_and_consistent():
     assert len(ids) == len(set(ids)) >= 55
     entries = registry.load()
     assert not registry.stale(entries, ids), "registry entries that match no clause"
+    assert {e.backend for e in entries.values()} <= set(DEFAULT_ORDER) - {"reference"}
     sections = {c.section for c in clauses}
     assert sections == {"Introduction", "Embedding in Keras", "Vector matrix",
                         "Regularization and constraints", "Interaction with Dense and RNN",
