@@ -30,7 +30,8 @@ def pytest_addoption(parser):
                     help="backend to run (repeatable): " + ", ".join(backends.DEFAULT_ORDER)
                     + " or package.module:ClassName; default: all")
     group.addoption("--json", metavar="PATH", default=None, help="write the results JSON here")
-    group.addoption("--spec-dir", metavar="DIR", default=str(SPEC_DIR), help="spec files to run")
+    group.addoption("--spec-dir", metavar="DIR", default=str(SPEC_DIR),
+                    help="the spec files to run (and their divergences/ registry)")
     group.addoption("--case-timeout", type=float, default=180.0,
                     help="seconds one clause may take in a backend's worker before it is killed")
 
