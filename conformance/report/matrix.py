@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import re
 
+from backends import DEFAULT_ORDER
+
 REFERENCE = "reference"
-BACKEND_ORDER = ("reference", "keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch")
+BACKEND_ORDER = DEFAULT_ORDER  # one list of backends, in backends/__init__.py
 SECTION_ORDER = ("Introduction", "Embedding in Keras", "Vector matrix",
                  "Regularization and constraints", "Interaction with Dense and RNN",
                  "Input masking")
