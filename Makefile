@@ -1,9 +1,12 @@
-# Two commands on a fresh machine (Python 3.11):
-#   make conformance   the full conformance run on every backend, then the report in report/
+# Two commands on a fresh machine (Python 3.11, 3.12 or 3.13; 3.11 is the default):
 #   make test          the suite's own tests
+#   make conformance   the full conformance run on every backend, then the report in report/
 # Both create .venv with every framework pinned (pyproject.toml) on first use.
+# Another interpreter: make PYTHON=python3.12 test
 
 PYTHON ?= python3.11
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+comma := ,
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 REPORT ?= report
@@ -11,7 +14,14 @@ PYTEST_ARGS ?=
 
 .PHONY: conformance test install lint bench clean
 
+# Expanded only when .venv has to be made: one line naming the interpreter and the way out.
+PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+CHECK_PYTHON = $(if $(filter $(SUPPORTED_PYTHONS),$(PYTHON_VERSION)),,$(error \
+  $(if $(PYTHON_VERSION),$(PYTHON) is Python $(PYTHON_VERSION),$(PYTHON) was not found or does not run); \
+  this project needs Python 3.11$(comma) 3.12 or 3.13: name one with make PYTHON=python3.12 $(or $(MAKECMDGOALS),test) (a full path works too)))
+
 $(VENV)/.installed: pyproject.toml
+	$(CHECK_PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[all,dev]"
