@@ -2,6 +2,9 @@
 
 The document is silent on these behaviours, so nothing is right or wrong; the report shows each
 backend's description side by side and flags where backends disagree.
+
+Where the framework raised, the observation holds only ``raised`` and ``message``: :func:`describe`
+answers "raises <type>" for every describer, so none of them reads a field that is not there.
 """
 from __future__ import annotations
 
@@ -55,6 +58,8 @@ def output_shape(obs, case):
 
 
 def alias(obs, case):
+    if not isinstance(obs["aliased"], (bool, np.bool_)):
+        return f"answers {type(obs['aliased']).__name__} to 'aliased'"
     return "aliases the caller's matrix" if obs["aliased"] else "copies the matrix"
 
 
@@ -64,6 +69,8 @@ def row_norms(obs, case):
         return _raised(obs)
     matrix = np.asarray(obs["weights"][0][0], dtype=np.float64)
     norms = np.linalg.norm(matrix, axis=1)
+    if np.isnan(norms).any():
+        return "NaN in the matrix"
     if np.allclose(norms, 1.0, rtol=1e-4, atol=1e-5):
         return "every row has unit norm"
     unit = int(np.isclose(norms, 1.0, rtol=1e-4, atol=1e-5).sum())
@@ -115,4 +122,4 @@ DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_n
 
 
 def describe(name, obs, case) -> str:
-    return DESCRIBERS[name](obs, case)
+    return _raised(obs) or DESCRIBERS[name](obs, case)

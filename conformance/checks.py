@@ -3,9 +3,15 @@ a formula over the clause's parameters, another field, or the reference's observ
 
 A check returns None when it holds, or a :class:`Mismatch` with expected and observed values
 that a reader can act on.
+
+Nothing passes by accident: values are compared in full (the short forms made by :func:`_plain`
+are for messages only), nested lists must have the same lengths at every level, a value that is
+not numeric never matches a number, and NaN never matches anything, NaN included, unless the
+check says ``nan: equal`` (then NaN matches NaN at the same place).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +20,10 @@ from scipy import stats
 from . import paths
 from .spec import resolve_value
 from .tolerances import DEFAULT, TOLERANCES
+
+
+class NotNumeric(ValueError):
+    """The observation holds something else where the check needs numbers: a mismatch."""
 
 
 @dataclass
@@ -40,9 +50,14 @@ def _plain(value):
     """JSON-friendly, short form of a value for reports."""
     if isinstance(value, np.ndarray):
         if value.size > 64:
-            return {"shape": list(value.shape), "dtype": str(value.dtype),
-                    "min": _num(np.nanmin(value)) if value.size else None,
-                    "max": _num(np.nanmax(value)) if value.size else None}
+            short = {"shape": list(value.shape), "dtype": str(value.dtype)}
+            numbers = _numeric(value)
+            if numbers is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: min and max are NaN
+                    short.update(min=_num(np.nanmin(numbers)), max=_num(np.nanmax(numbers)),
+                                 nan=int(np.isnan(numbers).sum()))
+            return short
         return _plain(value.tolist())
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -82,51 +97,115 @@ def _tol(check):
     return TOLERANCES[check.get("tolerance", DEFAULT)]
 
 
-def _close(a, b, tol) -> bool:
+def _nan_equal(check) -> bool:
+    """NaN matches NaN only where the check says so (``nan: equal``)."""
+    return check.get("nan", "never") == "equal"
+
+
+def _numeric(value):
+    """``value`` as a float64 array if it is a regular array of numbers or booleans, else None.
+
+    None, strings, objects and ragged nests are not numbers (NumPy would turn None into NaN)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
     try:
-        a = np.asarray(a, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(np.allclose(a, b, equal_nan=True, **tol))
+        return None
+    if raw.dtype.kind not in "biuf":
+        return None
+    return raw.astype(np.float64)
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.dtype == object
+                                                 and value.ndim > 0)
+
+
+def _close(a, b, tol, nan_equal=False) -> bool:
+    """Same shape and every element close; nests that are not one array (per-layer weight
+    lists) must have the same length at every level and be close element by element."""
+    x, y = _numeric(a), _numeric(b)
+    if x is not None and y is not None:
+        return x.shape == y.shape and bool(np.allclose(x, y, equal_nan=nan_equal, **tol))
+    if _is_sequence(a) and _is_sequence(b):
+        return len(a) == len(b) and all(_close(p, q, tol, nan_equal) for p, q in zip(a, b))
+    return False
 
 
 def check_close(ctx, check):
     observed, expected = _field(ctx, check["of"]), _target(ctx, check, check["of"])
-    if isinstance(observed, list) and observed and isinstance(observed[0], list):
-        pairs = [(o, e) for os_, es in zip(observed, expected) for o, e in zip(os_, es)]
-        ok = len(observed) == len(expected) and all(_close(o, e, _tol(check)) for o, e in pairs)
-    elif isinstance(observed, list) and observed and isinstance(observed[0], np.ndarray):
-        ok = len(observed) == len(expected) and all(_close(o, e, _tol(check)) for o, e in zip(observed, expected))
-    else:
-        ok = _close(observed, expected, _tol(check))
-        if not ok:
-            observed = _worst(observed, expected) or observed
+    ok = _close(observed, expected, _tol(check), _nan_equal(check))
+    if not ok:
+        observed = _worst(observed, expected, _nan_equal(check)) or observed
     return ok, expected, observed
 
 
-def _worst(observed, expected):
-    """Where two same-shaped arrays differ most, for a failure message a person can act on."""
-    try:
-        a, b = np.asarray(observed, np.float64), np.asarray(expected, np.float64)
-    except (TypeError, ValueError):
+def _worst(observed, expected, nan_equal=False):
+    """Where two same-shaped arrays differ most, for a failure message a person can act on.
+    A NaN on one side only (or on both, unless NaN matches NaN) counts as the largest difference."""
+    a, b = _numeric(observed), _numeric(expected)
+    if a is None or b is None or a.shape != b.shape or a.size <= 64:
         return None
-    if a.shape != b.shape or a.size <= 64:
-        return None
-    diff = np.abs(a - b)
-    at = np.unravel_index(int(np.nanargmax(diff)), a.shape)
-    return {"shape": list(a.shape), "max_abs_diff": _num(diff.max()), "at": [int(i) for i in at],
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(a - b)
+    both_nan = np.isnan(a) & np.isnan(b)
+    ranked = np.where(np.isnan(diff) & ~(both_nan & nan_equal), np.inf, np.nan_to_num(diff))
+    at = np.unravel_index(int(np.argmax(ranked)), a.shape)
+    return {"shape": list(a.shape), "max_abs_diff": _num(diff[at]), "at": [int(i) for i in at],
             "observed_there": _num(a[at]), "expected_there": _num(b[at]),
-            "elements_off": int((~np.isclose(a, b, equal_nan=True)).sum())}
+            "elements_off": int((~np.isclose(a, b, equal_nan=nan_equal)).sum())}
+
+
+def _full(value):
+    """Every element of ``value`` as plain Python (arrays in full, tuples as lists)."""
+    if isinstance(value, np.ndarray):
+        return _full(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_full(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _full(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _same(a, b, nan_equal) -> bool:
+    """Exact equality of two plain values, NaN handled as the check says."""
+    if isinstance(a, list) or isinstance(b, list):
+        return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                and all(_same(p, q, nan_equal) for p, q in zip(a, b)))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(a[k], b[k], nan_equal) for k in a))
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
+        return nan_equal
+    return bool(a == b)  # scalars: Python's equality (1 == 1.0 == True), NaN unequal to all
 
 
 def check_equal(ctx, check):
     observed, expected = _field(ctx, check["of"]), _target(ctx, check, check["of"])
-    return _plain(observed) == _plain(expected), expected, observed
+    return _same(_full(observed), _full(expected), _nan_equal(check)), expected, observed
+
+
+def _numbers(value, what="value"):
+    """``value`` as a float64 array, or ValueError saying what it is instead."""
+    numbers = _numeric(value)
+    if numbers is None:
+        raise NotNumeric(f"{what} is not an array of numbers: {_kind(value)}")
+    return numbers
+
+
+def _kind(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 def check_shape(ctx, check):
-    observed = list(np.shape(_field(ctx, check["of"])))
+    observed_value = _field(ctx, check["of"])
+    if _numeric(observed_value) is None:
+        return False, _target(ctx, check, check["of"]), f"not an array of numbers: {_kind(observed_value)}"
+    observed = list(np.shape(observed_value))
     expected = _target(ctx, check, check["of"])
     if check.get("to", "reference") == "reference":
         expected = list(np.shape(expected))
@@ -139,7 +218,7 @@ def check_dtype(ctx, check):
 
 
 def check_within(ctx, check):
-    values = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
+    values = _numbers(_field(ctx, check["of"]))
     low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
     observed = [_num(values.min()), _num(values.max())] if values.size else []
     ok = bool(values.size) and values.min() >= low and values.max() <= high
@@ -149,7 +228,7 @@ def check_within(ctx, check):
 def check_uniform(ctx, check):
     """Uniform on [low, high]: Kolmogorov-Smirnov at level alpha, and mean and variance within
     4 standard errors of (low+high)/2 and (high-low)^2/12 (scipy.stats)."""
-    values = np.asarray(_field(ctx, check["of"]), dtype=np.float64).ravel()
+    values = _numbers(_field(ctx, check["of"])).ravel()
     low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
     alpha = check.get("alpha", 0.001)
     n = values.size
@@ -165,25 +244,36 @@ def check_uniform(ctx, check):
 
 
 def check_differ(ctx, check):
-    same = _close(_field(ctx, check["of"]), _target(ctx, check, check["of"]), TOLERANCES["exact"])
+    """Two arrays of numbers, without NaN, that are not equal: values that cannot be compared
+    (NaN, None, strings) do not count as different."""
+    a, b = _numeric(_field(ctx, check["of"])), _numeric(_target(ctx, check, check["of"]))
+    if a is None or b is None:
+        return False, "different values", "not arrays of numbers"
+    if np.isnan(a).any() or np.isnan(b).any():
+        return False, "different values", "NaN values"
+    same = _close(a, b, TOLERANCES["exact"])
     return not same, "different values", "identical values" if same else "different values"
 
 
 def check_last_step(ctx, check):
     """The field equals the last step of a return_sequences=True output."""
-    observed = np.asarray(_field(ctx, check["of"]))
-    expected = np.asarray(_target(ctx, check, check["of"]))[:, -1]
-    return _close(observed, expected, _tol(check)), expected, observed
+    observed = _numbers(_field(ctx, check["of"]), "the field")
+    expected = _numbers(_target(ctx, check, check["of"]), "the sequence")[:, -1]
+    return _close(observed, expected, _tol(check), _nan_equal(check)), expected, observed
 
 
 def check_identical(ctx, check):
     a, b = np.asarray(_field(ctx, check["of"])), np.asarray(_target(ctx, check, check["of"]))
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+        return False, b, f"not an array of numbers: {_kind(_field(ctx, check['of']))}"
     ok = a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if ok and not _nan_equal(check) and np.isnan(a.astype(np.float64)).any():
+        return False, b, "NaN values (NaN matches NaN only with nan: equal)"
     return ok, b, a
 
 
 def check_row_norms(ctx, check):
-    matrix = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
+    matrix = _numbers(_field(ctx, check["of"]))
     norms = np.linalg.norm(matrix, axis=1)
     target = resolve_value(check.get("to", 1.0), ctx.params)
     ok = bool(np.allclose(norms, target, **TOLERANCES[check.get("tolerance", "loose")]))
@@ -191,21 +281,29 @@ def check_row_norms(ctx, check):
 
 
 def check_changed_rows(ctx, check):
-    before = np.asarray(_field(ctx, check["of"]))
-    after = np.asarray(_target(ctx, check, check["of"]))
+    before = _numbers(_field(ctx, check["of"]))
+    after = _numbers(_target(ctx, check, check["of"]))
+    if before.shape != after.shape or before.ndim != 2:
+        return False, "same-shaped matrices", f"shapes {list(before.shape)} and {list(after.shape)}"
     changed = sorted(int(i) for i in np.nonzero(np.any(before != after, axis=1))[0])
     expected = sorted(set(resolve_value(check["rows"], ctx.params)))
     return changed == expected, expected, changed
 
 
+def _booleans(value):
+    """Booleans only: NaN, numbers, strings and None are neither true nor false here."""
+    array = np.asarray(value) if not isinstance(value, (str, bytes, dict)) else None
+    return array if array is not None and array.dtype.kind == "b" and array.size else None
+
+
 def check_is_true(ctx, check):
-    value = _field(ctx, check["of"])
-    return bool(np.all(value)), True, _plain(value)
+    value = _booleans(_field(ctx, check["of"]))
+    return value is not None and bool(np.all(value)), True, _plain(_field(ctx, check["of"]))
 
 
 def check_is_false(ctx, check):
-    value = _field(ctx, check["of"])
-    return not bool(np.any(value)), False, _plain(value)
+    value = _booleans(_field(ctx, check["of"]))
+    return value is not None and not bool(np.any(value)), False, _plain(_field(ctx, check["of"]))
 
 
 def check_raises(ctx, check):
@@ -234,8 +332,10 @@ def check_no_warning(ctx, check):
 
 def check_repeats_at_masked(ctx, check):
     """At each masked step (index 0) after the first step, the output repeats the previous one."""
-    seq = np.asarray(_field(ctx, check["of"]))
+    seq = _numbers(_field(ctx, check["of"]))
     x = np.asarray(ctx.case.args["inputs"][0])
+    if seq.shape[:2] != x.shape:
+        return False, f"a sequence of shape {list(x.shape)} + (units,)", f"shape {list(seq.shape)}"
     bad = [(b, t) for b in range(x.shape[0]) for t in range(1, x.shape[1])
            if x[b, t] == 0 and not np.allclose(seq[b, t], seq[b, t - 1], **TOLERANCES["float32"])]
     return not bad, "masked steps repeat the previous output", (
@@ -256,6 +356,8 @@ def evaluate(ctx: Context, check: dict) -> Result:
         ok, expected, observed = CHECKS[name](ctx, check)
     except paths.Missing as exc:
         return Result(False, name, field, check.get("to"), f"no field {exc}", why)
+    except NotNumeric as exc:
+        return Result(False, name, field, _describe_expected(ctx, check), str(exc), why)
     return Result(bool(ok), name, field, _plain(expected), _plain(observed), why)
 
 

@@ -1,6 +1,13 @@
-"""Judging one clause on one backend: run, compare, classify, explain."""
+"""Judging one clause on one backend: run, compare, classify, explain.
+
+:func:`judge` always returns an :class:`Outcome`: whatever goes wrong while judging (a formula
+that cannot be evaluated, a check or describer that cannot read an odd observation) becomes
+status ``error`` with its cause, never a missing result.
+"""
 from __future__ import annotations
 
+import re
+import traceback
 from dataclasses import dataclass, field
 
 from . import checks
@@ -24,6 +31,7 @@ class Outcome:
     mismatches: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     detail: str | None = None        # traceback or worker log of an error
+    cause: dict | None = None        # error only: where, type, message, traceback (last frames)
     duration: float = 0.0
 
     def record(self) -> dict:
@@ -34,7 +42,7 @@ class Outcome:
             "known": self.known, "expected": self.expected, "observed": self.observed,
             "reason": self.reason, "link": self.link, "snippet": self.snippet,
             "behaviour": self.behaviour, "agrees": self.agrees, "warnings": self.warnings,
-            "duration": round(self.duration, 4),
+            "cause": self.cause, "duration": round(self.duration, 4),
         }
 
     def summary(self) -> str:
@@ -71,25 +79,66 @@ def _indent(text):
     return "\n".join("    " + line for line in text.splitlines())
 
 
+FRAMES = 6          # frames of a judging error's traceback kept in the record
+TRACE_LINES = 40    # lines of a backend's error text kept in the record
+
+
 def judge(session, clause: Clause, backend: str) -> Outcome:
+    """The verdict on ``clause`` x ``backend``; an exception while judging is an ``error``."""
+    outcome = Outcome(clause, backend, "conform")
+    try:
+        return _judge(session, outcome)
+    except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
+        return judging_error(outcome, exc)
+
+
+def judging_error(outcome: Outcome, exc: BaseException) -> Outcome:
+    """``outcome`` turned into an error naming ``exc``; the snippet and warnings are kept."""
+    message = " ".join(str(exc).split())[:500]
+    trace = "".join(traceback.format_exception(exc, limit=-FRAMES))
+    outcome.status, outcome.known, outcome.link = "error", False, None
+    outcome.expected = outcome.observed = outcome.behaviour = outcome.agrees = None
+    outcome.mismatches = []
+    outcome.reason = f"judging failed: {type(exc).__name__}: {message}"[:300]
+    outcome.detail = trace
+    outcome.cause = {"where": "judging", "type": type(exc).__name__, "message": message,
+                     "traceback": trace}
+    return outcome
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Died)): ")
+
+
+def backend_error(outcome: Outcome, text: str, where: str = "backend") -> Outcome:
+    """``outcome`` as an error from the backend's worker (or the reference), given its text."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    first = lines[-1] if lines else "no error text"
+    kinds = [m.group(1) for m in map(_EXCEPTION_LINE.match, lines) if m]
+    outcome.status, outcome.reason, outcome.detail = "error", first[:300], text
+    outcome.cause = {"where": where, "type": kinds[-1] if kinds else None,
+                     "message": first[:500], "traceback": "\n".join(lines[-TRACE_LINES:])}
+    return outcome
+
+
+def _judge(session, outcome: Outcome) -> Outcome:
+    clause, backend = outcome.clause, outcome.backend
     availability = session.availability(backend)
     if not availability.available:
-        return Outcome(clause, backend, "skip", reason=availability.reason)
+        outcome.status, outcome.reason = "skip", availability.reason
+        return outcome
     case = session.case(clause)
     ref_kind, ref_obs, _ = session.reference(case)
     kind, payload, snippet = session.run(backend, case)
     entry = session.known.get((backend, clause.id))
-    outcome = Outcome(clause, backend, "conform", snippet=snippet)
+    outcome.snippet = snippet
     if kind == "unsupported":
         outcome.status, outcome.reason = "unsupported", payload
         return outcome
     if kind == "error":
-        first = next((line for line in reversed(payload.strip().splitlines()) if line.strip()), "")
-        outcome.status, outcome.reason, outcome.detail = "error", first[:300], payload
-        return outcome
+        return backend_error(outcome, str(payload))
     if ref_kind != "ok":
-        outcome.status, outcome.reason = "error", f"the reference could not run the clause: {ref_obs}"
-        outcome.detail = outcome.reason
+        backend_error(outcome, str(ref_obs), where="reference")
+        outcome.reason = f"the reference could not run the clause: {ref_obs}"[:300]
         return outcome
     obs = payload
     outcome.warnings = list(obs.get("warnings", []))

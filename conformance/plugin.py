@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -15,8 +16,8 @@ import pytest
 
 import backends
 
-from . import SCHEMA, registry
-from .outcome import Outcome, judge
+from . import SCHEMA, registry, results_file
+from .outcome import Outcome, judge, judging_error
 from .session import Session
 from .spec import SPEC_DIR, SpecError, load_all, load_file
 
@@ -117,8 +118,7 @@ class ClauseItem(pytest.Item):
         start = time.monotonic()
         outcome = judge(session, self.clause, self.backend)
         outcome.duration = time.monotonic() - start
-        record = {**outcome.record(), "backend_info": session.info(self.backend)}
-        self.user_properties.append(("conformance", json.dumps(record, default=str)))
+        self.user_properties.append(("conformance", _record_json(outcome, session)))
         if outcome.status == "skip":
             pytest.skip(outcome.reason)
         if outcome.status == "unsupported":
@@ -141,45 +141,131 @@ class ClauseItem(pytest.Item):
         return self.path, 0, f"{self.clause.id} on {self.backend}"
 
 
+def _record_json(outcome: Outcome, session: Session) -> str:
+    """The item's record as JSON text; a record that cannot be made is an error record."""
+    try:
+        info = session.info(outcome.backend)
+    except Exception as exc:  # noqa: BLE001 - the record matters more than the backend's details
+        info = {"framework": session.backends[outcome.backend].framework, "version": None,
+                "available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    try:
+        return json.dumps({**outcome.record(), "backend_info": info}, default=str)
+    except Exception as exc:  # noqa: BLE001 - e.g. a value that even str() cannot render
+        judging_error(outcome, exc)
+        return json.dumps({**outcome.record(), "backend_info": info}, default=repr)
+
+
 # -- results: collected from reports, so they also arrive from xdist workers ---------------------
-_RESULTS: list[dict] = []
-_BACKENDS: dict[str, dict] = {}
+# Only the process that owns the run writes the JSON: the xdist controller, never a worker. It is
+# written at session finish, so also without the terminal reporter (-p no:terminal).
+JSON_PATH = pytest.StashKey["Path | None"]()
+_TALLY = results_file.Tally()
+_STATE: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """Check --json before anything runs and remove the previous run's file (see results_file)."""
+    if results_file.is_xdist_worker(config) or config.option.help or config.option.version:
+        return None
+    config.stash[JSON_PATH] = results_file.prepare(config.getoption("json"))
+    return None
+
+
+def pytest_sessionstart(session):
+    global _TALLY
+    _TALLY = results_file.Tally()
+    _STATE.clear()
+
+
+def pytest_collection_finish(session):
+    _TALLY.add_collected(item.nodeid for item in session.items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    _TALLY.add_collected(ids)  # the controller collects nothing itself; its workers tell it
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _TALLY.add_collection_error(report.nodeid, report.longreprtext)
+
+
+def pytest_keyboard_interrupt(excinfo):
+    _STATE["interrupt"] = excinfo.value
 
 
 def pytest_runtest_logreport(report):
     for key, value in getattr(report, "user_properties", []):
         if key == "conformance" and report.when == "call":
-            record = json.loads(value)
-            _BACKENDS[record["backend"]] = record.pop("backend_info")
-            _RESULTS.append(record)
+            _TALLY.add_record(report.nodeid, json.loads(value))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    path = config.stash.get(JSON_PATH, None)
+    conformance: Session | None = config.stash.get(STASH, None)
+    if path is None or conformance is None or results_file.is_xdist_worker(config):
+        return
+    _TALLY.stopped(results_file.stop_reason(exitstatus, session, _STATE.get("interrupt")))
+    if config.option.collectonly:
+        _TALLY.stopped("--collect-only: no item ran")
+    try:
+        results_file.write_atomic(path, _results(config, conformance))
+    except Exception as exc:  # noqa: BLE001 - say so, fail the run, never INTERNALERROR
+        _STATE["write_error"] = f"{type(exc).__name__}: {exc}"
+        sys.stderr.write(f"conformance: could not write --json {path}: {_STATE['write_error']}\n")
+        if session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        _STATE["written"] = path
+
+
+def _known_clauses(config, session: Session) -> dict:
+    if not session.clauses:  # the xdist controller collects nothing itself
+        try:
+            session.add_clauses(load_all(Path(config.getoption("spec_dir"))))
+        except SpecError:
+            pass  # the workers reported it as a collection error; the records carry the metadata
+    return session.clauses
 
 
 def pytest_terminal_summary(terminalreporter, config):
     session: Session | None = config.stash.get(STASH, None)
-    if session is None or not _RESULTS:
-        return
-    if not session.clauses:  # the xdist controller collects nothing itself
-        session.add_clauses(load_all(Path(config.getoption("spec_dir"))))
+    results = list(_TALLY.recorded.values())
+    if session is not None and results:
+        _registry_warnings(terminalreporter, session, _known_clauses(config, session))
+        counts: dict[str, dict[str, int]] = {}
+        for result in results:
+            row = counts.setdefault(result["backend"], {})
+            row[_label(result)] = row.get(_label(result), 0) + 1
+        terminalreporter.section("conformance")
+        for backend, row in counts.items():
+            terminalreporter.write_line(f"{backend:18} " + ", ".join(f"{v} {k}" for k, v in sorted(row.items())))
+    if "written" in _STATE:
+        state = _TALLY.completeness()
+        if state["complete"]:
+            terminalreporter.write_line(f"results written to {_STATE['written']} "
+                                        f"(complete: {state['recorded']} of {state['collected']} items)")
+        else:
+            terminalreporter.write_line(
+                f"results written to {_STATE['written']}, INCOMPLETE: {state['recorded']} of "
+                f"{state['collected']} collected items recorded"
+                + (f"; {state['interrupted']}" if state["interrupted"] else ""), red=True, bold=True)
+    elif "write_error" in _STATE:
+        terminalreporter.write_line(f"results NOT written: {_STATE['write_error']}", red=True, bold=True)
+
+
+def _registry_warnings(terminalreporter, session: Session, clauses: dict) -> None:
     known_backends = set(backends.builtin()) | set(session.backends)
     for path in sorted({e.path for e in session.known.values() if e.backend not in known_backends}):
         terminalreporter.write_line(f"registry: {path.name} is for a backend that does not exist", yellow=True)
-    stale = registry.stale(session.known, session.clauses)
-    for entry in stale:
+    for entry in registry.stale(session.known, clauses):
         if entry.backend in session.backends:
             terminalreporter.write_line(
                 f"registry: {entry.path.name} lists {entry.clause!r}, which matches no clause",
                 yellow=True)
-    counts: dict[str, dict[str, int]] = {}
-    for result in _RESULTS:
-        row = counts.setdefault(result["backend"], {})
-        row[_label(result)] = row.get(_label(result), 0) + 1
-    terminalreporter.section("conformance")
-    for backend, row in counts.items():
-        terminalreporter.write_line(f"{backend:18} " + ", ".join(f"{v} {k}" for k, v in sorted(row.items())))
-    path = config.getoption("json")
-    if path:
-        _write_json(path, session)
-        terminalreporter.write_line(f"results written to {path}")
 
 
 def _label(result) -> str:
@@ -190,18 +276,18 @@ def _label(result) -> str:
     return result["status"]
 
 
-def _write_json(path, session: Session):
-    order = {cid: n for n, cid in enumerate(session.clauses)}  # document order, not alphabetical
+def _results(config, session: Session) -> dict:
+    clauses = _known_clauses(config, session)
+    order = {cid: n for n, cid in enumerate(clauses)}  # document order, not alphabetical
     backend_order = {name: n for n, name in enumerate(session.backends)}
-    data = {
+    results = sorted(_TALLY.recorded.values(), key=lambda r: (order.get(r["clause"], len(order)),
+                                                               backend_order.get(r["backend"], 99)))
+    return {
         "schema": SCHEMA,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "backends": {name: _BACKENDS.get(name) or session.info(name, probe=False)
+        **_TALLY.completeness(),
+        "backends": {name: _TALLY.backends.get(name) or session.info(name, probe=False)
                      for name in session.backends},
-        "clauses": {cid: c.meta() for cid, c in session.clauses.items()},
-        "results": sorted(_RESULTS, key=lambda r: (order.get(r["clause"], len(order)),
-                                                    backend_order.get(r["backend"], 99))),
+        "clauses": {cid: c.meta() for cid, c in clauses.items()},
+        "results": results,
     }
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
-

@@ -1,0 +1,111 @@
+"""Hostile adapters: the reference with every answer bent into something no framework should return
+(all NaN, plain lists, None, strings, wrong shapes), and one that interrupts the run.
+
+Run as third-party adapters (``--backend tests.hostile:Name``) in their own worker process. Whatever
+they return, every clause must still end in exactly one record, and nothing may conform by accident.
+"""
+import os
+import signal
+import time
+
+import numpy as np
+
+from backends.base import LayerSummary
+from backends.reference import Reference
+
+
+class _Hostile(Reference):
+    framework = "hostile"
+    requires = ("numpy",)
+
+    def bend(self, value):
+        """What this adapter returns instead of ``value`` (an array, a float or a bool)."""
+        raise NotImplementedError
+
+    def _bend_tree(self, value):
+        if isinstance(value, dict):
+            return {k: self._bend_tree(v) for k, v in value.items()}
+        if isinstance(value, list) and value and isinstance(value[0], (list, np.ndarray)):
+            return [self._bend_tree(v) for v in value]
+        if isinstance(value, (np.ndarray, float, np.floating, bool, np.bool_)):
+            return self.bend(value)
+        return value
+
+    def forward(self, built, x):
+        return self.bend(super().forward(built, x))
+
+    def get_weights(self, built):
+        return self._bend_tree(super().get_weights(built))
+
+    def mask(self, built, x):
+        return self.bend(super().mask(built, x))
+
+    def loss(self, built, x, y):
+        total, reg = super().loss(built, x, y)
+        return self.bend(total), self.bend(reg)
+
+    def train_step(self, built, x, y, lr):
+        return self.bend(super().train_step(built, x, y, lr))
+
+    def summary(self, built):
+        return [LayerSummary(row.output_shape, self.bend(float(row.trainable)),
+                             self.bend(float(row.non_trainable)))
+                for row in super().summary(built)]
+
+    def document_call(self, name, **args):
+        return self._bend_tree(super().document_call(name, **args))
+
+
+class AllNaN(_Hostile):
+    """Every number is NaN (with the right shape and dtype)."""
+
+    def bend(self, value):
+        if isinstance(value, np.ndarray):
+            return np.full(value.shape, np.nan, np.float32)
+        return float("nan")
+
+
+class PlainLists(_Hostile):
+    """Arrays come back as nested Python lists, numbers as one-element lists."""
+
+    def bend(self, value):
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        return [value]
+
+
+class Nones(_Hostile):
+    """Everything is None."""
+
+    def bend(self, value):
+        return None
+
+
+class Strings(_Hostile):
+    """Everything is a string."""
+
+    def bend(self, value):
+        return "not a number"
+
+
+class WrongShapes(_Hostile):
+    """Arrays gain a leading axis of 2 (values repeated), numbers become 2-vectors."""
+
+    def bend(self, value):
+        return np.stack([np.asarray(value)] * 2)
+
+
+class InterruptsTheRun(Reference):
+    """Sends SIGINT (Ctrl-C) to the pytest process that started this worker, once, on the first
+    summary it is asked for, then answers normally."""
+
+    framework = "hostile"
+    requires = ("numpy",)
+
+    def summary(self, built):
+        os.kill(os.getppid(), signal.SIGINT)
+        time.sleep(2)
+        return super().summary(built)
+
+
+HOSTILE = ("AllNaN", "PlainLists", "Nones", "Strings", "WrongShapes")
