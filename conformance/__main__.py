@@ -14,6 +14,8 @@ def main(argv=None) -> int:
     dif = sub.add_parser("diff", help="compare two results files; exit 1 on regression")
     dif.add_argument("old")
     dif.add_argument("new")
+    dif.add_argument("--allow-incomplete", action="store_true",
+                     help="compare even if NEW does not say its run was complete")
     div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
     div.add_argument("--update", metavar="README", help="rewrite the table block in this file")
     args = parser.parse_args(argv)
@@ -29,13 +31,22 @@ def main(argv=None) -> int:
         return 0
 
     from .report import ReportError, diff, load, load_many, render
+    from .report.load import describe_incomplete, incomplete
 
     try:
         if args.command == "report":
+            if not args.output.strip():
+                raise ReportError("--output: empty directory name; name the report's directory")
             written = render.write_report(load_many(args.results), args.output)
             print(f"wrote {len(written)} files to {args.output}")
             return 0
-        rows = diff.changes(load(args.old), load(args.new), args.old, args.new)
+        old, new = load(args.old), load(args.new)
+        gaps = incomplete(new)
+        if gaps and not args.allow_incomplete:
+            where = "".join(f" (source {s['file']})" for s in gaps[:1] if s["file"] != args.new)
+            raise ReportError(f"{args.new}{where}: {describe_incomplete(gaps[0])}; refusing to compare "
+                              "it as a whole run. Rerun, or pass --allow-incomplete")
+        rows = diff.changes(old, new, args.old, args.new)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -292,8 +292,13 @@ def check_changed_rows(ctx, check):
 
 def _booleans(value):
     """Booleans only: NaN, numbers, strings and None are neither true nor false here."""
-    array = np.asarray(value) if not isinstance(value, (str, bytes, dict)) else None
-    return array if array is not None and array.dtype.kind == "b" and array.size else None
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return array if array.dtype.kind == "b" and array.size else None
 
 
 def check_is_true(ctx, check):

@@ -54,7 +54,11 @@ class Outcome:
         lines = [f"clause   {c.id}  [{c.level}]  ({c.section}; {c.path.name})",
                  f"claim    {c.claim}", f"backend  {self.backend}"]
         if self.status == "error":
-            lines += ["outcome  ERROR: the adapter or the backend's worker failed", self.detail or ""]
+            where = (self.cause or {}).get("where")
+            what = {"judging": "the observation could not be judged (a formula, check or describer failed on it)",
+                    "reference": "the reference could not run the clause"}.get(
+                where, "the adapter or the backend's worker failed")
+            lines += [f"outcome  ERROR: {what}", self.detail or ""]
             return "\n".join(lines)
         if self.known and self.status == "conform":
             lines.append("outcome  a registered divergence now CONFORMS: remove its registry entry")

@@ -23,7 +23,8 @@ def backend_info(name, version="1.0"):
 
 def document(results, backends=None, clauses=None, generated="2025-01-01T00:00:00Z"):
     names = backends if backends is not None else sorted({r["backend"] for r in results})
-    doc = {"schema": SCHEMA, "generated": generated,
+    doc = {"schema": SCHEMA, "generated": generated, "complete": True, "collected": len(results),
+           "recorded": len(results), "interrupted": None,
            "backends": {n: backend_info(n) for n in names}, "results": list(results)}
     if clauses is not None:
         doc["clauses"] = clauses
@@ -97,8 +98,9 @@ def split_by_backend(doc):
     out = {}
     for r in doc["results"]:
         part = out.setdefault(r["backend"], {
-            "schema": doc["schema"], "generated": doc["generated"],
-            "backends": {r["backend"]: copy.deepcopy(doc["backends"][r["backend"]])},
+            "schema": doc["schema"], "generated": doc["generated"], "complete": True,
+            "interrupted": None, "backends": {r["backend"]: copy.deepcopy(doc["backends"][r["backend"]])},
             "clauses": copy.deepcopy(doc.get("clauses", {})), "results": []})
         part["results"].append(copy.deepcopy(r))
+        part["collected"] = part["recorded"] = len(part["results"])
     return out

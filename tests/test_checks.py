@@ -104,3 +104,68 @@ def test_a_missing_field_is_a_mismatch_not_a_crash():
 def test_bad_paths_are_refused(bad_path):
     with pytest.raises(ValueError, match="bad field path"):
         ev({"a": 1}, {"check": "equal", "of": bad_path, "to": 1})
+
+
+# -- checks that cannot pass by accident (issue 8) -------------------------------------------------
+def test_equal_compares_every_element_of_a_big_array():
+    a = np.arange(100) % 2 == 0
+    b = a.copy()
+    b[[56, 57]] = b[[57, 56]]  # same shape, dtype, min and max: a summary could not tell them apart
+    r = ev({"a": a, "b": b}, {"check": "equal", "of": "a", "to": {"of": "b"}})
+    assert not r.ok
+    assert ev({"a": a, "b": a.copy()}, {"check": "equal", "of": "a", "to": {"of": "b"}}).ok
+    assert isinstance(r.observed, dict) and len(str(r.observed)) < 200  # the message stays short
+
+
+@pytest.mark.parametrize("check", ["close", "equal", "identical", "last_step"])
+def test_nan_matches_nan_only_where_the_check_says_so(check):
+    nan = np.full((2, 3), np.nan, np.float32)
+    obs = {"a": nan[:, -1] if check == "last_step" else nan, "b": nan.copy()}
+    spec = {"check": check, "of": "a", "to": {"of": "b"}}
+    assert not ev(obs, spec).ok
+    assert ev(obs, {**spec, "nan": "equal"}).ok
+    assert not ev(obs, {**spec, "nan": "never"}).ok
+
+
+def test_close_against_the_reference_with_nan_fails_even_where_both_are_nan():
+    ref = {"x": np.array([1.0, np.nan])}
+    assert not ev({"x": np.array([1.0, np.nan])}, {"check": "close", "of": "x"}, ref).ok
+    assert not ev({"x": np.array([1.0, 2.0])}, {"check": "close", "of": "x"}, ref).ok
+
+
+def test_close_refuses_weight_lists_of_other_lengths():
+    kernel, bias = np.ones((6, 1)), np.zeros(1)
+    expected = {"w": [[np.ones((5, 2))], [], [kernel, bias]]}
+    missing_bias = {"w": [[np.ones((5, 2))], [], [kernel]]}
+    extra_layer = {"w": [[np.ones((5, 2))], [], [kernel, bias], [bias]]}
+    check = {"check": "close", "of": "w"}
+    assert ev(expected, check, ref=expected).ok
+    assert not ev(missing_bias, check, ref=expected).ok
+    assert not ev(extra_layer, check, ref=expected).ok
+    assert not ev(expected, check, ref=missing_bias).ok
+
+
+def test_where_it_differs_most_in_an_all_nan_array_is_a_mismatch_not_a_crash():
+    ref = {"x": np.zeros((10, 10))}
+    r = ev({"x": np.full((10, 10), np.nan)}, {"check": "close", "of": "x"}, ref)
+    assert not r.ok and r.observed["elements_off"] == 100 and r.observed["observed_there"] == "NaN"
+
+
+@pytest.mark.parametrize("odd", [None, "not a number", ["a", "b"], {"k": 1}, [[1.0], [1.0, 2.0]]])
+def test_values_that_are_not_numbers_never_pass(odd):
+    obs = {"a": odd, "b": odd, "m": odd}
+    if odd != [[1.0], [1.0, 2.0]]:  # a nest of numbers is close to itself, level by level
+        assert not ev(obs, {"check": "close", "of": "a", "to": {"of": "b"}}).ok
+    assert not ev(obs, {"check": "differ", "of": "a", "to": {"of": "b"}}).ok
+    assert not ev(obs, {"check": "is_true", "of": "a"}).ok
+    assert not ev(obs, {"check": "is_false", "of": "a"}).ok
+    assert not ev(obs, {"check": "shape", "of": "a", "to": [] if odd is None else [2]}).ok
+    assert not ev(obs, {"check": "within", "of": "a", "low": -1, "high": 1}).ok
+    assert not ev(obs, {"check": "row_norms", "of": "m"}).ok
+
+
+def test_differ_and_truth_checks_refuse_nan():
+    nan = np.full(3, np.nan)
+    assert not ev({"a": nan, "b": nan.copy()}, {"check": "differ", "of": "a", "to": {"of": "b"}}).ok
+    assert not ev({"a": nan}, {"check": "is_true", "of": "a"}).ok
+    assert ev({"a": np.ones(3), "b": np.zeros(3)}, {"check": "differ", "of": "a", "to": {"of": "b"}}).ok

@@ -96,13 +96,15 @@ def test_observed_change_alone_is_listed(tmp_path, capsys):
     assert any("observed" in x and "[2, 3]" in x and "[2, 4]" in x for x in out.splitlines())
 
 
-def test_removed_pairs_are_listed(tmp_path, capsys):
+def test_removed_pairs_are_listed_as_regressions(tmp_path, capsys):
     new = scenario()
     new["results"] = [r for r in new["results"] if r["backend"] != "tf-keras"]
+    new["collected"] = new["recorded"] = len(new["results"])  # a complete run of fewer backends
     code, out = _diff(tmp_path, capsys, scenario(), new)
-    assert code == 0
+    assert code == 1
     removed = [x for x in out.splitlines() if "tf-keras" in x]
-    assert len(removed) == 6 and all("removed" in x and "(absent)" in x for x in removed)
+    assert len(removed) == 6 and all(x.startswith("!!") and "removed" in x and "(absent)" in x
+                                     for x in removed)
 
 
 def test_changes_rows():

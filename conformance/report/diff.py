@@ -5,7 +5,8 @@ appear or disappear. A *regression* is the subset that should fail CI:
 
 * a result that conformed now diverges or errors;
 * a normative divergence that is not registered (``known: false``) and was not already an
-  unregistered divergence, including on a newly added pair.
+  unregistered divergence, including on a newly added pair;
+* a pair present in OLD and absent from NEW: a verdict that vanished is never a pass.
 
 Characterization results have no right answer, so a behaviour change there (even one that
 flips the status to or from ``diverge``) is reported but never a regression; only a crash
@@ -35,7 +36,7 @@ def _state(res) -> str:
 
 def is_regression(old, new) -> bool:
     if new is None:
-        return False
+        return old is not None
     was = old["status"] if old else None
     if was == "conform" and new["status"] == "error":
         return True

@@ -5,6 +5,10 @@ built from a file of another schema. Merging is lossless: all backends, all clau
 every result survive. Two results for the same clause x backend are accepted only when they are
 the same observation (run time aside); otherwise the merge refuses, naming both files, because a
 report that silently picked one of them would be lying about the other.
+
+Completeness survives the merge too: each source keeps its ``complete``/``collected``/
+``recorded``/``interrupted``, and the merged document is ``complete`` only when every source is
+(a source that does not say leaves the merged completeness unknown, i.e. absent).
 """
 from __future__ import annotations
 
@@ -94,12 +98,14 @@ def merge(docs) -> dict:
 
     The result keeps the order of first appearance and records its inputs under ``sources``.
     """
+    docs = list(docs)
     backends, clauses, results = {}, {}, []
     origin_backend, origin_clause, seen = {}, {}, {}
     sources = []
     for src, doc in docs:
         src = str(src)
-        sources.append({"file": src, "generated": doc.get("generated")})
+        sources.append({"file": src, "generated": doc.get("generated"),
+                        **{k: doc.get(k) for k in COMPLETENESS}})
         for name, info in doc.get("backends", {}).items():
             if name in backends:
                 backends[name] = _merge_backend(name, backends[name], info,
@@ -129,7 +135,49 @@ def merge(docs) -> dict:
               "backends": backends, "clauses": clauses, "results": results, "sources": sources}
     if generated:
         merged["generated"] = max(generated)
+    merged.update(_completeness(sources, docs))
     return merged
+
+
+COMPLETENESS = ("complete", "collected", "recorded", "interrupted")
+
+
+def _completeness(sources, docs) -> dict:
+    """The merged document's completeness fields (see the module docstring)."""
+    flags = [s["complete"] for s in sources]
+    out: dict = {}
+    if False in flags:
+        out["complete"] = False
+    elif flags and all(f is True for f in flags):
+        out["complete"] = True
+    for key in ("collected", "recorded"):
+        if all(isinstance(s[key], int) for s in sources):
+            out[key] = sum(s[key] for s in sources)
+    reasons = [f"{s['file']}: {s['interrupted']}" for s in sources if s["interrupted"]]
+    out["interrupted"] = "; ".join(reasons) or None
+    out["missing"] = [m for _, doc in docs for m in doc.get("missing", [])]
+    return out
+
+
+def incomplete(doc: dict) -> list[dict]:
+    """The sources of ``doc`` that are not known to be complete, for a report's banner.
+
+    A document that is not a merge counts as its own single source."""
+    sources = doc.get("sources") or [{"file": "(this document)", "generated": doc.get("generated"),
+                                      **{k: doc.get(k) for k in COMPLETENESS}}]
+    return [s for s in sources if s.get("complete") is not True]
+
+
+def describe_incomplete(source: dict) -> str:
+    """One sentence on why ``source`` cannot be read as a whole run."""
+    if source.get("complete") is None:
+        return ("does not say whether its run was complete (written before results recorded "
+                "completeness?); cells may be missing")
+    counts = ""
+    if source.get("collected") is not None and source.get("recorded") is not None:
+        counts = f"{source['recorded']} of {source['collected']} collected items recorded"
+    reason = f"interrupted: {source['interrupted']}" if source.get("interrupted") else ""
+    return "INCOMPLETE run: " + ("; ".join(x for x in (counts, reason) if x) or "not every item ran")
 
 
 def load_many(paths) -> dict:

@@ -10,6 +10,8 @@ import re
 
 from backends import DEFAULT_ORDER
 
+from .load import describe_incomplete, incomplete
+
 REFERENCE = "reference"
 BACKEND_ORDER = DEFAULT_ORDER  # one list of backends, in backends/__init__.py
 SECTION_ORDER = ("Introduction", "Embedding in Keras", "Vector matrix",
@@ -124,6 +126,8 @@ def build(doc: dict) -> dict:
         "characterization": characterization(rows, backends),
         "sources": doc.get("sources", []),
         "generated": doc.get("generated"),
+        "incomplete": [{"file": s["file"], "text": describe_incomplete(s),
+                        "missing": len(s.get("missing") or [])} for s in incomplete(doc)],
     }
 
 
