@@ -43,8 +43,8 @@ def main(argv=None) -> int:
         old, new = load(args.old), load(args.new)
         gaps = incomplete(new)
         if gaps and not args.allow_incomplete:
-            where = "".join(f" (source {s['file']})" for s in gaps[:1] if s["file"] != args.new)
-            raise ReportError(f"{args.new}{where}: {describe_incomplete(gaps[0])}; refusing to compare "
+            where = "".join(f" (merged; its source {s['file']})" for s in gaps[:1] if s["file"])
+            raise ReportError(f"{args.new}{where} {describe_incomplete(gaps[0])}; refusing to compare "
                               "it as a whole run. Rerun, or pass --allow-incomplete")
         rows = diff.changes(old, new, args.old, args.new)
     except ReportError as exc:

@@ -163,21 +163,21 @@ def incomplete(doc: dict) -> list[dict]:
     """The sources of ``doc`` that are not known to be complete, for a report's banner.
 
     A document that is not a merge counts as its own single source."""
-    sources = doc.get("sources") or [{"file": "(this document)", "generated": doc.get("generated"),
+    sources = doc.get("sources") or [{"file": None, "generated": doc.get("generated"),
                                       **{k: doc.get(k) for k in COMPLETENESS}}]
     return [s for s in sources if s.get("complete") is not True]
 
 
 def describe_incomplete(source: dict) -> str:
-    """One sentence on why ``source`` cannot be read as a whole run."""
+    """Why ``source`` cannot be read as a whole run, as a predicate: "<file> is INCOMPLETE: ..."."""
     if source.get("complete") is None:
-        return ("does not say whether its run was complete (written before results recorded "
-                "completeness?); cells may be missing")
+        return ("does not say whether its run was complete (written before results files recorded "
+                "it?); results may be missing")
     counts = ""
     if source.get("collected") is not None and source.get("recorded") is not None:
         counts = f"{source['recorded']} of {source['collected']} collected items recorded"
     reason = f"interrupted: {source['interrupted']}" if source.get("interrupted") else ""
-    return "INCOMPLETE run: " + ("; ".join(x for x in (counts, reason) if x) or "not every item ran")
+    return "is INCOMPLETE: " + ("; ".join(x for x in (counts, reason) if x) or "not every item ran")
 
 
 def load_many(paths) -> dict:

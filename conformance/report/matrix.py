@@ -126,7 +126,8 @@ def build(doc: dict) -> dict:
         "characterization": characterization(rows, backends),
         "sources": doc.get("sources", []),
         "generated": doc.get("generated"),
-        "incomplete": [{"file": s["file"], "text": describe_incomplete(s)} for s in incomplete(doc)],
+        "incomplete": [{"file": s["file"] or "this results file", "text": describe_incomplete(s)}
+                       for s in incomplete(doc)],
     }
 
 
