@@ -9,7 +9,9 @@ worker), and under ``-n 2`` two clauses run at once: the budget is sized so that
 inside a 2-core, 24 GiB machine, while the largest clause shipped today needs about 10,000.
 
 A recurrent layer runs at most :data:`MAX_STEPS` time steps (the reference loops over them in
-Python), and ``fresh_weights`` builds at most :data:`MAX_COUNT` models.
+Python), and ``fresh_weights`` builds at most :data:`MAX_COUNT` models. A YAML file holds at most
+:data:`MAX_NODES` values once its aliases are expanded (a "billion laughs" file is a few lines of
+nested aliases, and a recursive alias never ends), since loading walks every value.
 """
 from __future__ import annotations
 
@@ -20,11 +22,28 @@ import numpy as np
 MAX_ELEMENTS = 10_000_000
 MAX_STEPS = 10_000
 MAX_COUNT = 100
+MAX_NODES = 100_000
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
 
 class LimitError(ValueError):
     """A clause asks for more than the limits allow."""
+
+
+def check_nodes(data) -> None:
+    """Raise LimitError when a loaded YAML document has more than MAX_NODES values, counting each
+    use of an alias (the walk stops at the limit, so a recursive alias ends too)."""
+    stack, seen = [data], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise LimitError(f"more than {MAX_NODES:,} values once its aliases are expanded")
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def dim(value) -> int:

@@ -102,11 +102,16 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
 def read_yaml(path: Path):
     """``yaml.safe_load`` of a file; an unreadable file or bad YAML is a SpecError naming it."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SpecError(path, yaml_problem(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(path, f"cannot be read: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    try:
+        limits.check_nodes(data)
+    except limits.LimitError as exc:
+        raise SpecError(path, str(exc)) from None
+    return data
 
 
 def load_file(path: Path) -> list[Clause]:

@@ -95,7 +95,7 @@ def test_a_huge_dimension_is_refused_at_load(tmp_path):
 def test_the_readme_documents_the_limits():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Resource limits", 1)[1].split("\n#", 1)[0]
-    for number in (limits.MAX_ELEMENTS, limits.MAX_STEPS, limits.MAX_COUNT):
+    for number in (limits.MAX_ELEMENTS, limits.MAX_STEPS, limits.MAX_COUNT, limits.MAX_NODES):
         assert f"{number:,}" in section
     assert "2**64" in section and "--case-timeout" in section
 

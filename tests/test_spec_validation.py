@@ -263,3 +263,18 @@ def test_the_shipped_specs_are_well_inside_the_budget():
         sizes = [size for _, size in limits.weights(model)] if model else [0]
         assert max(sizes) < limits.MAX_ELEMENTS // 100, c.id
         limits.check(c.action, model, args, c.params)
+
+
+LAUGHS = "[" + ", ".join(["*l1"] * 10) + "]"
+
+
+@pytest.mark.parametrize("inputs", [
+    # 10**9 values in a few lines: walking them took minutes before the node limit
+    "&l1 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n" + "".join(
+        f"      - &l{n + 1} " + LAUGHS.replace("l1", f"l{n}") + "\n" for n in range(1, 9)) + "      - *l9",
+    "&loop [*loop]",  # a recursive alias
+])
+def test_yaml_aliases_cannot_multiply_a_file(tmp_path, inputs):
+    body = GOOD.replace("with: {inputs: [[[0, 1]]]}", "with:\n      inputs:\n      - " + inputs
+                        if inputs.startswith("&l1") else f"with: {{inputs: {inputs}}}")
+    assert "01-test.yaml: more than 100,000 values once its aliases are expanded" in error_of(tmp_path, body)
