@@ -32,14 +32,25 @@ def builtin() -> dict[str, type[Backend]]:
     return {cls.name: cls for cls in _subclasses(Backend) if cls.name and cls.__module__.startswith(__name__)}
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def resolve(name: str) -> type[Backend]:
     """A built-in backend name, or ``package.module:ClassName`` for a third-party adapter."""
     if ":" in name:
         module_name, _, attr = name.partition(":")
+        if not module_name.strip() or not attr.strip():
+            raise UnknownBackend(f"{name!r} is not of the form package.module:ClassName")
         try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise UnknownBackend(f"cannot load adapter {name!r}: {exc}") from None
+            module = importlib.import_module(module_name)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the import does, name the value
+            raise UnknownBackend(f"cannot load adapter {name!r}: {_one_line(exc)}") from None
+        try:
+            cls = getattr(module, attr)
+        except Exception as exc:  # noqa: BLE001 - a module __getattr__ may raise anything
+            raise UnknownBackend(f"cannot load adapter {name!r}: {_one_line(exc)}") from None
         if not (isinstance(cls, type) and issubclass(cls, Backend)):
             raise UnknownBackend(f"{name!r} is not a subclass of backends.base.Backend")
         return cls

@@ -24,7 +24,14 @@ def main(argv=None) -> int:
         from . import registry_doc
 
         if args.update:
-            changed = registry_doc.update(args.update)
+            try:
+                changed = registry_doc.update(args.update)
+            except OSError as exc:  # missing, a directory, unreadable
+                print(f"error: cannot update {args.update}: {exc.strerror}", file=sys.stderr)
+                return 2
+            except ValueError as exc:  # no markers, not UTF-8, a bad registry or spec file
+                print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+                return 2
             print(f"{args.update}: {'updated' if changed else 'already up to date'}")
         else:
             print(registry_doc.markdown(), end="")

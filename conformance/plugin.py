@@ -6,8 +6,10 @@ backend a :class:`ClauseItem` with its own ``repr_failure``.
 """
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -19,7 +21,7 @@ import backends
 from . import SCHEMA, registry, results_file
 from .outcome import Outcome, judge, judging_error
 from .session import Session
-from .spec import SPEC_DIR, SpecError, load_all, load_file
+from .spec import SPEC_DIR, SpecError, load_all
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
@@ -33,8 +35,19 @@ def pytest_addoption(parser):
     group.addoption("--json", metavar="PATH", default=None, help="write the results JSON here")
     group.addoption("--spec-dir", metavar="DIR", default=str(SPEC_DIR),
                     help="the spec files to run (and their divergences/ registry)")
-    group.addoption("--case-timeout", type=float, default=180.0,
+    group.addoption("--case-timeout", type=_seconds, default=180.0,
                     help="seconds one clause may take in a backend's worker before it is killed")
+
+
+def _seconds(text: str) -> float:
+    """argparse type of --case-timeout: a finite number above 0 (nan would disable the timeout)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be a finite number of seconds above 0")
+    return value
 
 
 def pytest_configure(config):
@@ -50,10 +63,34 @@ def pytest_configure(config):
         known = registry.load(Path(config.getoption("spec_dir")) / "divergences")
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"))
+    session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"))
+    if _collects_specs(config):
+        # Every spec file is loaded and checked here, once, before any test and before xdist
+        # starts a worker: a duplicate id across files, or any malformed clause, stops every kind
+        # of run (plain, -k, -n) with one line, and the xdist controller has the clauses too.
+        try:
+            _load_clauses(config, session)
+        except SpecError as exc:
+            raise pytest.UsageError(f"spec error: {exc}") from None
     config.addinivalue_line("markers", "xdist_group(name): keep one backend on one xdist worker")
     config.addinivalue_line("markers", "normative: the document states the behaviour")
     config.addinivalue_line("markers", "characterization: the document is silent; record behaviour")
+
+
+def _collects_specs(config) -> bool:
+    """Whether this run's arguments reach the conformance directory (``pytest tests`` does not)."""
+    for arg in config.args:
+        path = (config.invocation_params.dir / str(arg).split("::")[0]).resolve()
+        if path == PACKAGE_DIR or path in PACKAGE_DIR.parents or PACKAGE_DIR in path.parents:
+            return True
+    return False
+
+
+def _load_clauses(config, session: Session) -> list:
+    """All clauses of --spec-dir, loaded once per process; raises SpecError."""
+    if not session.clauses:
+        session.add_clauses(load_all(Path(config.getoption("spec_dir"))))
+    return list(session.clauses.values())
 
 
 def pytest_unconfigure(config):
@@ -70,11 +107,8 @@ def pytest_collect_directory(path, parent):
 
 class SpecDirectory(pytest.Directory):
     def collect(self):
-        spec_dir = Path(self.config.getoption("spec_dir"))
-        files = sorted(spec_dir.glob("*.yaml"))
-        if not files:
-            raise SpecError(spec_dir, "no spec files (*.yaml) found")
-        for path in files:
+        clauses = _load_clauses(self.config, self.config.stash[STASH])
+        for path in dict.fromkeys(clause.path for clause in clauses):
             yield SpecFile.from_parent(self, path=path)
 
     def repr_failure(self, excinfo):
@@ -86,9 +120,9 @@ class SpecDirectory(pytest.Directory):
 class SpecFile(pytest.File):
     def collect(self):
         session: Session = self.config.stash[STASH]
-        clauses = load_file(self.path)
-        session.add_clauses(clauses)
-        for clause in clauses:
+        for clause in _load_clauses(self.config, session):
+            if clause.path != self.path:
+                continue
             for name in session.backends:
                 item = ClauseItem.from_parent(self, name=f"{clause.id}[{name}]", clause=clause,
                                               backend=name)

@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from .spec import SPEC_DIR, SpecError
+from .spec import SPEC_DIR, SpecError, _rel, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
 ENTRY_KEYS = {"clause", "reason", "link", "snippet"}
@@ -28,27 +26,46 @@ class Divergence:
 
 
 def load(directory: Path = REGISTRY_DIR) -> dict[tuple[str, str], Divergence]:
+    """Every entry of every registry file. Any problem is a SpecError naming the file (and the
+    line, for bad YAML) and the entry; an entry registered twice names both files."""
     entries: dict[tuple[str, str], Divergence] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         if not isinstance(data, dict) or set(data) - {"backend", "divergences"} or "backend" not in data:
             raise SpecError(path, "a divergence file has 'backend' and 'divergences'")
         backend = data["backend"]
-        for n, raw in enumerate(data.get("divergences") or [], 1):
-            if not isinstance(raw, dict):
-                raise SpecError(path, f"entry #{n} is not a mapping")
-            clause = raw.get("clause", f"#{n}")
-            unknown = set(raw) - ENTRY_KEYS
-            if unknown:
-                raise SpecError(path, f"unknown keys {sorted(unknown)}", clause)
-            if not raw.get("reason") or "clause" not in raw:
-                raise SpecError(path, "every divergence needs 'clause' and 'reason'", clause)
-            key = (backend, raw["clause"])
+        if not isinstance(backend, str) or not backend.strip():
+            raise SpecError(path, f"'backend' must be a backend name, not {backend!r}")
+        listed = data.get("divergences") or []
+        if not isinstance(listed, list):
+            raise SpecError(path, "'divergences' must be a list of entries")
+        for n, raw in enumerate(listed, 1):
+            entry = _entry(path, backend, n, raw)
+            key = (backend, entry.clause)
             if key in entries:
-                raise SpecError(path, "registered twice", raw["clause"])
-            entries[key] = Divergence(backend, raw["clause"], " ".join(raw["reason"].split()),
-                                      raw.get("link"), raw.get("snippet"), path)
+                raise SpecError(path, f"registered twice for backend {backend!r}, first defined in "
+                                      f"{_rel(entries[key].path)}", entry.clause)
+            entries[key] = entry
     return entries
+
+
+def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
+    if not isinstance(raw, dict):
+        raise SpecError(path, f"entry #{n} is not a mapping")
+    clause = raw.get("clause")
+    where = clause if isinstance(clause, str) and clause else None
+    entry = "" if where else f"entry #{n}: "  # named by its clause where it has one
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise SpecError(path, f"{entry}unknown keys {sorted(map(str, unknown))}", where)
+    if not raw.get("reason") or "clause" not in raw:
+        raise SpecError(path, f"{entry}every divergence needs 'clause' and 'reason'", where)
+    for key in ("clause", "reason", "link", "snippet"):
+        required = key in ("clause", "reason")
+        if (required or raw.get(key) is not None) and not (isinstance(raw[key], str) and raw[key].strip()):
+            raise SpecError(path, f"{entry}{key!r} must be text, not {raw[key]!r}", where)
+    return Divergence(backend, clause, " ".join(raw["reason"].split()), raw.get("link"), raw.get("snippet"),
+                      path)
 
 
 def stale(entries, clause_ids) -> list[Divergence]:

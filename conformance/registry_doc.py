@@ -42,7 +42,7 @@ def update(path) -> bool:
     """Rewrite the block between the markers; returns True when the file changed."""
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
-    if START not in text or END not in text:
+    if START not in text or END not in text.split(START, 1)[1]:
         raise ValueError(f"{path}: no {START} ... {END} block")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)

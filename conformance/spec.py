@@ -8,6 +8,7 @@ arithmetic on the clause's parameters, action arguments, describers). Any proble
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 
 from backends.base import Layer, Model
 
-from . import formula, paths
+from . import formula, limits, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "specs"
@@ -89,12 +90,33 @@ def _validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line, with the line and column where the parser stopped."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return f"not valid YAML{where}: " + " ".join(f"{context or ''} {problem}".split())
+
+
+def read_yaml(path: Path):
+    """``yaml.safe_load`` of a file; an unreadable file or bad YAML is a SpecError naming it."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(path, yaml_problem(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(path, f"cannot be read: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    try:
+        limits.check_nodes(data)
+    except limits.LimitError as exc:
+        raise SpecError(path, str(exc)) from None
+    return data
+
+
 def load_file(path: Path) -> list[Clause]:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(path, f"not valid YAML: {exc}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(path, "a spec file is a mapping with 'section' and 'clauses'")
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
@@ -120,6 +142,7 @@ def load_file(path: Path) -> list[Clause]:
         )
         try:
             check_clause(clause)
+            check_limits(clause)
         except (formula.FormulaError, ValueError) as exc:
             raise SpecError(path, str(exc), clause.id) from None
         clauses.append(clause)
@@ -127,10 +150,14 @@ def load_file(path: Path) -> list[Clause]:
 
 
 def load_all(spec_dir: Path = SPEC_DIR) -> list[Clause]:
-    """Every clause of every spec file, in file order; duplicate ids are an error."""
+    """Every clause of every spec file, in file order; duplicate ids are an error, and so is a
+    directory without spec files."""
     seen: dict[str, Path] = {}
     clauses = []
-    for path in sorted(Path(spec_dir).glob("*.yaml")):
+    files = sorted(Path(spec_dir).glob("*.yaml"))
+    if not files:
+        raise SpecError(spec_dir, "no spec files (*.yaml) found")
+    for path in files:
         for clause in load_file(path):
             if clause.id in seen:
                 raise SpecError(path, f"duplicate id, first defined in {_rel(seen[clause.id])}",
@@ -141,10 +168,23 @@ def load_all(spec_dir: Path = SPEC_DIR) -> list[Clause]:
 
 
 # -- semantic checks ----------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _id_pattern() -> re.Pattern:
+    return re.compile(_validator().schema["$defs"]["clause"]["properties"]["id"]["pattern"])
+
+
 def check_clause(clause: Clause) -> None:
     from . import characterize
 
-    names = set(clause.params)
+    # the schema's pattern is searched, and its '$' also matches before a final newline
+    if not _id_pattern().fullmatch(clause.id):
+        raise ValueError(f"id {clause.id!r} does not match {_id_pattern().pattern}")
+    for name, value in clause.params.items():
+        try:
+            formula.evaluate(value, {})
+        except formula.FormulaError as exc:
+            raise ValueError(f"params: {name}: {exc}") from None
+    params = clause.params
     required, optional = ACTION_ARGS[clause.action]
     missing = required - set(clause.args)
     unknown = set(clause.args) - required - optional
@@ -163,32 +203,42 @@ def check_clause(clause: Clause) -> None:
                          f"(known: {', '.join(sorted(characterize.DESCRIBERS))})")
     if clause.model:
         for dim in clause.model.get("input", []):
-            _formula(dim, names)
+            _formula(dim, params)
         for layer in clause.model["layers"]:
             (_, args), = layer.items()
             for key, value in args.items():
                 if key == "embeddings_regularizer":
-                    _formula(value["l2"], names)
+                    _formula(value["l2"], params)
                 elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                    _formula(value, names)
+                    _formula(value, params)
     for value in _walk(clause.args):
-        _formula(value, names)
+        _formula(value, params)
     for check in clause.expect:
         for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict) else None):
             if path is not None:
                 paths.validate(path)
         for key in ("low", "high"):
             if key in check:
-                _formula(check[key], names)
+                _formula(check[key], params)
         to = check.get("to")
         if check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict):
             for value in _walk(to):
-                _formula(value, names)
+                _formula(value, params)
 
 
-def _formula(value, names):
-    if isinstance(value, str):
-        formula.validate(value, names)
+def _formula(value, params):
+    """Validate and evaluate: the parameters are known at load, so a formula that divides by zero
+    or exceeds the limits is refused here, naming its clause, and not in the middle of a run."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        formula.evaluate(value, params)
+
+
+def check_limits(clause: Clause) -> None:
+    """Refuse a clause whose arrays exceed the budget of conformance/limits.py."""
+    model = resolve_model(clause) if clause.model else None
+    args = {key: value if key in ("data", "name") else resolve_value(value, clause.params)
+            for key, value in clause.args.items()}
+    limits.check(clause.action, model, args, clause.params)
 
 
 def _walk(value):

@@ -1,5 +1,7 @@
 """The safe evaluator: arithmetic on named parameters, nothing else."""
+import math
 import re
+import time
 
 import pytest
 
@@ -44,3 +46,49 @@ def test_everything_else_is_rejected(text, fragment):
 def test_huge_exponent_is_refused():
     with pytest.raises(FormulaError, match="exponent"):
         evaluate("units ** 1000000", ENV)
+
+
+def test_nested_powers_are_refused_at_once():
+    # the exponent limit alone checked only the right operand: this ran for ever
+    start = time.monotonic()
+    with pytest.raises(FormulaError, match=r"reaches a 203-bit integer, beyond the limit of 2\*\*64"):
+        evaluate("((((9**64)**64)**64)**64)**64", ENV)
+    assert time.monotonic() - start < 1
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("2**64 + 1", "reaches 18446744073709551617"),        # a result
+    ("(2**64 + 1) - 1", "reaches 18446744073709551617"),  # an intermediate result
+    ("voc_size * 4294967296 * 4294967296", "beyond the limit of 2**64"),
+    ("-(2**64) - 1", "beyond the limit of 2**64"),
+    ("1e400 * 0", "gives inf"),                          # a literal
+    ("10.0 ** 63 * 10.0 ** 63", "beyond the limit"),
+    ("vec_dim / 0", "divides by zero"),
+    ("vec_dim // (units - 1)", "divides by zero"),
+    ("0 ** -1", "divides by zero"),
+    ("(-8) ** 0.5", "does not give a real number (complex)"),
+    ("units ** 65", "exponent 65 is too large"),
+    ("9" * 5000, "characters long (limit 500)"),
+    ("+".join(["1"] * 300), "characters long (limit 500)"),
+])
+def test_operands_and_results_are_bounded(text, fragment):
+    with pytest.raises(FormulaError, match=re.escape(fragment)):
+        evaluate(text, ENV)
+
+
+def test_bounds_allow_what_specs_need():
+    assert evaluate("2**64", ENV) == 2**64
+    assert evaluate("-(2**64)", ENV) == -(2**64)
+    assert evaluate("2**-3", ENV) == 0.125
+    assert evaluate("voc_size * 10**9", ENV) == 5 * 10**9
+
+
+def test_a_plain_number_is_bounded_but_a_literal_float_is_data():
+    with pytest.raises(FormulaError, match="beyond the limit"):
+        evaluate(2**64 + 1, ENV)
+    assert math.isnan(evaluate(float("nan"), ENV))  # an input array may hold NaN on purpose
+
+
+def test_a_parameter_beyond_the_bound_is_refused():
+    with pytest.raises(FormulaError, match="beyond the limit"):
+        evaluate("big - 1", {"big": 2**65})

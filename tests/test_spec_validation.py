@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from backends import DEFAULT_ORDER
-from conformance import registry
-from conformance.spec import SPEC_DIR, SpecError, load_all, load_file
+from conformance import limits, registry
+from conformance.spec import SPEC_DIR, SpecError, load_all, load_file, resolve_model, resolve_value
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -175,8 +175,8 @@ def test_a_malformed_spec_stops_the_run_before_any_test(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "--backend", "reference", "-p", "no:cacheprovider",
          "--spec-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode != 0
-    assert "02-bad.yaml: clause 'lookup.other'" in proc.stdout
+    assert proc.returncode == 4  # a usage error, raised while configuring
+    assert "spec error: " in proc.stderr and "02-bad.yaml: clause 'lookup.other'" in proc.stderr
     assert " passed" not in proc.stdout  # nothing ran
 
 
@@ -187,3 +187,94 @@ def test_spec_dir_default_is_the_repository_specs():
 def test_a_malformed_field_path(tmp_path):
     msg = error_of(tmp_path, GOOD.replace('of: "outputs[0]"', 'of: "outputs[zero]"'))
     assert "clause 'lookup.sample'" in msg and "bad field path 'outputs[zero]'" in msg
+
+
+def test_an_id_must_match_its_pattern_exactly(tmp_path):
+    # JSON Schema's '$' also matches before a final newline
+    msg = error_of(tmp_path, clause(id='id: "lookup.sample\\n"'))
+    assert "clause 'lookup.sample\\n': id 'lookup.sample\\n' does not match" in msg
+
+
+def test_no_spec_files_is_an_error(tmp_path):
+    with pytest.raises(SpecError, match="no spec files"):
+        load_all(tmp_path)
+
+
+# -- resource limits (conformance/limits.py, README "Resource limits") ---------------------------
+def test_a_runaway_formula_in_a_spec_is_refused(tmp_path):
+    msg = error_of(tmp_path, GOOD.replace("input_dim: voc_size", 'input_dim: "(((9**64)**64)**64)**64"'))
+    assert "01-test.yaml: clause 'lookup.sample': formula '(((9**64)**64)**64)**64' reaches" in msg
+
+
+@pytest.mark.parametrize("old, new, fragment", [
+    ("{check: close, of: \"outputs[0]\", to: reference}", "{check: shape, of: \"outputs[0]\", to: [1, \"2/0\"]}",
+     "formula '2/0' divides by zero"),
+    ("params: {voc_size: 5, vec_dim: 2}", "params: {voc_size: 36893488147419103232, vec_dim: 2}",
+     "params: voc_size: number reaches 36893488147419103232"),
+])
+def test_formulas_are_evaluated_at_load(tmp_path, old, new, fragment):
+    assert fragment in error_of(tmp_path, GOOD.replace(old, new))
+
+
+@pytest.mark.parametrize("old, new, largest", [
+    ("voc_size: 5,", "voc_size: 1000000000,", "layer 1 embedding matrix 1000000000 x 2"),
+    ("voc_size: 5,", "voc_size: 1.0e+9,", "layer 1 embedding matrix 1000000000 x 2"),
+    ("inputs: [[[0, 1]]]", "inputs: [{ints: [100000, 1000], high: voc_size}]",
+     "layer outputs for the inputs array of shape [100000, 1000]"),
+    ("inputs: [[[0, 1]]]", "inputs: [{ones: 20000000}]",  # 20M inputs, 40M outputs, 10 weights
+     "layer outputs for the inputs array of shape [20000000], 40,000,000 elements"),
+    ("{embedding: {input_dim: voc_size, output_dim: vec_dim}}",
+     "{embedding: {input_dim: voc_size, output_dim: vec_dim}}, {dense: {units: 4000}}, {lstm: {units: 1000}}",
+     "layer 3 lstm weights (4000 inputs, 1000 units)"),
+])
+def test_a_clause_over_the_element_budget_is_refused(tmp_path, old, new, largest):
+    body = GOOD.replace(old, new)
+    assert body != GOOD
+    msg = error_of(tmp_path, body)
+    assert "01-test.yaml: clause 'lookup.sample': needs about" in msg and "\n" not in msg
+    assert f"over the limit of {limits.MAX_ELEMENTS:,} per clause (largest: {largest}" in msg
+
+
+def test_the_budget_counts_construct_and_document_matrices(tmp_path):
+    construct = GOOD.split("    model:")[0] + ("    action: construct\n"
+                                                "    with: {kwargs: {input_dim: 100000000, output_dim: 2}}\n"
+                                                "    expect:\n      - {check: is_true, of: accepted}\n")
+    assert "largest: embedding matrix 100000000 x 2" in error_of(tmp_path, construct)
+    document = construct.replace("voc_size: 5", "voc_size: 10000000").replace(
+        "action: construct", "action: document").replace(
+        "with: {kwargs: {input_dim: 100000000, output_dim: 2}}", "with: {name: get_weights}")
+    assert "largest: embedding matrix voc_size x vec_dim = 10000000 x 2" in error_of(tmp_path, document)
+
+
+def test_steps_and_model_counts_are_bounded(tmp_path):
+    rnn = GOOD.replace("{embedding: {input_dim: voc_size, output_dim: vec_dim}}",
+                       "{embedding: {input_dim: voc_size, output_dim: vec_dim}}, {simple_rnn: {units: 1}}").replace(
+        "inputs: [[[0, 1]]]", "inputs: [{ints: [1, 20000], high: voc_size}]")
+    assert f"simple_rnn layer would run 20,000 time steps (limit {limits.MAX_STEPS:,})" in error_of(tmp_path, rnn)
+    fresh = GOOD.replace("action: forward", "action: fresh_weights").replace(
+        "with: {inputs: [[[0, 1]]]}", "with: {count: 1000}")
+    assert f"fresh_weights builds 1,000 models (limit {limits.MAX_COUNT})" in error_of(tmp_path, fresh)
+
+
+def test_the_shipped_specs_are_well_inside_the_budget():
+    for c in load_all():
+        model = resolve_model(c) if c.model else None
+        args = {k: v if k in ("data", "name") else resolve_value(v, c.params) for k, v in c.args.items()}
+        sizes = [size for _, size in limits.weights(model)] if model else [0]
+        assert max(sizes) < limits.MAX_ELEMENTS // 100, c.id
+        limits.check(c.action, model, args, c.params)
+
+
+LAUGHS = "[" + ", ".join(["*l1"] * 10) + "]"
+
+
+@pytest.mark.parametrize("inputs", [
+    # 10**9 values in a few lines: walking them took minutes before the node limit
+    "&l1 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n" + "".join(
+        f"      - &l{n + 1} " + LAUGHS.replace("l1", f"l{n}") + "\n" for n in range(1, 9)) + "      - *l9",
+    "&loop [*loop]",  # a recursive alias
+])
+def test_yaml_aliases_cannot_multiply_a_file(tmp_path, inputs):
+    body = GOOD.replace("with: {inputs: [[[0, 1]]]}", "with:\n      inputs:\n      - " + inputs
+                        if inputs.startswith("&l1") else f"with: {{inputs: {inputs}}}")
+    assert "01-test.yaml: more than 100,000 values once its aliases are expanded" in error_of(tmp_path, body)
