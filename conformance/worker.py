@@ -81,6 +81,7 @@ class Worker:
         self.channel = None
         self.log = None
         self.hello = None
+        self.busy = False  # a case is in flight: the worker would not read "stop" before it ends
 
     def _start(self):
         parent, child = socket.socketpair()
@@ -144,8 +145,11 @@ class Worker:
             hello = self.start()
             if hello[0] != "ready":
                 return ("error", f"backend unavailable: {hello[1]}", None)
+            self.busy = True
             self.channel.send(("run", case))
-            return self._receive(self.case_timeout, f"running {case.clause}", _check_reply)
+            reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply)
+            self.busy = False
+            return reply
         except WorkerDied as exc:
             return ("error", str(exc), None)
         except OSError as exc:  # e.g. BrokenPipeError on send
@@ -168,12 +172,14 @@ class Worker:
                 pass  # the group is gone already
             self.proc.wait()
         self.proc = None
+        self.busy = False
         if self.channel is not None:
             self.channel.close()
             self.channel = None
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """Ask an idle worker to stop; kill one still busy (the run was interrupted)."""
+        if self.proc is not None and self.proc.poll() is None and not self.busy:
             try:
                 self.channel.send(("stop", None))
                 self.proc.wait(timeout=10)
@@ -227,6 +233,19 @@ def _snippet(backend, case):
         return f"# snippet unavailable: {type(exc).__name__}: {exc}"
 
 
+def _die_with_parent() -> None:
+    """The worker leads its own session, out of reach of the terminal's Ctrl-C and hang-up: if
+    the test process dies without closing it, the kernel kills it too (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
 if __name__ == "__main__":
+    _die_with_parent()
     sys.stdout = sys.stderr  # keep framework chatter off anything that matters
     _serve(sys.argv[1], int(sys.argv[2]))

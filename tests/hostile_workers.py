@@ -16,7 +16,7 @@ import numpy as np
 
 from backends.reference import Reference
 
-PID_FILE = "HOSTILE_WORKERS_PID_FILE"  # environment variable: where HangsWithChild writes its child's pid
+PID_FILE = "HOSTILE_WORKERS_PID_FILE"  # environment variable: where HangsWithChild writes "worker-pid child-pid"
 
 
 class _Hostile(Reference):
@@ -33,8 +33,9 @@ class HangsWithChild(_Hostile):
 
     def mask(self, built, x):
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        with open(os.environ[PID_FILE], "w") as f:
-            f.write(str(child.pid))
+        with open(os.environ[PID_FILE] + ".tmp", "w") as f:
+            f.write(f"{os.getpid()} {child.pid}")
+        os.replace(os.environ[PID_FILE] + ".tmp", os.environ[PID_FILE])
         time.sleep(3600)
 
 

@@ -80,16 +80,54 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has exited; only its parent's wait() is missing
 
 
-def test_killing_a_hung_worker_kills_the_children_it_started(hostile_run):
-    _, _, pid_file = hostile_run
-    pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 10
+def _gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    alive = _alive(pid)
-    if alive:
-        os.kill(pid, signal.SIGKILL)  # do not leave the orphan behind
-    assert not alive, f"the hung worker's child {pid} outlived it"
+    return not _alive(pid)
+
+
+def _reap(*pids):
+    for pid in pids:  # do not leave what a failed test started behind
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_killing_a_hung_worker_kills_the_children_it_started(hostile_run):
+    _, _, pid_file = hostile_run
+    worker, child = map(int, pid_file.read_text().split())
+    try:
+        assert _gone(worker) and _gone(child), "the hung worker or its child outlived the run"
+    finally:
+        _reap(worker, child)
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_an_interrupted_run_leaves_no_worker_behind(tmp_path, how):
+    """Workers lead their own session, out of reach of the terminal: Ctrl-C (SIGINT to pytest)
+    kills a busy worker's group at once; if pytest is killed outright, the kernel kills the worker."""
+    pid_file = tmp_path / "pids"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--case-timeout", "600",
+         "-k", HOSTILE, "--backend", _name("HangsWithChild")],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, hostile_workers.PID_FILE: str(pid_file)})
+    try:
+        deadline = time.monotonic() + 120
+        while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker, child = map(int, pid_file.read_text().split())
+        proc.send_signal(getattr(signal, how))
+        proc.wait(timeout=8)  # no waiting for a busy worker to read "stop"
+        assert _gone(worker), "the worker outlived the test process"
+        if how == "SIGINT":
+            assert _gone(child), "the worker's child outlived the run"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if pid_file.exists():
+            _reap(*map(int, pid_file.read_text().split()))
 
 
 FRAMEWORK_MODULES = ("torch", "keras", "tensorflow", "jax", "tf_keras")
