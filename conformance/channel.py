@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import io
 import pickle
-import select
 import socket
 import struct
 import time
+from multiprocessing.connection import wait
 
 HEADER = struct.Struct("!Q")
 MAX_MESSAGE = 1 << 30  # observations are small; a larger length means the stream is corrupt
@@ -66,7 +66,7 @@ class Channel:
         self.sock.sendall(HEADER.pack(len(data)) + data)
 
     def readable(self, timeout: float) -> bool:
-        return bool(select.select([self.sock], [], [], max(timeout, 0.0))[0])
+        return bool(wait([self.sock], max(timeout, 0.0)))  # poll(), not select(): no fd limit
 
     def recv_bytes(self, deadline: float | None = None) -> bytes:
         """The next framed message. EOFError when the other end closed; TimeoutError when
