@@ -146,7 +146,7 @@ class Torch(Backend):
 
     def version(self):
         import torch
-        return torch.__version__
+        return str(torch.__version__)  # a plain str: TorchVersion would import torch where unpickled
 
     def describe(self):
         import torch

@@ -13,7 +13,7 @@ from ._keras_common import KerasAdapter
 class TfKeras(KerasAdapter):
     name = "tf-keras"
     framework = "tf-keras"
-    requires = ("tf_keras",)
+    requires = ("tf_keras", "tensorflow")
     env = {"TF_USE_LEGACY_KERAS": "1"}
     snippet_module = "tf_keras"
 

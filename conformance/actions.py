@@ -7,6 +7,8 @@ plain values and NumPy arrays that the checks read by field path.
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import sys
 import traceback
 import warnings
@@ -21,8 +23,11 @@ _ENGINE = Path(__file__).resolve().parent
 _ADAPTERS = _ENGINE.parent / "backends"
 # The reference *is* the system under test when it runs: its deliberate errors (an index out of
 # the layer's contract) are its behaviour, like a framework's. Its bugs are caught by tests/.
-_BEHAVES = (str(_ADAPTERS / "reference.py"),)
-_OWN_CODE = (str(_ENGINE), str(_ADAPTERS))
+_BEHAVES = (_ADAPTERS / "reference.py",)
+_OWN_CODE = (_ENGINE, _ADAPTERS)
+# NumPy is every adapter's common currency, never the framework under test (a mutant of the
+# reference may list it in ``requires``): an exception raised in it by the adapter is the adapter's.
+_NEVER_UNDER_TEST = ("numpy",)
 
 
 # Warnings that say nothing about the behaviour under test and would drown the ones that do
@@ -44,24 +49,62 @@ class AdapterError(RuntimeError):
     """An exception raised by the adapter's own code, not by the framework: an adapter bug."""
 
 
-def _adapter_files(backend) -> tuple[str, ...]:
+def _adapter_files(backend) -> tuple[Path, ...]:
     """Source files of the adapter's classes (a third-party adapter's module included)."""
     files = []
     for cls in type(backend).__mro__:
         path = getattr(sys.modules.get(cls.__module__), "__file__", None)
         if path:
-            files.append(str(Path(path).resolve()))
+            files.append(Path(path).resolve())
     return tuple(files)
 
 
+def _framework_paths(backend) -> tuple[Path, ...]:
+    """Where the framework under test lives: the packages (or modules) of its ``requires``."""
+    paths = list(_BEHAVES)
+    for name in getattr(backend, "requires", ()):
+        if name.split(".")[0] in _NEVER_UNDER_TEST:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            paths += [Path(p).resolve() for p in spec.submodule_search_locations]
+        elif spec.origin:
+            paths.append(Path(spec.origin).resolve())
+    return tuple(paths)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(filename: str) -> Path:
+    return Path(filename).resolve()
+
+
+def _within(path: Path, roots) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
 def _raised_by_framework(exc: BaseException, backend) -> bool:
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return False
-    last = str(Path(frames[-1].filename).resolve())
-    if last.startswith(_BEHAVES):
-        return True
-    return not last.startswith(_OWN_CODE + _adapter_files(backend))
+    """Whose behaviour an exception is, decided by the adapter frame that made the call.
+
+    The innermost frame of the adapter's own code (the engine, the backends package, the
+    adapter's class files) is the call the adapter made last. If framework code under test (its
+    ``requires`` packages; for the reference, reference.py) ran between that call and the raise,
+    the exception is the framework's behaviour, even when the framework raised it through
+    NumPy, the standard library or its own dependencies. If not (the adapter raised, or NumPy or
+    another library it called directly did, say a MemoryError or a bad reshape), it is an
+    adapter error. ``FrameworkRaised`` marks the remaining case explicitly: the framework
+    answering in the adapter's own frame (a TypeError from a call's signature).
+    """
+    files = [_resolved(f.filename) for f in traceback.extract_tb(exc.__traceback__)]
+    framework = _framework_paths(backend)
+    own = _OWN_CODE + _adapter_files(backend)
+    innermost = max((n for n, path in enumerate(files)
+                     if _within(path, own) and not _within(path, framework)), default=-1)
+    return any(_within(path, framework) for path in files[innermost + 1:])
 
 
 def run_case(backend, case: Case) -> dict:

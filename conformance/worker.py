@@ -3,81 +3,141 @@
 Keras fixes its backend at import (``KERAS_BACKEND``) and tf-keras and Keras 3 both load
 TensorFlow, so every non-reference backend runs in a process of its own, with the environment
 its adapter asks for. The test process sends it resolved cases over a socket and gets
-observations back. If the worker crashes or hangs, only the case in flight is reported as an
-error; the next case starts a fresh worker, and the other backends are untouched.
+observations back (conformance/channel.py: plain values and NumPy arrays only, so no framework
+object is ever unpickled, and no framework imported, in the test process). If the worker
+crashes, hangs, or writes anything but a well-formed reply, only the case in flight is reported
+as an error and the worker's whole process group is killed; the next case starts a fresh
+worker, and the other backends are untouched.
 """
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from multiprocessing.connection import Connection
 
 from .actions import AdapterError, run_case
+from .channel import Channel, ChannelError, loads_plain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class WorkerDied(RuntimeError):
-    pass
+    """The worker exited, hung, or wrote something unexpected; it has been killed."""
+
+
+def _check_hello(hello):
+    """("ready", {"version": str, "describe": str}) or ("unavailable", str), nothing else."""
+    if isinstance(hello, tuple) and len(hello) == 2:
+        kind, info = hello
+        if kind == "unavailable" and type(info) is str:
+            return hello
+        if (kind == "ready" and type(info) is dict and set(info) == {"version", "describe"}
+                and all(type(v) is str for v in info.values())):
+            return hello
+    raise ChannelError(f"not a handshake: {_short(hello)}")
+
+
+def _check_reply(reply):
+    """("ok", dict, snippet), ("unsupported" | "error", str, snippet); snippet is str or None."""
+    if isinstance(reply, tuple) and len(reply) == 3:
+        kind, payload, snippet = reply
+        if snippet is None or type(snippet) is str:
+            if kind == "ok" and type(payload) is dict:
+                return reply
+            if kind in ("unsupported", "error") and type(payload) is str:
+                return reply
+    raise ChannelError(f"not a reply: {_short(reply)}")
+
+
+def _short(obj, limit=200) -> str:
+    text = repr(obj)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _ended(code) -> str:
+    if isinstance(code, int) and code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 class Worker:
-    """Parent-side handle of a backend's worker process."""
+    """Parent-side handle of a backend's worker process.
+
+    The worker leads its own process group (its own session), so killing it kills whatever
+    the adapter or framework started too; nothing is left orphaned.
+    """
 
     def __init__(self, backend_name: str, env: dict, start_timeout: float, case_timeout: float):
         self.backend_name, self.env = backend_name, env
         self.start_timeout, self.case_timeout = start_timeout, case_timeout
         self.proc = None
-        self.conn = None
+        self.channel = None
         self.log = None
         self.hello = None
+        self.busy = False  # a case is in flight: the worker would not read "stop" before it ends
 
     def _start(self):
         parent, child = socket.socketpair()
+        if self.log is not None:
+            self.log.close()
         self.log = tempfile.TemporaryFile(mode="w+b")
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(
             p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "conformance.worker", self.backend_name, str(child.fileno())],
-            pass_fds=[child.fileno()], env=env, cwd=ROOT,
+            pass_fds=[child.fileno()], env=env, cwd=ROOT, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
         child.close()
-        self.conn = Connection(parent.detach())
-        self.hello = self._receive(self.start_timeout, "starting")
+        self.channel = Channel(parent)
+        self.hello = self._receive(self.start_timeout, "starting", _check_hello)
         return self.hello
 
     def start(self):
         """Start if needed; returns the handshake: ("ready", info) or ("unavailable", reason)."""
         if self.proc is None or self.proc.poll() is not None:
+            self.kill()
             self._start()
         return self.hello
 
-    def _receive(self, timeout, doing):
+    def _receive(self, timeout, doing, check):
+        """The worker's next message, unpickled (plain values and arrays only) and checked."""
         deadline = time.monotonic() + timeout
-        while not self.conn.poll(0.2):
+        while not self.channel.readable(0.2):
             if self.proc.poll() is not None:
-                raise WorkerDied(f"{self.backend_name} worker exited with code "
-                                 f"{self.proc.returncode} while {doing}\n{self.tail()}")
+                self._fail(f"{_ended(self.proc.returncode)} while {doing}")
             if time.monotonic() > deadline:
-                self.kill()
-                raise WorkerDied(f"{self.backend_name} worker hung: no answer within {timeout:.0f} s "
-                                 f"while {doing}; killed\n{self.tail()}")
+                self._fail(f"hung: no answer within {timeout:.0f} s while {doing}; killed")
         try:
-            return self.conn.recv()
+            return check(loads_plain(self.channel.recv_bytes(deadline)))
+        except TimeoutError:
+            self._fail(f"hung: an incomplete message, then nothing within {timeout:.0f} s while {doing}; killed")
         except (EOFError, OSError):
             try:
                 code = self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 code = "unknown (still running; killed)"
-            self.kill()
-            raise WorkerDied(f"{self.backend_name} worker exited with code {code} while {doing}"
-                             f"\n{self.tail()}") from None
+            self._fail(f"{_ended(code)} while {doing}")
+        except ChannelError as exc:
+            self._fail(f"wrote an unexpected message on its channel while {doing} ({exc}); killed, "
+                       "the next case starts a fresh worker")
+
+    def _fail(self, what):
+        self.kill()
+        raise WorkerDied(self._explain(f"{self.backend_name} worker {what}"))
+
+    def _explain(self, cause: str) -> str:
+        """The worker's last output, then the cause: the last line is what a report shows."""
+        tail = self.tail()
+        return f"{tail}\n{cause}" if tail else cause
 
     def run(self, case):
         """Returns ("ok", obs, snippet), ("unsupported", reason, snippet) or ("error", text, None)."""
@@ -85,14 +145,16 @@ class Worker:
             hello = self.start()
             if hello[0] != "ready":
                 return ("error", f"backend unavailable: {hello[1]}", None)
-            self.conn.send(("run", case))
-            return self._receive(self.case_timeout, f"running {case.clause}")
+            self.busy = True
+            self.channel.send(("run", case))
+            reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply)
+            self.busy = False
+            return reply
         except WorkerDied as exc:
-            self.kill()
             return ("error", str(exc), None)
-        except (BrokenPipeError, OSError) as exc:
+        except OSError as exc:  # e.g. BrokenPipeError on send
             self.kill()
-            return ("error", f"{self.backend_name} worker unreachable: {exc}\n{self.tail()}", None)
+            return ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
 
     def tail(self, lines=25) -> str:
         if self.log is None:
@@ -102,49 +164,66 @@ class Worker:
         return "worker output (last lines):\n" + "\n".join(text[-lines:]) if text else ""
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+        """Kill the worker's whole process group (children it started included) and reap it."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass  # the group is gone already
             self.proc.wait()
         self.proc = None
+        self.busy = False
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
+        """Ask an idle worker to stop; kill one still busy (the run was interrupted)."""
+        if self.proc is not None and self.proc.poll() is None and not self.busy:
             try:
-                self.conn.send(("stop", None))
+                self.channel.send(("stop", None))
                 self.proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
 
 def _serve(backend_name: str, fd: int) -> None:
     import backends
     from backends.base import Unsupported
 
-    conn = Connection(fd)
+    channel = Channel(socket.socket(fileno=fd))
     try:
         backend = backends.resolve(backend_name)()
-        info = {"version": backend.version(), "describe": backend.describe()}
+        # str(): a framework's version object (torch's TorchVersion) would import the framework
+        # into the test process when unpickled there
+        info = {"version": str(backend.version()), "describe": str(backend.describe())}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
-        conn.send(("unavailable", f"{type(exc).__name__}: {exc}"))
+        channel.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", info))
+    channel.send(("ready", info))
     while True:
         try:
-            command, case = conn.recv()
+            command, case = channel.recv()
         except EOFError:
             return
         if command == "stop":
             return
         snippet = _snippet(backend, case)
         try:
-            conn.send(("ok", run_case(backend, case), snippet))
+            channel.send(("ok", run_case(backend, case), snippet))
         except Unsupported as exc:
-            conn.send(("unsupported", str(exc), snippet))
+            channel.send(("unsupported", str(exc), snippet))
         except AdapterError as exc:
-            conn.send(("error", f"adapter error:\n{exc}", snippet))
+            cause = exc.__cause__
+            channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
+                                   f"or a library it called, not the framework): {type(cause).__name__}: "
+                                   f"{' '.join(str(cause).split())[:300]}", snippet))
         except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-            conn.send(("error", f"{type(exc).__name__}: {exc}", snippet))
+            channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
 
 
 def _snippet(backend, case):
@@ -154,6 +233,19 @@ def _snippet(backend, case):
         return f"# snippet unavailable: {type(exc).__name__}: {exc}"
 
 
+def _die_with_parent() -> None:
+    """The worker leads its own session, out of reach of the terminal's Ctrl-C and hang-up: if
+    the test process dies without closing it, the kernel kills it too (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
 if __name__ == "__main__":
+    _die_with_parent()
     sys.stdout = sys.stderr  # keep framework chatter off anything that matters
     _serve(sys.argv[1], int(sys.argv[2]))
