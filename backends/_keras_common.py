@@ -354,6 +354,11 @@ _ACTION_SNIPPETS = {
 }
 
 
+def _short(matrix) -> str:
+    """A float32 matrix as a literal that rounds back to the same float32 values."""
+    return repr([[float(f"{v:.8g}") for v in row] for row in np.asarray(matrix, np.float32).tolist()])
+
+
 def _document_snippet(args, ad):
     name = args["name"]
     if name == "flatten_ones":
@@ -376,8 +381,7 @@ def _document_snippet(args, ad):
     if "matrix" in args:
         lines += ["if not m.layers[0].built:  # Keras 3 builds it on the first call, tf-keras when added",
                   "    m.layers[0].build()",
-                  f"m.layers[0].set_weights([np.array({np.asarray(args['matrix']).tolist()!r}, "
-                  "dtype='float32')])"]
+                  f"m.layers[0].set_weights([np.array({_short(args['matrix'])}, dtype='float32')])"]
     if name == "get_weights":
         return lines + ["print(m.layers[0].get_weights())"]
     data = repr(args["data"]) if name == "predict_list" else f"np.array({args['data']!r})"
