@@ -15,11 +15,12 @@ import math
 
 import numpy as np
 
-from .base import Backend, FrameworkRaised, LayerSummary, Model
+from .base import INPUT_LENGTH_MODELS, Backend, FrameworkRaised, LayerSummary, Model
 
 RNN_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 EMBEDDING_KEYS = {"input_dim", "output_dim", "input_length", "mask_zero", "trainable",
-                  "embeddings_constraint", "embeddings_regularizer", "pretrained"}
+                  "embeddings_initializer", "embeddings_constraint", "embeddings_regularizer",
+                  "pretrained"}
 UNBUILT_PARAMS = "0 (unbuilt)"  # what model.summary() prints for a layer without weights
 UNKNOWN_SHAPE = "?"             # what model.summary() prints for a layer never called
 
@@ -102,8 +103,8 @@ class KerasAdapter(Backend):
         if unknown:
             raise ValueError(f"embedding arguments not mapped to Keras: {sorted(unknown)}")
         args.pop("pretrained", None)
-        kwargs = {k: args[k] for k in ("input_dim", "output_dim", "mask_zero", "trainable")
-                  if k in args}
+        kwargs = {k: args[k] for k in ("input_dim", "output_dim", "mask_zero", "trainable",
+                                       "embeddings_initializer") if k in args}
         if args.get("input_length") is not None:
             kwargs["input_length"] = args["input_length"]  # as written: Keras decides
         constraint = args.get("embeddings_constraint")
@@ -176,6 +177,14 @@ class KerasAdapter(Backend):
                 raise FrameworkRaised(exc) from exc
             raise
 
+    def layer_config(self, layer):
+        """``layer.get_config()``'s initializer: its class name and arguments, as Keras gives them."""
+        init = layer.get_config()["embeddings_initializer"]
+        if isinstance(init, str):  # a bare name, if a Keras ever serialises it so
+            return {"embeddings_initializer": {"class_name": init}}
+        return {"embeddings_initializer": {"class_name": init.get("class_name"),
+                                           **(init.get("config") or {})}}
+
     # -- the document's own code ----------------------------------------------------------------
     def document_call(self, name, **args):
         keras = self.module()
@@ -194,16 +203,20 @@ class KerasAdapter(Backend):
             return {"weights": held[0] if held else np.asarray(held),
                     "trainable": _count(layer.trainable_weights),
                     "non_trainable": _count(layer.non_trainable_weights)}
-        if name == "input_length_flatten_dense":
+        if name in INPUT_LENGTH_MODELS:
             m = keras.Sequential()
             m.add(keras.layers.Embedding(args["voc_size"], args["vec_dim"],
                                          input_length=args["inputs"]))
-            m.add(keras.layers.Flatten())
-            m.add(keras.layers.Dense(1))
+            for spec in INPUT_LENGTH_MODELS[name]:
+                m.add(self._layer(keras, spec, None))
             # what m.summary() shows, before any call
             return {"output_shapes": [_summary_shape(layer) for layer in m.layers],
                     "params": [layer.count_params() if layer.built else UNBUILT_PARAMS
-                               for layer in m.layers]}
+                               for layer in m.layers],
+                    "trainable": [_count(layer.trainable_weights) if layer.built else UNBUILT_PARAMS
+                                  for layer in m.layers],
+                    "non_trainable": [_count(layer.non_trainable_weights) if layer.built
+                                      else UNBUILT_PARAMS for layer in m.layers]}
         if name in ("predict_list", "predict_array", "get_weights"):
             m = keras.Sequential()
             m.add(keras.layers.Embedding(args["voc_size"], args["vec_dim"]))
@@ -261,7 +274,7 @@ def _layer_code(layer) -> str:
     a = layer.args
     if layer.kind == "embedding":
         parts = [str(a["input_dim"]), str(a["output_dim"])]
-        for key in ("input_length", "mask_zero", "trainable"):
+        for key in ("input_length", "mask_zero", "trainable", "embeddings_initializer"):
             if key in a:
                 parts.append(f"{key}={a[key]!r}")
         if a.get("embeddings_constraint"):
@@ -341,6 +354,11 @@ _ACTION_SNIPPETS = {
 }
 
 
+def _short(matrix) -> str:
+    """A float32 matrix as a literal that rounds back to the same float32 values."""
+    return repr([[float(f"{v:.8g}") for v in row] for row in np.asarray(matrix, np.float32).tolist()])
+
+
 def _document_snippet(args, ad):
     name = args["name"]
     if name == "flatten_ones":
@@ -354,11 +372,16 @@ def _document_snippet(args, ad):
                 "trainable=False))",
                 "print(m.layers[0].get_weights(), m.layers[0].trainable_weights, "
                 "m.layers[0].non_trainable_weights)"]
-    if name == "input_length_flatten_dense":
-        return ["m = keras.Sequential()",
-                f"m.add(keras.layers.Embedding({voc}, {dim}, input_length={args['inputs']}))",
-                "m.add(keras.layers.Flatten())", "m.add(keras.layers.Dense(1))", "m.summary()"]
+    if name in INPUT_LENGTH_MODELS:
+        return (["m = keras.Sequential()",
+                 f"m.add(keras.layers.Embedding({voc}, {dim}, input_length={args['inputs']}))"]
+                + [f"m.add({_layer_code(layer)})" for layer in INPUT_LENGTH_MODELS[name]]
+                + ["m.summary()"])
     lines = ["m = keras.Sequential()", f"m.add(keras.layers.Embedding({voc}, {dim}))"]
+    if "matrix" in args:
+        lines += ["if not m.layers[0].built:  # Keras 3 builds it on the first call, tf-keras when added",
+                  "    m.layers[0].build()",
+                  f"m.layers[0].set_weights([np.array({_short(args['matrix'])}, dtype='float32')])"]
     if name == "get_weights":
         return lines + ["print(m.layers[0].get_weights())"]
     data = repr(args["data"]) if name == "predict_list" else f"np.array({args['data']!r})"

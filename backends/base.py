@@ -49,6 +49,7 @@ class Layer:
     """One layer of a clause's model: ``kind`` is one of LAYER_KINDS, ``args`` its arguments.
 
     Embedding args: input_dim, output_dim, input_length, mask_zero, trainable,
+    embeddings_initializer ("uniform", "zeros" or "ones"; Keras' names),
     embeddings_constraint ({"unit_norm": {"axis": 1}}), embeddings_regularizer ({"l2": f}).
     Dense/RNN args: units, return_sequences (RNNs).
     """
@@ -76,6 +77,17 @@ class LayerSummary:
     output_shape: tuple
     trainable: int
     non_trainable: int
+
+
+# The document's models written with ``input_length`` and no Input, by document_call name: the
+# layers after ``Embedding(VOC_SIZE, VEC_DIM, input_length=inputs)``. The call reports what
+# model.summary() shows before any data: output shapes and parameter counts (trainable and not).
+INPUT_LENGTH_MODELS = {
+    "input_length_embedding": (),
+    "input_length_flatten_dense": (Layer("flatten"), Layer("dense", {"units": 1})),
+    "input_length_dense": (Layer("dense", {"units": 1}),),
+    "input_length_lstm": (Layer("lstm", {"units": 1}),),
+}
 
 
 class Backend:
@@ -140,6 +152,12 @@ class Backend:
         unknown argument makes Python raise TypeError in *this* frame, not the framework's: wrap
         it, ``raise FrameworkRaised(exc) from exc``, so it counts as the framework's answer."""
         raise Unsupported("constructing from keyword arguments")
+
+    def layer_config(self, layer) -> dict:
+        """What the framework reports as the configuration of a layer from :meth:`construct`:
+        ``{"embeddings_initializer": {"class_name": ..., **its arguments}}`` (Keras'
+        ``layer.get_config()`` names)."""
+        raise Unsupported("reading a layer's configuration")
 
     def document_call(self, name: str, **args) -> dict:
         """Run one of the document's own (Keras) code examples; see reference.py for the list."""

@@ -9,7 +9,9 @@ The mapping, layer by layer (see also the comments at each site):
   zero; the mask itself is computed by the user as ``x != 0``). ``UnitNorm(axis=1)`` ->
   ``max_norm=1.0`` (renormalises, during forward, only the looked-up rows whose norm exceeds 1).
   Pre-trained -> ``nn.Embedding.from_pretrained(torch.from_numpy(m), freeze=not trainable)``.
-  ``trainable=False`` otherwise -> ``weight.requires_grad_(False)``. ``l2(f)`` -> SGD
+  ``trainable=False`` otherwise -> ``weight.requires_grad_(False)``. An explicit
+  ``embeddings_initializer`` -> the matching ``nn.init`` function on the weight (``ones_``,
+  ``zeros_``, ``uniform_(-0.05, 0.05)``), as a user re-initialises a module. ``l2(f)`` -> SGD
   ``weight_decay=2*f`` on the embedding's parameter group (PyTorch has no loss term).
 * Flatten -> ``nn.Flatten()`` (start_dim=1). Dense -> ``nn.Linear(in_features, units)``
   (``nn.LazyLinear`` when the input size is not known).
@@ -32,6 +34,11 @@ _NO_MASK = ("nn.Embedding produces no mask; padding_idx only fixes row padding_i
 _NO_REG_TERM = ("PyTorch adds no regularization term to the loss; L2 is weight_decay in the "
                 "optimizer")
 _NO_INPUT_LENGTH = "nn.Embedding has no input_length; sequence length is never declared"
+_NO_CONFIG = ("nn.Embedding keeps no initializer setting: reset_parameters always draws N(0, 1) "
+              "(init.normal_); there is no config to read")
+# embeddings_initializer -> the nn.init call a user writes on the new module's weight
+_INIT_CALLS = {"ones": "nn.init.ones_({w})", "zeros": "nn.init.zeros_({w})",
+               "uniform": "nn.init.uniform_({w}, -0.05, 0.05)"}
 
 _CLASSES: dict = {}
 
@@ -178,6 +185,12 @@ class Torch(Backend):
                     # each input (it only helps size a Linear after Flatten, as the user would).
                     module = nn.Embedding(layer.args["input_dim"], layer.args["output_dim"],
                                           **kwargs)
+                    initializer = layer.get("embeddings_initializer")
+                    if initializer is not None:
+                        # nn.Embedding takes no initializer: users re-initialise the weight
+                        getattr(nn.init, {"ones": "ones_", "zeros": "zeros_",
+                                          "uniform": "uniform_"}[initializer])(
+                            module.weight, *((-0.05, 0.05) if initializer == "uniform" else ()))
                     if not trainable:
                         module.weight.requires_grad_(False)
                 reg = layer.get("embeddings_regularizer")
@@ -306,6 +319,9 @@ class Torch(Backend):
         if "input_length" in kwargs:
             raise Unsupported(_NO_INPUT_LENGTH)
         names = {"input_dim": "num_embeddings", "output_dim": "embedding_dim"}
+        if "embeddings_initializer" in kwargs:
+            raise Unsupported("nn.Embedding takes no initializer argument (users call nn.init on "
+                              "the weight after construction)")
         mapped = {names.get(k, k): v for k, v in kwargs.items()
                   if k not in ("mask_zero", "embeddings_constraint", "trainable")}
         mapped.update(_embedding_kwargs(kwargs))
@@ -317,6 +333,9 @@ class Torch(Backend):
         if kwargs.get("trainable") is False:
             layer.weight.requires_grad_(False)
         return layer
+
+    def layer_config(self, layer):
+        raise Unsupported(_NO_CONFIG)
 
     # document_call: the base class's Unsupported (the document's Keras calls, m.predict on a
     # Python list, get_weights(), weights=[...], have no PyTorch counterpart).
@@ -374,6 +393,8 @@ class _Snippet:
                                  f"freeze={frozen}{extra})")
                 else:
                     lines.append(f"l{i} = nn.Embedding({a['input_dim']}, {a['output_dim']}{extra})")
+                    if a.get("embeddings_initializer"):
+                        lines.append(_INIT_CALLS[a["embeddings_initializer"]].format(w=f"l{i}.weight"))
                     if frozen:
                         lines.append(f"l{i}.weight.requires_grad_(False)")
                 if a.get("embeddings_regularizer"):
@@ -504,11 +525,14 @@ class _Snippet:
 
     def _fresh(self):
         emb = self.model.layers[0].args
+        init = emb.get("embeddings_initializer")
+        make = (["def make():", f"    layer = nn.Embedding({emb['input_dim']}, {emb['output_dim']})",
+                 "    " + _INIT_CALLS[init].format(w="layer.weight"), "    return layer"] if init else
+                ["def make():", f"    return nn.Embedding({emb['input_dim']}, {emb['output_dim']})"])
         return "\n".join([
             "import torch", "from torch import nn",
-            f"torch.manual_seed({self.args.get('seed', 0)!r})",
-            f"w = [nn.Embedding({emb['input_dim']}, {emb['output_dim']}).weight.detach() "
-            f"for _ in range({self.args.get('count', 2)})]",
+            f"torch.manual_seed({self.args.get('seed', 0)!r})", *make,
+            f"w = [make().weight.detach() for _ in range({self.args.get('count', 2)})]",
             "print('min', w[0].min().item(), 'max', w[0].max().item(),",
             "      'mean', w[0].mean().item(), 'var', w[0].var().item())",
         ] + (["print('fresh layers differ:', not torch.equal(w[0], w[1]))"]

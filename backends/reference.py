@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend, Layer, LayerSummary, Model, Unsupported
+from .base import INPUT_LENGTH_MODELS, Backend, Layer, LayerSummary, Model, Unsupported
 
 UNIFORM_LIMIT = 0.05  # document: default initializer 'uniform' draws from [-0.05, 0.05]
+# embeddings_initializer names (Keras' string aliases) -> the class Keras' config reports
+INITIALIZERS = {"uniform": "RandomUniform", "zeros": "Zeros", "ones": "Ones"}
 
 
 def _sigmoid(z):
@@ -76,6 +78,13 @@ class RefModel:
             shape = (layer.args["input_dim"], layer.args["output_dim"])
             if pretrained is not None:
                 return [np.array(pretrained, dtype=np.float32)]  # a copy, never an alias
+            initializer = layer.args.get("embeddings_initializer", "uniform")
+            if initializer == "zeros":
+                return [np.zeros(shape, np.float32)]
+            if initializer == "ones":
+                return [np.ones(shape, np.float32)]
+            if initializer != "uniform":
+                raise Unsupported(f"the reference has no initializer {initializer!r}")
             return [rng.uniform(-UNIFORM_LIMIT, UNIFORM_LIMIT, shape).astype(np.float32)]
         if kind == "flatten":
             return []
@@ -246,7 +255,11 @@ class Reference(Backend):
         return run_layers(built, x)[0].astype(np.float32)
 
     def summary(self, built):
-        shape = (None,) + (tuple(built.spec.input_shape) if built.spec.input_shape else (None,))
+        # the input shape: declared, else the first embedding's input_length (the document: the
+        # number of inputs may be given at construction), else unknown
+        declared = built.spec.input_shape
+        length = built.spec.layers[0].args.get("input_length") if built.spec.layers else None
+        shape = (None,) + (tuple(declared) if declared else (length,))
         rows = []
         for layer, weights in zip(built.spec.layers, built.weights):
             shape = _output_shape(layer, shape)
@@ -302,6 +315,14 @@ class Reference(Backend):
         self._check_args(kwargs)
         return Layer("embedding", dict(kwargs))
 
+    def layer_config(self, layer):
+        """Keras' config names: 'uniform' is RandomUniform(minval=-0.05, maxval=0.05)."""
+        name = layer.args.get("embeddings_initializer", "uniform")
+        config = {"class_name": INITIALIZERS[name]}
+        if name == "uniform":
+            config.update(minval=-UNIFORM_LIMIT, maxval=UNIFORM_LIMIT)
+        return {"embeddings_initializer": config}
+
     # -- the document's own Keras calls, as the document states their results ---------------
     def document_call(self, name, **args):
         if name == "flatten_ones":
@@ -327,12 +348,15 @@ class Reference(Backend):
             row = self.summary(frozen)[0]
             return {"weights": frozen.weights[0][0], "trainable": row.trainable,
                     "non_trainable": row.non_trainable}
-        if name == "input_length_flatten_dense":
+        if name in INPUT_LENGTH_MODELS:
+            # no input shape is declared: the embedding's input_length gives it
             stack = self.build(Model((
                 Layer("embedding", {"input_dim": args["voc_size"], "output_dim": args["vec_dim"],
                                     "input_length": args["inputs"]}),
-                Layer("flatten"), Layer("dense", {"units": 1})), input_shape=(args["inputs"],)))
+                *INPUT_LENGTH_MODELS[name])))
             rows = self.summary(stack)
             return {"output_shapes": [list(r.output_shape) for r in rows],
-                    "params": [r.trainable + r.non_trainable for r in rows]}
+                    "params": [r.trainable + r.non_trainable for r in rows],
+                    "trainable": [r.trainable for r in rows],
+                    "non_trainable": [r.non_trainable for r in rows]}
         raise Unsupported(f"unknown document call {name!r}")

@@ -165,12 +165,16 @@ def summary(backend, case):
 
 
 def weights(backend, case):
+    """The weights read back after setting them; with ``x``, also the output for ``x`` (a
+    forward call first, for weights a framework creates lazily)."""
     built = _build(backend, case)
-    if "x" in case.args:
-        backend.forward(built, case.args["x"])
+    output = np.asarray(backend.forward(built, case.args["x"])) if "x" in case.args else None
     ws = backend.get_weights(built)
-    return {"weights": ws, "counts": [len(w) for w in ws],
-            "shapes": [[list(a.shape) for a in w] for w in ws]}
+    obs = {"weights": ws, "counts": [len(w) for w in ws],
+           "shapes": [[list(a.shape) for a in w] for w in ws]}
+    if output is not None:
+        obs["output"] = output
+    return obs
 
 
 def fresh_weights(backend, case):
@@ -199,8 +203,11 @@ def mask(backend, case):
 
 
 def construct(backend, case):
-    backend.construct(dict(case.args["kwargs"]))
-    return {"accepted": True}
+    layer = backend.construct(dict(case.args["kwargs"]))
+    obs = {"accepted": True}
+    if case.args.get("config"):
+        obs["config"] = backend.layer_config(layer)
+    return obs
 
 
 def pretrained(backend, case):

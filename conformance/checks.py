@@ -227,7 +227,11 @@ def check_within(ctx, check):
 
 def check_uniform(ctx, check):
     """Uniform on [low, high]: Kolmogorov-Smirnov at level alpha, and mean and variance within
-    4 standard errors of (low+high)/2 and (high-low)^2/12 (scipy.stats)."""
+    4 standard errors of (low+high)/2 and (high-low)^2/12 (scipy.stats).
+
+    False-alarm rate for a true uniform sample: at most alpha + 2*P(|Z| > 4) = alpha + 1.27e-4
+    (union bound; the z tests are asymptotic). The clauses draw with a fixed seed, so a
+    framework's verdict does not change from run to run."""
     values = _numbers(_field(ctx, check["of"])).ravel()
     low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
     alpha = check.get("alpha", 0.001)
@@ -237,10 +241,67 @@ def check_uniform(ctx, check):
     z_mean = (values.mean() - mean) / np.sqrt(var / n)
     z_var = (values.var(ddof=1) - var) / (var * np.sqrt(0.8 / n))  # kurtosis of uniform: 1.8
     ok = p > alpha and abs(z_mean) < 4 and abs(z_var) < 4
-    expected = {"ks_p_above": alpha, "mean": mean, "variance": _num(var), "|z| below": 4}
+    expected = {"ks_p_above": alpha, "mean": mean, "variance": _num(var), "|z| below": 4,
+                "false_alarm_rate_at_most": float(f"{alpha + 4 * stats.norm.sf(4):.3g}")}
     observed = {"ks_p": _num(p), "mean": _num(values.mean()), "variance": _num(values.var(ddof=1)),
                 "z_mean": _num(z_mean), "z_variance": _num(z_var)}
     return ok, expected, observed
+
+
+def attains_false_alarm(n: int, width: float, margin: float) -> float:
+    """P(n draws of U[low, low+width] miss [low, low+margin) or (high-margin, high]), bounded by
+    the sum of the two: 2*(1 - margin/width)**n."""
+    return 2.0 * (1.0 - margin / width) ** n
+
+
+def check_attains(ctx, check):
+    """The sample reaches both ends of [low, high]: min < low + margin and max > high - margin.
+
+    A range check alone passes a distribution that is slightly too narrow; this one fails it
+    whenever either end is short by more than ``margin``, whatever the seed (U[-0.0495, 0.0495]
+    never draws above 0.0496). For n independent draws from U[low, high] an end is missed with
+    probability (1 - margin/(high-low))**n, so a true uniform fails with probability at most
+    2*(1 - margin/(high-low))**n: with n = 10,000, [-0.05, 0.05] and margin 0.0004,
+    2*0.996**10000 = 7.9e-18."""
+    values = np.asarray(_field(ctx, check["of"]), dtype=np.float64).ravel()
+    low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
+    margin = resolve_value(check.get("margin", 0.0004), ctx.params)
+    ok = bool(values.size) and values.min() < low + margin and values.max() > high - margin
+    expected = {"min_below": _num(low + margin), "max_above": _num(high - margin),
+                "false_alarm_rate": float(f"{attains_false_alarm(values.size, high - low, margin):.3g}")}
+    observed = {"min": _num(values.min()), "max": _num(values.max())} if values.size else "no values"
+    return ok, expected, observed
+
+
+def _neighbour_z(a, b):
+    """sqrt(n) * Pearson correlation of n pairs: about N(0, 1) when the components are
+    independent (products of neighbouring centred components are uncorrelated, even where
+    pairs overlap). NaN when either side has no variation."""
+    a, b = a.ravel(), b.ravel()
+    if a.size < 2 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1] * np.sqrt(a.size))
+
+
+def check_independent(ctx, check):
+    """The components of a matrix were drawn independently: neighbouring components in a row
+    (column j against column j+1, over every row) and in a column (row i against row i+1) are
+    uncorrelated. Each of the two z statistics is tested two-sided at level alpha/2, so a
+    matrix of independent draws fails with probability at most alpha (Bonferroni; asymptotic
+    normality): alpha = 1e-6 puts the bound at |z| < 5.03. A matrix that repeats one value
+    along each row (or column) has correlation 1 there, z = sqrt(n), and fails whatever the
+    seed; a matrix without any variation fails too."""
+    m = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
+    alpha = check.get("alpha", 1e-6)
+    bound = float(stats.norm.isf(alpha / 4))
+    z = {}
+    if m.ndim == 2 and m.shape[1] > 1:
+        z["z_neighbours_in_rows"] = _neighbour_z(m[:, :-1], m[:, 1:])
+    if m.ndim == 2 and m.shape[0] > 1:
+        z["z_neighbours_in_columns"] = _neighbour_z(m[:-1], m[1:])
+    ok = bool(z) and all(np.isfinite(v) and abs(v) < bound for v in z.values())
+    expected = {"|z| below": round(bound, 3), "false_alarm_rate_at_most": alpha}
+    return ok, expected, {k: _num(v) for k, v in z.items()} or f"not a matrix: shape {list(m.shape)}"
 
 
 def check_differ(ctx, check):
@@ -335,16 +396,44 @@ def check_no_warning(ctx, check):
     return not hits, f"no warning mentioning {check.get('matching')!r}", hits or "no warning"
 
 
-def check_repeats_at_masked(ctx, check):
-    """At each masked step (index 0) after the first step, the output repeats the previous one."""
-    seq = _numbers(_field(ctx, check["of"]))
+def _started(ctx):
+    """(sample, step) -> True from the sample's first unmasked (non-zero) input on, for the
+    clause's first input: before it an RNN has seen nothing (what it outputs there is
+    char.masked-leading-steps), and a sample without any input is never started."""
     x = np.asarray(ctx.case.args["inputs"][0])
+    return x, np.cumsum(x != 0, axis=1) > 0
+
+
+def check_repeats_at_masked(ctx, check):
+    """At each masked step (index 0) after a sample's first unmasked step, the output repeats
+    the previous one, in every sample of the batch."""
+    seq = _numbers(_field(ctx, check["of"]))
+    x, started = _started(ctx)
     if seq.shape[:2] != x.shape:
-        return False, f"a sequence of shape {list(x.shape)} + (units,)", f"shape {list(seq.shape)}"
+        return False, f"one output per step, shape {list(x.shape)} + (units,)", f"shape {list(seq.shape)}"
     bad = [(b, t) for b in range(x.shape[0]) for t in range(1, x.shape[1])
-           if x[b, t] == 0 and not np.allclose(seq[b, t], seq[b, t - 1], **TOLERANCES["float32"])]
+           if x[b, t] == 0 and started[b, t - 1]
+           and not np.allclose(seq[b, t], seq[b, t - 1], **TOLERANCES["float32"])]
     return not bad, "masked steps repeat the previous output", (
         f"differs at (sample, step) {bad}" if bad else "masked steps repeat the previous output")
+
+
+def check_close_from_first_input(ctx, check):
+    """Close to the target at every (sample, step) from the sample's first unmasked input on;
+    the leading masked steps and all-masked samples are left out (the document is silent on
+    them). For a per-step output of the clause's first input."""
+    observed = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
+    expected = np.asarray(_target(ctx, check, check["of"]), dtype=np.float64)
+    x, started = _started(ctx)
+    if observed.shape != expected.shape or observed.shape[:2] != x.shape:
+        return False, f"shape {list(expected.shape)}", f"shape {list(observed.shape)}"
+    near = np.isclose(observed, expected, **_tol(check)).reshape(x.shape + (-1,)).all(axis=-1)
+    bad = [(int(b), int(t)) for b, t in zip(*np.nonzero(started & ~near))]
+    if not bad:
+        return True, "close at every step from the first input on", "close"
+    b, t = bad[0]
+    return False, {"at (sample, step)": [b, t], "expected there": expected[b, t]}, {
+        "differs at (sample, step)": bad, "observed there": observed[b, t]}
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}

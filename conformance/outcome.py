@@ -64,7 +64,8 @@ class Outcome:
             lines.append("outcome  a registered divergence now CONFORMS: remove its registry entry")
             lines.append(f"registry reason was: {self.reason}")
             return "\n".join(lines)
-        lines.append("outcome  DIVERGES from the document")
+        lines.append("outcome  DIVERGES from the document" if c.normative else
+                     "outcome  DIVERGES from the extension (standard behaviour the document does not state)")
         for m in self.mismatches:
             lines += [f"  check    {m.check} on {m.field or '(observation)'}",
                       f"  expected {m.expected}", f"  observed {m.observed}"]
@@ -159,7 +160,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
         ctx = checks.Context(obs, ref_obs, clause.params, case)
         results = [checks.evaluate(ctx, check) for check in clause.expect]
         outcome.mismatches = [r for r in results if not r.ok]
-        if clause.normative:
+        if clause.judged:
             outcome.expected = {_key(r): r.expected for r in results}
             outcome.observed = {_key(r): r.observed for r in results}
             if outcome.mismatches:

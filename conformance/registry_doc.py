@@ -22,14 +22,17 @@ def markdown() -> str:
     rank = {name: n for n, name in enumerate(DEFAULT_ORDER)}
     order = {cid: n for n, cid in enumerate(clauses)}
     ordered = sorted(entries.values(), key=lambda e: (rank.get(e.backend, 99), order.get(e.clause, 0)))
-    lines = [f"{len(ordered)} registered divergences (`specs/divergences/`). Each shows as an expected",
-             "failure, and fails the run if it starts to conform.", "",
-             "| Backend | Clause | Section | Why | Upstream |", "|---|---|---|---|---|"]
+    extensions = sum(clauses[e.clause].level == "extension" for e in ordered if e.clause in clauses)
+    lines = [f"{len(ordered)} registered divergences (`specs/divergences/`), {extensions} of them on "
+             "extension clauses", "(standard behaviour beyond the document's text). Each shows as an "
+             "expected failure, and fails", "the run if it starts to conform.", "",
+             "| Backend | Clause | Level | Section | Why | Upstream |", "|---|---|---|---|---|---|"]
     for e in ordered:
         section = clauses[e.clause].section if e.clause in clauses else "?"
+        level = clauses[e.clause].level if e.clause in clauses else "?"
         link = f"[link]({e.link})" if e.link else ""
         reason = e.reason.replace("|", "\\|")
-        lines.append(f"| {e.backend} | [`{e.clause}`](#{_anchor(e)}) | {section} | {reason} | {link} |")
+        lines.append(f"| {e.backend} | [`{e.clause}`](#{_anchor(e)}) | {level} | {section} | {reason} | {link} |")
     lines.append("")
     for e in ordered:
         lines += [f'<a id="{_anchor(e)}"></a>', f"**{e.backend}: `{e.clause}`**", ""]

@@ -119,7 +119,7 @@ def make_case(clause: Clause) -> Case:
         args["y"] = make_input(raw["y"], params, "float32")
     if "targets" in raw:
         args["targets"] = [make_input(t, params, "float32") for t in raw["targets"]]
-    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately"):
+    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately", "config"):
         if key in raw:
             args[key] = resolve_value(raw[key], params)
     if "name" in raw:
@@ -145,4 +145,6 @@ def make_case(clause: Clause) -> Case:
             emb = Model((Layer("embedding", {"input_dim": params["voc_size"],
                                              "output_dim": params["vec_dim"]}),))
             args["matrix"] = seeded_weights(emb)[0][0]
+        if "matrix" in raw:  # a matrix the clause gives (the document's printed one), as float32
+            args["matrix"] = np.asarray(resolve_value(raw["matrix"], params), np.float32)
     return Case(clause.id, clause.action, model, args, weights, pretrained)

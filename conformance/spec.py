@@ -34,13 +34,18 @@ ACTION_ARGS = {
     "train_step": ({"x", "y", "lr"}, set()),
     "loss": ({"x", "targets"}, set()),
     "mask": ({"x"}, set()),
-    "construct": ({"kwargs"}, set()),
+    "construct": ({"kwargs"}, {"config"}),
     "pretrained": (set(), {"x"}),
-    "document": ({"name"}, {"data", "shape"}),
+    "document": ({"name"}, {"data", "shape", "matrix"}),
 }
 NEEDS_MODEL = {"forward", "summary", "weights", "fresh_weights", "train_step", "loss", "mask",
                "pretrained"}
 INPUT_GENERATORS = {"ints", "ones", "uniform", "values"}
+# normative: the document says it (the clause quotes it); extension: beyond the text but standard
+# Keras behaviour, judged like normative and scored apart; characterization: the document is silent
+LEVELS = ("normative", "extension", "characterization")
+NAMES = ("dtype", "name", "embeddings_initializer")  # keys whose string values are names, not formulas
+JUDGED = ("normative", "extension")
 
 
 class SpecError(ValueError):
@@ -74,14 +79,24 @@ class Clause:
     expect: list = field(default_factory=list)
     characterize: dict | None = None
     document_code: bool = False
+    quote: list = field(default_factory=list)   # verbatim sentences of the tutorial
 
     @property
     def normative(self) -> bool:
+        """The document says it: counted in the normative score and the document's errata."""
         return self.level == "normative"
 
+    @property
+    def judged(self) -> bool:
+        """Its checks decide the run: a new divergence fails it (normative and extension)."""
+        return self.level in JUDGED
+
     def meta(self) -> dict:
-        return {"section": self.section, "level": self.level, "claim": self.claim,
+        meta = {"section": self.section, "level": self.level, "claim": self.claim,
                 "document_code": self.document_code, "file": _rel(self.path)}
+        if self.quote:
+            meta["quote"] = list(self.quote)
+        return meta
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +154,7 @@ def load_file(path: Path) -> list[Clause]:
             weights=raw.get("weights", "seeded"), args=dict(raw.get("with", {})),
             expect=list(raw.get("expect", [])), characterize=raw.get("characterize"),
             document_code=bool(raw.get("document_code", False)),
+            quote=_quotes(raw.get("quote")),
         )
         try:
             check_clause(clause)
@@ -194,9 +210,13 @@ def check_clause(clause: Clause) -> None:
         raise ValueError(f"unknown 'with' keys {sorted(unknown)} for action {clause.action!r}")
     if clause.action in NEEDS_MODEL and not clause.model:
         raise ValueError(f"action {clause.action!r} needs a model")
-    if clause.normative and not clause.expect:
-        raise ValueError("a normative clause needs at least one 'expect' check")
-    if not clause.normative and not clause.characterize:
+    if clause.judged and not clause.expect:
+        raise ValueError(f"a{'n' if clause.level == 'extension' else ''} {clause.level} clause needs "
+                         "at least one 'expect' check")
+    if clause.normative and not clause.quote:
+        raise ValueError("a normative clause quotes the document: add 'quote' with the sentence it "
+                         "rests on, verbatim (or make it an extension)")
+    if clause.level == "characterization" and not clause.characterize:
         raise ValueError("a characterization clause needs 'characterize'")
     if clause.characterize and clause.characterize["describe"] not in characterize.DESCRIBERS:
         raise ValueError(f"unknown describer {clause.characterize['describe']!r} "
@@ -209,6 +229,8 @@ def check_clause(clause: Clause) -> None:
             for key, value in args.items():
                 if key == "embeddings_regularizer":
                     _formula(value["l2"], params)
+                elif key in NAMES:
+                    continue
                 elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
                     _formula(value, params)
     for value in _walk(clause.args):
@@ -241,6 +263,13 @@ def check_limits(clause: Clause) -> None:
     limits.check(clause.action, model, args, clause.params)
 
 
+def _quotes(value) -> list:
+    """``quote`` as a list of whitespace-normalised strings (one string or a list in YAML)."""
+    if value is None:
+        return []
+    return [" ".join(q.split()) for q in ([value] if isinstance(value, str) else value)]
+
+
 def _walk(value):
     """Formula-bearing leaves of a ``with`` block (strings under known numeric keys)."""
     if isinstance(value, dict):
@@ -260,7 +289,7 @@ def resolve_value(value, params):
     if isinstance(value, list):
         return [resolve_value(v, params) for v in value]
     if isinstance(value, dict):
-        return {k: (v if k in ("dtype", "name") else resolve_value(v, params)) for k, v in value.items()}
+        return {k: (v if k in NAMES else resolve_value(v, params)) for k, v in value.items()}
     if value is None or isinstance(value, bool):
         return value
     return formula.evaluate(value, params)

@@ -1,4 +1,4 @@
-"""Badges: normative clauses only; skip/unsupported leave the denominator; colour thresholds."""
+"""Badges: normative clauses only (extensions apart); skip/unsupported leave the denominator; colours."""
 import json
 
 import pytest
@@ -50,8 +50,8 @@ def test_one_badge_pair_per_backend(tmp_path):
     backends = ["reference", "keras-jax", "my.adapter:Thing"]
     write_badges(document([result("a", b) for b in backends]), backends, tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == sorted(["badge-reference.svg", "badge-reference.json",
-                            "badge-keras-jax.svg", "badge-keras-jax.json",
-                            "badge-my.adapter_Thing.svg", "badge-my.adapter_Thing.json"])
+    stems = ["badge-reference", "badge-keras-jax", "badge-my.adapter_Thing"]
+    assert names == sorted(f"{stem}{level}.{ext}" for stem in stems for level in ("", "-extension")
+                           for ext in ("svg", "json"))
     label = json.loads((tmp_path / "badge-my.adapter_Thing.json").read_text())["label"]
     assert label == "my.adapter:Thing"

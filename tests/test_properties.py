@@ -21,7 +21,7 @@ SIZES = st.integers(min_value=1, max_value=12)
 
 def formula_clauses():
     for clause in load_all():
-        if clause.normative and clause.model and clause.action in ("summary", "forward") \
+        if clause.judged and clause.model and clause.action in ("summary", "forward", "weights") \
                 and all(c["check"] in FORMULA_CHECKS for c in clause.expect):
             yield clause
 

@@ -113,8 +113,70 @@ def test_masked_steps_before_the_first_input_output_zeros():
     np.testing.assert_allclose(out, [0.0, 0.0, math.tanh(-0.044 + 0.5 * 0.029)], rtol=1e-6)
 
 
+def test_each_sample_of_a_batch_is_masked_by_its_own_zeros():
+    # SimpleRNN(1): kernel [1, 0.5], recurrent 0.5, bias 0; rows [1, 0, 3] and [0, 2, 0]
+    w = [np.array([[1.0], [0.5]], np.float32), np.array([[0.5]], np.float32), np.zeros(1, np.float32)]
+    ref, model = _rnn_model("simple_rnn", w)
+    out = ref.forward(model, np.array([[1, 0, 3], [0, 2, 0]]))[:, :, 0]
+    h1 = math.tanh(-0.044 + 0.5 * 0.029)                    # row 0, step 0: index 1
+    h13 = math.tanh(-0.018 + 0.5 * -0.045 + 0.5 * h1)       # row 0, step 2: index 3 after 1
+    h2 = math.tanh(0.01 + 0.5 * 0.038)                      # row 1, step 1: index 2 from h = 0
+    np.testing.assert_allclose(out, [[h1, h1, h13], [0.0, h2, h2]], rtol=1e-6, atol=1e-7)
+
+
+def test_the_masked_loss_is_the_mean_over_every_unmasked_step_of_the_batch():
+    # E = [0, 1, 2, 3, 4] (D=1), Dense weight 1, bias 0: the prediction is the index itself.
+    layers = [Layer("embedding", {"input_dim": 5, "output_dim": 1, "mask_zero": True}),
+              Layer("dense", {"units": 1})]
+    weights = [[np.arange(5, dtype=np.float32).reshape(5, 1)],
+               [np.ones((1, 1), np.float32), np.zeros(1, np.float32)]]
+    ref, model = built(layers, None, weights)
+    x = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [0, 0, 0, 0]])
+    y = np.zeros((3, 4, 1))
+    total, _ = ref.loss(model, x, y)
+    # squared errors at the unmasked steps: 1, 4 (row 0) and 9 (row 1): (1+4+9)/3, not the
+    # mean of per-sample means ((1+4)/2 + 9)/2 = 5.75; the zero-only row adds nothing
+    assert total == pytest.approx(14 / 3)
+    total, _ = ref.loss(model, x[:2], y[:2])
+    assert total == pytest.approx(14 / 3)
+
+
 def sig(z):
     return 1 / (1 + math.exp(-z))
+
+
+def _lstm_step(x0, x1, h, c, kernel, recurrent, bias):
+    z = [kernel[0][g] * x0 + kernel[1][g] * x1 + recurrent[0][g] * h + bias[g] for g in range(4)]
+    c = sig(z[1]) * c + sig(z[0]) * math.tanh(z[2])
+    return sig(z[3]) * math.tanh(c), c
+
+
+def test_a_masked_lstm_step_keeps_the_cell_state_as_well_as_the_hidden_state():
+    kernel = [[0.1, 0.2, 0.3, 0.4], [-0.5, 0.6, -0.7, 0.8]]
+    recurrent = [[0.9, -1.0, 1.1, -1.2]]
+    bias = [0.01, 1.0, -0.02, 0.03]
+    ref, model = _rnn_model("lstm", [np.array(kernel, np.float32), np.array(recurrent, np.float32),
+                                     np.array(bias, np.float32)], return_sequences=False)
+    h, c = _lstm_step(0.035, 0.012, 0.0, 0.0, kernel, recurrent, bias)     # index 4
+    h, c = _lstm_step(-0.044, 0.029, h, c, kernel, recurrent, bias)        # index 1; the 0 skipped
+    out = ref.forward(model, np.array([[4, 0, 1], [4, 1, 0]]))[:, 0]
+    np.testing.assert_allclose(out, [h, h], rtol=1e-6)
+
+
+def test_a_masked_gru_ignores_trailing_padding():
+    kernel = [[0.1, 0.2, 0.3], [-0.4, 0.5, -0.6]]     # z, r, h
+    recurrent = [0.7, -0.8, 0.9]
+    bias = [[0.01, 0.02, 0.03], [-0.04, 0.05, -0.06]]  # input, recurrent
+    ref, model = _rnn_model("gru", [np.array(kernel, np.float32), np.array([recurrent], np.float32),
+                                    np.array(bias, np.float32)], return_sequences=False)
+    h = 0.0
+    for x0, x1 in ((0.035, 0.012), (-0.044, 0.029)):  # indices 4, 1
+        z = sig(0.1 * x0 - 0.4 * x1 + 0.01 + 0.7 * h - 0.04)
+        r = sig(0.2 * x0 + 0.5 * x1 + 0.02 - 0.8 * h + 0.05)
+        hh = math.tanh(0.3 * x0 - 0.6 * x1 + 0.03 + r * (0.9 * h - 0.06))
+        h = z * h + (1 - z) * hh
+    out = ref.forward(model, np.array([[4, 1, 0, 0, 0]]))
+    np.testing.assert_allclose(out[0, 0], h, rtol=1e-6)
 
 
 def test_lstm_one_step_by_hand_in_keras_gate_order():
@@ -243,8 +305,40 @@ def test_document_calls_as_the_document_states_them():
     frozen = ref.document_call("weights_argument", voc_size=5, vec_dim=2, matrix=DOC_MATRIX)
     assert (frozen["trainable"], frozen["non_trainable"]) == (0, 10)
     summary = ref.document_call("input_length_flatten_dense", voc_size=5, vec_dim=2, inputs=3)
-    assert summary == {"output_shapes": [[None, 3, 2], [None, 6], [None, 1]], "params": [10, 0, 7]}
+    assert summary == {"output_shapes": [[None, 3, 2], [None, 6], [None, 1]], "params": [10, 0, 7],
+                       "trainable": [10, 0, 7], "non_trainable": [0, 0, 0]}
     assert len(ref.document_call("get_weights", voc_size=5, vec_dim=2)["weights"]) == 1
+    printed = ref.document_call("get_weights", voc_size=5, vec_dim=2, matrix=DOC_MATRIX)["weights"]
+    np.testing.assert_array_equal(printed[0], DOC_MATRIX)
+
+
+def test_input_length_gives_the_input_shape_without_an_input_declared():
+    # the document: Embedding(VOC_SIZE, VEC_DIM, input_length=3) -> (None, 3, 2), 5*2 = 10;
+    # + Dense(1) -> (None, 3, 1), 2+1 = 3; + LSTM(1) -> (None, 1), 4*((2+1)+1) = 16
+    ref = Reference()
+    alone = ref.document_call("input_length_embedding", voc_size=5, vec_dim=2, inputs=3)
+    assert alone == {"output_shapes": [[None, 3, 2]], "params": [10], "trainable": [10],
+                     "non_trainable": [0]}
+    dense = ref.document_call("input_length_dense", voc_size=5, vec_dim=2, inputs=3)
+    assert dense["output_shapes"] == [[None, 3, 2], [None, 3, 1]] and dense["params"] == [10, 3]
+    lstm = ref.document_call("input_length_lstm", voc_size=5, vec_dim=2, inputs=3)
+    assert lstm["output_shapes"] == [[None, 3, 2], [None, 1]] and lstm["params"] == [10, 16]
+    ref, model = built([emb(input_length=4)])
+    assert ref.summary(model)[0].output_shape == (None, 4, 2)
+    ref, model = built([emb()])
+    assert ref.summary(model)[0].output_shape == (None, None, 2)
+
+
+def test_embeddings_initializer_is_honoured_and_the_config_names_the_default():
+    ones = Reference(seed=0).build(Model((emb(embeddings_initializer="ones"),))).weights[0][0]
+    zeros = Reference(seed=0).build(Model((emb(embeddings_initializer="zeros"),))).weights[0][0]
+    np.testing.assert_array_equal(ones, np.ones((5, 2), np.float32))
+    np.testing.assert_array_equal(zeros, np.zeros((5, 2), np.float32))
+    ref = Reference()
+    assert ref.layer_config(ref.construct({"input_dim": 5, "output_dim": 2})) == {
+        "embeddings_initializer": {"class_name": "RandomUniform", "minval": -0.05, "maxval": 0.05}}
+    layer = ref.construct({"input_dim": 5, "output_dim": 2, "embeddings_initializer": "ones"})
+    assert ref.layer_config(layer) == {"embeddings_initializer": {"class_name": "Ones"}}
 
 
 def test_set_weights_refuses_a_wrong_layout():

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOOD = """
   - id: lookup.sample
     level: normative
+    quote: given an input number i, it outputs the i-th row
     claim: Index i gives row i of the matrix.
     params: {voc_size: 5, vec_dim: 2}
     model:
@@ -137,6 +138,23 @@ def test_unknown_action_arguments(tmp_path):
 def test_normative_clause_without_expectations(tmp_path):
     body = GOOD.split("    expect:")[0]
     assert "needs at least one 'expect' check" in error_of(tmp_path, body)
+
+
+def test_normative_clause_quotes_the_document_and_an_extension_need_not(tmp_path):
+    msg = error_of(tmp_path, clause(quote=None))
+    assert "clause 'lookup.sample'" in msg and "a normative clause quotes the document" in msg
+    (c,) = load_file(write(tmp_path, clause(quote=None, level="level: extension")))
+    assert c.level == "extension" and c.judged and not c.normative and c.quote == []
+    assert "an extension clause needs at least one 'expect'" in error_of(
+        tmp_path, clause(quote=None, level="level: extension").split("    expect:")[0])
+
+
+def test_quotes_are_one_string_or_a_list_and_whitespace_is_normalised(tmp_path):
+    (c,) = load_file(write(tmp_path, clause(quote="quote: [\"given an input   number i,\\n it outputs\", "
+                                                  "\"the i-th row of the matrix\"]")))
+    assert c.quote == ["given an input number i, it outputs", "the i-th row of the matrix"]
+    assert c.meta()["quote"] == c.quote
+    assert "quote" in error_of(tmp_path, clause(quote="quote: short"))  # under 10 characters
 
 
 def test_characterization_needs_a_known_describer(tmp_path):

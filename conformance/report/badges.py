@@ -1,7 +1,9 @@
 """Per-backend badges: an SVG made with anybadge and a shields.io endpoint JSON.
 
-The count is over normative clauses only (characterization clauses have no right answer), and
-skipped or unsupported results are left out of the denominator.
+``badge-<backend>`` counts normative clauses only (what the document says; characterization
+clauses have no right answer); ``badge-<backend>-extension`` counts the extension clauses
+(standard behaviour beyond the text) apart. Skipped or unsupported results are left out of the
+denominator.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import anybadge
 
-from .matrix import normative_score
+from .matrix import extension_score, normative_score
 
 
 def colour(conform: int, applicable: int) -> str:
@@ -22,21 +24,25 @@ def colour(conform: int, applicable: int) -> str:
     return "yellow" if conform / applicable >= 0.8 else "red"
 
 
-def badge_data(backend: str, results) -> dict:
-    """The shields.io endpoint document for one backend's results."""
-    conform, applicable = normative_score([r for r in results if r["backend"] == backend])
-    message = f"{conform}/{applicable} conform" if applicable else "no normative results"
-    return {"schemaVersion": 1, "label": backend, "message": message,
+def badge_data(backend: str, results, level: str = "normative") -> dict:
+    """The shields.io endpoint document for one backend's results at one level."""
+    score = extension_score if level == "extension" else normative_score
+    conform, applicable = score([r for r in results if r["backend"] == backend])
+    message = f"{conform}/{applicable} conform" if applicable else f"no {level} results"
+    label = backend if level == "normative" else f"{backend} extensions"
+    return {"schemaVersion": 1, "label": label, "message": message,
             "color": colour(conform, applicable)}
 
 
 def write_badges(doc: dict, backends, out_dir) -> list[Path]:
-    """Write ``badge-<backend>.svg`` and ``badge-<backend>.json`` per backend; return the paths."""
+    """Write ``badge-<backend>.svg``/``.json`` (normative) and ``badge-<backend>-extension.svg``/
+    ``.json`` per backend; return the paths."""
     out_dir = Path(out_dir)
     written = []
-    for backend in backends:
-        data = badge_data(backend, doc["results"])
+    for backend, level in ((b, lv) for b in backends for lv in ("normative", "extension")):
+        data = badge_data(backend, doc["results"], level)
         stem = "badge-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in backend)
+        stem += "" if level == "normative" else "-extension"
         svg = out_dir / f"{stem}.svg"
         anybadge.Badge(label=data["label"], value=data["message"],
                        default_color=data["color"]).write_badge(str(svg), overwrite=True)

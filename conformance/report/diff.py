@@ -40,7 +40,7 @@ def is_regression(old, new) -> bool:
     was = old["status"] if old else None
     if was == "conform" and new["status"] == "error":
         return True
-    if new["level"] != "normative":
+    if new["level"] not in ("normative", "extension"):  # judged levels; characterization never regresses
         return False
     if was == "conform" and new["status"] == "diverge":
         return True

@@ -65,11 +65,22 @@ def show(value) -> str:
     return text
 
 
-def normative_score(results) -> tuple[int, int]:
-    """(conforming, applicable) over normative results; skip/unsupported are not applicable."""
-    applicable = [r for r in results if r["level"] == "normative"
-                  and r["status"] not in NOT_APPLICABLE]
+def level_score(results, level: str) -> tuple[int, int]:
+    """(conforming, applicable) over the results of one level; skip/unsupported are not
+    applicable."""
+    applicable = [r for r in results if r["level"] == level and r["status"] not in NOT_APPLICABLE]
     return sum(r["status"] == "conform" for r in applicable), len(applicable)
+
+
+def normative_score(results) -> tuple[int, int]:
+    """(conforming, applicable) over normative results: what the document says."""
+    return level_score(results, "normative")
+
+
+def extension_score(results) -> tuple[int, int]:
+    """(conforming, applicable) over extension results: standard behaviour beyond the text,
+    judged like normative clauses but never counted as conformance to the document."""
+    return level_score(results, "extension")
 
 
 def build(doc: dict) -> dict:
@@ -111,6 +122,7 @@ def build(doc: dict) -> dict:
                         "observed": show(res["observed"]) if res else None}
         rows.append({"id": cid, "anchor": f"c-{_slug(cid)}", "section": meta.get("section", ""),
                      "level": meta.get("level", ""), "claim": meta.get("claim", ""),
+                     "quote": list(meta.get("quote") or []),
                      "document_code": bool(meta.get("document_code")), "cells": cells})
     section_names = _ordered({r["section"] for r in rows}, SECTION_ORDER)
     # within a section, clauses keep the order of the results (the spec's order)
@@ -136,9 +148,12 @@ def summary(rows, backends) -> dict:
     for b in backends:
         cells = [r["cells"][b] for r in rows]
         counts = {cat: sum(c["category"] == cat for c in cells) for cat in CATEGORIES}
-        conform, applicable = normative_score([c["result"] for c in cells if c["result"]])
+        ran = [c["result"] for c in cells if c["result"]]
+        conform, applicable = normative_score(ran)
+        ext_conform, ext_applicable = extension_score(ran)
         out[b] = {"counts": counts, "normative_conform": conform,
-                  "normative_applicable": applicable}
+                  "normative_applicable": applicable, "extension_conform": ext_conform,
+                  "extension_applicable": ext_applicable}
     return out
 
 
