@@ -55,6 +55,9 @@ class _Hostile(Reference):
     def document_call(self, name, **args):
         return self._bend_tree(super().document_call(name, **args))
 
+    def layer_config(self, layer):
+        return self._bend_tree(super().layer_config(layer))
+
 
 class AllNaN(_Hostile):
     """Every number is NaN (with the right shape and dtype)."""

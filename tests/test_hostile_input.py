@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLAUSE = """\
   - id: {id}
     level: normative
+    quote: given an input number i, it outputs the i-th row
     claim: Index i gives row i of the matrix.
     params: {{voc_size: {voc_size}, vec_dim: 2}}
     model:
