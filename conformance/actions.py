@@ -212,17 +212,35 @@ def construct(backend, case):
 
 def pretrained(backend, case):
     """Build from a pre-trained matrix, then modify the caller's matrix in place: a layer that
-    aliases it sees the change."""
-    source = np.array(case.pretrained, dtype=np.float32)
-    original = source.copy()
-    built = _build(backend, case, pretrained=source)
-    first = backend.get_weights(built)[0][0]
-    obs = {"weights": first, "source": original, "summary": None}
-    source += 1.0
-    obs["aliased"] = bool(not np.array_equal(backend.get_weights(built)[0][0], first))
-    if "x" in case.args:
-        obs["output"] = np.asarray(backend.forward(built, case.args["x"]))
+    aliases it sees the change.
+
+    Done twice, from a matrix whose buffer starts on a 64-byte boundary and from one that starts
+    4 bytes past it: Keras on JAX hands an aligned NumPy buffer to the device without a copy
+    (zero-copy ``device_put`` on the CPU) and copies an unaligned one, so whether the layer
+    shares the caller's memory depends on where NumPy happened to allocate it. The weights,
+    summary and output come from the aligned build."""
+    obs = {"aliased": {}}
+    for placement, offset in (("aligned", 0), ("unaligned", 4)):
+        source = placed(np.asarray(case.pretrained, dtype=np.float32), offset)
+        original = source.copy()
+        built = _build(backend, case, pretrained=source)
+        first = backend.get_weights(built)[0][0]
+        source += 1.0
+        obs["aliased"][placement] = bool(not np.array_equal(backend.get_weights(built)[0][0], first))
+        if placement == "aligned":
+            obs.update(weights=first, source=original, summary=None)
+            if "x" in case.args:
+                obs["output"] = np.asarray(backend.forward(built, case.args["x"]))
     return obs
+
+
+def placed(matrix: np.ndarray, offset: int) -> np.ndarray:
+    """A copy of ``matrix`` whose buffer starts ``offset`` bytes past a 64-byte boundary."""
+    raw = np.zeros(matrix.nbytes + 128, np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    out = raw[start:start + matrix.nbytes].view(matrix.dtype).reshape(matrix.shape)
+    out[...] = matrix
+    return out
 
 
 def document(backend, case):

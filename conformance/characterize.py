@@ -58,9 +58,16 @@ def output_shape(obs, case):
 
 
 def alias(obs, case):
-    if not isinstance(obs["aliased"], (bool, np.bool_)):
-        return f"answers {type(obs['aliased']).__name__} to 'aliased'"
-    return "aliases the caller's matrix" if obs["aliased"] else "copies the matrix"
+    """Whether the layer shares the caller's matrix, for a 64-byte aligned and an unaligned
+    buffer (actions.pretrained)."""
+    aliased = obs["aliased"]
+    if not (isinstance(aliased, dict) and aliased
+            and all(isinstance(v, (bool, np.bool_)) for v in aliased.values())):
+        return f"answers {type(aliased).__name__} to 'aliased'"
+    if len(set(aliased.values())) == 1:
+        return "aliases the caller's matrix" if next(iter(aliased.values())) else "copies the matrix"
+    return "; ".join(f"{'aliases' if shared else 'copies'} a{'n' if where[0] in 'aeiou' else ''} {where} matrix"
+                     for where, shared in aliased.items())
 
 
 def row_norms(obs, case):

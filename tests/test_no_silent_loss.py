@@ -140,7 +140,7 @@ def test_every_describer_reads_no_field_when_the_framework_raised():
     for cid, clause in CLAUSES.items():
         if clause.characterize:
             assert describe(clause.characterize["describe"], raised, case) == "raises TypeError", cid
-    outcome = judge(StubSession(raised, ref={"aliased": False, "warnings": []}),
+    outcome = judge(StubSession(raised, ref={"aliased": {"aligned": False, "unaligned": False}, "warnings": []}),
                     CLAUSES["char.pretrained-copy-or-alias"], "x")
     assert outcome.status == "diverge" and outcome.behaviour == "raises TypeError"
 
