@@ -55,7 +55,7 @@ def output_shape(obs, case):
 
 
 def alias(obs, case):
-    return "aliases the caller's matrix" if obs["aliased"] else "copies the matrix"
+    return _raised(obs) or ("aliases the caller's matrix" if obs["aliased"] else "copies the matrix")
 
 
 def row_norms(obs, case):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import checks
+from . import checks, registry
 from .characterize import describe
 from .spec import Clause
 
@@ -23,6 +23,7 @@ class Outcome:
     agrees: bool | None = None
     mismatches: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    api: list = field(default_factory=list)  # how the release was called, where releases differ
     detail: str | None = None        # traceback or worker log of an error
     duration: float = 0.0
 
@@ -34,6 +35,7 @@ class Outcome:
             "known": self.known, "expected": self.expected, "observed": self.observed,
             "reason": self.reason, "link": self.link, "snippet": self.snippet,
             "behaviour": self.behaviour, "agrees": self.agrees, "warnings": self.warnings,
+            "api": self.api,
             "duration": round(self.duration, 4),
         }
 
@@ -78,7 +80,7 @@ def judge(session, clause: Clause, backend: str) -> Outcome:
     case = session.case(clause)
     ref_kind, ref_obs, _ = session.reference(case)
     kind, payload, snippet = session.run(backend, case)
-    entry = session.known.get((backend, clause.id))
+    entry = registry.find(session.known, backend, clause.id, availability.version)
     outcome = Outcome(clause, backend, "conform", snippet=snippet)
     if kind == "unsupported":
         outcome.status, outcome.reason = "unsupported", payload
@@ -93,6 +95,7 @@ def judge(session, clause: Clause, backend: str) -> Outcome:
         return outcome
     obs = payload
     outcome.warnings = list(obs.get("warnings", []))
+    outcome.api = list(obs.get("api", []))
     if clause.characterize:
         name = clause.characterize["describe"]
         outcome.behaviour = describe(name, obs, case)

@@ -124,7 +124,7 @@ def _serve(backend_name: str, fd: int) -> None:
     conn = Connection(fd)
     try:
         backend = backends.resolve(backend_name)()
-        info = {"version": backend.version(), "describe": backend.describe()}
+        info = {"version": backend.version(), "describe": backend.describe(), "release": backend.release()}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
         conn.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
@@ -137,8 +137,13 @@ def _serve(backend_name: str, fd: int) -> None:
         if command == "stop":
             return
         snippet = _snippet(backend, case)
+        backend.take_api_notes()  # only the notes of this case's run
         try:
-            conn.send(("ok", run_case(backend, case), snippet))
+            obs = run_case(backend, case)
+            notes = backend.take_api_notes()
+            if notes:  # how this release was called where releases differ (backends/base.py)
+                obs["api"] = notes
+            conn.send(("ok", obs, snippet))
         except Unsupported as exc:
             conn.send(("unsupported", str(exc), snippet))
         except AdapterError as exc:
