@@ -11,6 +11,7 @@ weights cross the boundary unchanged; only their shapes are verified.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -58,6 +59,12 @@ class KerasAdapter(Backend):
         """Python code turning the NumPy array ``expr`` into a framework tensor."""
         return expr
 
+    def takes_weights_argument(self) -> bool:
+        """Whether this release's Embedding takes the document's ``weights=[matrix]``. Keras 3
+        has it as an Embedding.__init__ parameter from 3.3.0 on; 3.0 to 3.2 refuse it ("Unrecognized
+        keyword arguments passed to Embedding"). tf-keras takes it in every release (base Layer)."""
+        return "weights" in inspect.signature(self.module().layers.Embedding.__init__).parameters
+
     # -- identity -----------------------------------------------------------------------------
     def seed(self, seed):
         self.module().utils.set_random_seed(seed)
@@ -97,8 +104,7 @@ class KerasAdapter(Backend):
             return getattr(keras.layers, RNN_CLASSES[spec.kind])(**args)
         raise ValueError(f"unknown layer kind {spec.kind!r}")
 
-    @staticmethod
-    def _embedding(keras, args, pretrained):
+    def _embedding(self, keras, args, pretrained):
         unknown = set(args) - EMBEDDING_KEYS
         if unknown:
             raise ValueError(f"embedding arguments not mapped to Keras: {sorted(unknown)}")
@@ -115,12 +121,25 @@ class KerasAdapter(Backend):
         if regularizer:
             kwargs["embeddings_regularizer"] = keras.regularizers.l2(regularizer["l2"])
         if pretrained is not None:
-            # The document's own spelling, ``weights=[embedding_matrix]``. Keras 3.15.1 accepts
-            # it (keras/src/layers/core/embedding.py: Embedding.__init__ builds the layer and
-            # calls set_weights); tf-keras takes it through base Layer's ``weights`` kwarg and
-            # applies it when the layer is built. No Constant-initializer fallback is needed.
-            kwargs["weights"] = [pretrained]
+            kwargs.update(self._pretrained_kwargs(keras, pretrained))
         return keras.layers.Embedding(**kwargs)
+
+    def _pretrained_kwargs(self, keras, matrix) -> dict:
+        """A pre-trained matrix given at construction, the way this release takes it; the
+        observation's ``api`` says which. Only doc.weights-argument-frozen insists on the
+        document's spelling (document_call)."""
+        if self.takes_weights_argument():
+            # The document's own spelling, ``weights=[embedding_matrix]``. Keras >= 3.3
+            # (keras/src/layers/core/embedding.py: Embedding.__init__ builds the layer and calls
+            # set_weights); tf-keras takes it through base Layer's ``weights`` kwarg and applies
+            # it when the layer is built.
+            self.note_api("pre-trained matrix via weights=[matrix]")
+            return {"weights": [matrix]}
+        # Keras 3.0 to 3.2: the way their users give a matrix, as the initializer of the
+        # embeddings variable (Constant(value) computes cast(value) * ones(shape): exact).
+        self.note_api("pre-trained matrix via embeddings_initializer=Constant(matrix): "
+                      f"{self.framework} {self.version()} has no Embedding(weights=)")
+        return {"embeddings_initializer": keras.initializers.Constant(matrix)}
 
     def get_weights(self, built):
         return [[np.asarray(w) for w in layer.get_weights()] for layer in built.layers]
@@ -248,7 +267,7 @@ class KerasAdapter(Backend):
                          f"({emb.args['input_dim']}, {emb.args['output_dim']})).astype('float32')")
         if action == "fresh_weights":  # the seed comes before the layers are created
             lines.append(f"keras.utils.set_random_seed({args.get('seed', 0)})")
-        lines += _model_code(model)
+        lines += _model_code(model, self)
         if model.input_shape is None and action in ("fresh_weights", "weights", "pretrained"):
             lines.append("model.build((None, None))  # no Input: create the weights now")
         lines += _ACTION_SNIPPETS[action](args, self)
@@ -270,7 +289,7 @@ def _literal(array) -> str:
     return f"np.array({array.tolist()!r}{dtype})"
 
 
-def _layer_code(layer) -> str:
+def _layer_code(layer, ad) -> str:
     a = layer.args
     if layer.kind == "embedding":
         parts = [str(a["input_dim"]), str(a["output_dim"])]
@@ -283,7 +302,8 @@ def _layer_code(layer) -> str:
         if a.get("embeddings_regularizer"):
             parts.append(f"embeddings_regularizer=keras.regularizers.l2({a['embeddings_regularizer']['l2']})")
         if a.get("pretrained"):
-            parts.append("weights=[matrix]")
+            parts.append("weights=[matrix]" if ad.takes_weights_argument()
+                         else "embeddings_initializer=keras.initializers.Constant(matrix)")
         return f"keras.layers.Embedding({', '.join(parts)})"
     if layer.kind == "flatten":
         return "keras.layers.Flatten()"
@@ -291,12 +311,12 @@ def _layer_code(layer) -> str:
     return f"keras.layers.{name}({', '.join(f'{k}={v!r}' for k, v in a.items())})"
 
 
-def _model_code(model) -> list[str]:
+def _model_code(model, ad) -> list[str]:
     lines = ["model = keras.Sequential(["]
     if model.input_shape is not None:
         lines.append(f"    keras.Input(shape={tuple(model.input_shape)!r}, "
                      f"dtype={model.input_dtype!r}),")
-    lines += [f"    {_layer_code(layer)}," for layer in model.layers]
+    lines += [f"    {_layer_code(layer, ad)}," for layer in model.layers]
     return lines + ["])"]
 
 

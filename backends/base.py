@@ -102,6 +102,17 @@ class Backend:
     requires: tuple[str, ...] = ()  # modules that must be importable, e.g. ("keras", "jax")
     env: dict[str, str] = {}  # environment of the worker process (e.g. KERAS_BACKEND)
 
+    # -- which API of this release was used --------------------------------------------------
+    def note_api(self, note: str) -> None:
+        """Record how this release was called where releases differ (e.g. "pre-trained matrix via
+        embeddings_initializer=Constant(matrix) (Keras 3.0 has no weights=)"). The worker puts the
+        notes of each case into its observation as ``api``, and the result record carries them."""
+        self.__dict__.setdefault("_api_notes", []).append(note)
+
+    def take_api_notes(self) -> list[str]:
+        """The notes since the last call, each once, in the order first noted."""
+        return list(dict.fromkeys(self.__dict__.pop("_api_notes", [])))
+
     # -- identity -----------------------------------------------------------------------------
     def version(self) -> str:
         """Import the framework and return its version (ImportError if not installed)."""
@@ -109,6 +120,11 @@ class Backend:
 
     def describe(self) -> str:
         return f"{self.framework} {self.version()}"
+
+    def release(self) -> str:
+        """Which release ran, as one token for file names and report columns:
+        ``name@version``, plus ``+engine-version`` where an engine underneath matters."""
+        return f"{self.name}@{self.version()}"
 
     def seed(self, seed: int) -> None:
         """Seed the framework's random initializers, so fresh layers are reproducible."""

@@ -33,6 +33,10 @@ class Keras3(KerasAdapter):
         engine = importlib.import_module(self.keras_backend)
         return f"keras {version} on {self.keras_backend} {engine.__version__}"
 
+    def release(self):
+        engine = importlib.import_module(self.keras_backend)
+        return f"{self.name}@{self.version()}+{self.keras_backend}-{engine.__version__}"
+
     def to_numpy(self, tensor):
         return self.module().ops.convert_to_numpy(tensor)
 

@@ -30,6 +30,14 @@ class TfKeras(KerasAdapter):
 
         return f"tf-keras {self.version()} on tensorflow {tf.__version__}"
 
+    def release(self):
+        import tensorflow as tf
+
+        return f"{self.name}@{self.version()}+tensorflow-{tf.__version__}"
+
+    def takes_weights_argument(self):
+        return True  # base Layer's ``weights`` kwarg, in every tf-keras release
+
     def to_numpy(self, tensor):
         return np.asarray(tensor)
 

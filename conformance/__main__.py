@@ -1,4 +1,4 @@
-"""``python -m conformance report|diff|divergences``: thin argparse front end."""
+"""``python -m conformance report|diff|divergences|sweep``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
@@ -18,7 +18,14 @@ def main(argv=None) -> int:
                      help="compare even if NEW does not say its run was complete")
     div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
     div.add_argument("--update", metavar="README", help="rewrite the table block in this file")
+    swp = sub.add_parser("sweep", help="run the suite on several releases per backend, each in its own venv")
+    from . import sweep
+
+    sweep.add_arguments(swp)
     args = parser.parse_args(argv)
+
+    if args.command == "sweep":
+        return sweep.main(args)
 
     if args.command == "divergences":
         from . import registry_doc

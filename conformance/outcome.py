@@ -10,7 +10,7 @@ import re
 import traceback
 from dataclasses import dataclass, field
 
-from . import checks
+from . import checks, registry
 from .characterize import describe
 from .spec import Clause
 
@@ -30,6 +30,7 @@ class Outcome:
     agrees: bool | None = None
     mismatches: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    api: list = field(default_factory=list)  # how the release was called, where releases differ
     detail: str | None = None        # traceback or worker log of an error
     cause: dict | None = None        # error only: where, type, message, traceback (last frames)
     duration: float = 0.0
@@ -42,7 +43,7 @@ class Outcome:
             "known": self.known, "expected": self.expected, "observed": self.observed,
             "reason": self.reason, "link": self.link, "snippet": self.snippet,
             "behaviour": self.behaviour, "agrees": self.agrees, "warnings": self.warnings,
-            "cause": self.cause, "duration": round(self.duration, 4),
+            "cause": self.cause, "api": self.api, "duration": round(self.duration, 4),
         }
 
     def summary(self) -> str:
@@ -134,7 +135,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
     case = session.case(clause)
     ref_kind, ref_obs, _ = session.reference(case)
     kind, payload, snippet = session.run(backend, case)
-    entry = session.known.get((backend, clause.id))
+    entry = registry.find(session.known, backend, clause.id, availability.version)
     outcome.snippet = snippet
     if kind == "unsupported":
         outcome.status, outcome.reason = "unsupported", payload
@@ -147,6 +148,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
         return outcome
     obs = payload
     outcome.warnings = list(obs.get("warnings", []))
+    outcome.api = list(obs.get("api", []))
     if clause.characterize:
         name = clause.characterize["describe"]
         outcome.behaviour = describe(name, obs, case)

@@ -3,16 +3,24 @@
 Each entry names a clause, the reason, and where one exists an upstream issue or documentation
 link. A registered divergence is an expected, *strict* failure: if the backend starts to conform,
 the run fails so that the entry is removed.
+
+An entry may hold for some releases only: ``releases: ">=3.0,<3.3"`` is a version specifier
+(packaging.specifiers, PEP 440) matched against the framework version the backend reports (Keras'
+for the keras-* backends). A clause may then have several entries, one per range of releases,
+each with its own reason; the first whose ``releases`` match applies.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from .spec import SPEC_DIR, SpecError, _rel, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
-ENTRY_KEYS = {"clause", "reason", "link", "snippet"}
+ENTRY_KEYS = {"clause", "reason", "link", "snippet", "releases"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,18 @@ class Divergence:
     link: str | None
     snippet: str | None
     path: Path
+    releases: str | None = None  # a version specifier; None: every release
+
+    def applies_to(self, version: str | None) -> bool:
+        """Whether the entry holds for this framework version (an unknown version: only an
+        entry for every release). Nightlies and other pre-releases are matched too."""
+        if self.releases is None:
+            return True
+        try:
+            return version is not None and SpecifierSet(self.releases).contains(
+                Version(version), prereleases=True)
+        except InvalidVersion:
+            return False
 
 
 def load(directory: Path = REGISTRY_DIR) -> dict[tuple[str, str], Divergence]:
@@ -41,7 +61,8 @@ def load(directory: Path = REGISTRY_DIR) -> dict[tuple[str, str], Divergence]:
             raise SpecError(path, "'divergences' must be a list of entries")
         for n, raw in enumerate(listed, 1):
             entry = _entry(path, backend, n, raw)
-            key = (backend, entry.clause)
+            # Entries for some releases only are keyed by their range as well.
+            key = (backend, entry.clause) + ((entry.releases,) if entry.releases else ())
             if key in entries:
                 raise SpecError(path, f"registered twice for backend {backend!r}, first defined in "
                                       f"{_rel(entries[key].path)}", entry.clause)
@@ -64,8 +85,24 @@ def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
         required = key in ("clause", "reason")
         if (required or raw.get(key) is not None) and not (isinstance(raw[key], str) and raw[key].strip()):
             raise SpecError(path, f"{entry}{key!r} must be text, not {raw[key]!r}", where)
+    releases = raw.get("releases")
+    if releases is not None:
+        try:
+            SpecifierSet(str(releases))
+        except InvalidSpecifier:
+            raise SpecError(path, f"{entry}'releases' is not a version specifier such as "
+                                  f"'>=3.0,<3.3': {releases!r}", where) from None
+        releases = str(releases)
     return Divergence(backend, clause, " ".join(raw["reason"].split()), raw.get("link"), raw.get("snippet"),
-                      path)
+                      path, releases)
+
+
+def find(entries, backend: str, clause: str, version: str | None) -> Divergence | None:
+    """The entry for ``clause`` on ``backend`` that holds at this framework ``version``."""
+    for entry in entries.values():
+        if entry.backend == backend and entry.clause == clause and entry.applies_to(version):
+            return entry
+    return None
 
 
 def stale(entries, clause_ids) -> list[Divergence]:

@@ -13,7 +13,15 @@ START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
 
 
 def _anchor(entry) -> str:
-    return re.sub(r"[^a-z0-9-]", "", f"{entry.backend}-{entry.clause}".replace(".", "-").lower())
+    releases = "".join({"<": "lt", ">": "gt", "=": "eq", "!": "ne", "~": "compat", ",": "-"}.get(ch, ch)
+                       for ch in entry.releases or "")
+    text = f"{entry.backend}-{entry.clause}" + (f"-{releases}" if releases else "")
+    return re.sub(r"[^a-z0-9-]", "", text.replace(".", "-").lower())
+
+
+def _backend(entry) -> str:
+    """The backend, and the releases when the entry holds for some only."""
+    return entry.backend + (f" ({entry.releases})" if entry.releases else "")
 
 
 def markdown() -> str:
@@ -32,10 +40,10 @@ def markdown() -> str:
         level = clauses[e.clause].level if e.clause in clauses else "?"
         link = f"[link]({e.link})" if e.link else ""
         reason = e.reason.replace("|", "\\|")
-        lines.append(f"| {e.backend} | [`{e.clause}`](#{_anchor(e)}) | {level} | {section} | {reason} | {link} |")
+        lines.append(f"| {_backend(e)} | [`{e.clause}`](#{_anchor(e)}) | {level} | {section} | {reason} | {link} |")
     lines.append("")
     for e in ordered:
-        lines += [f'<a id="{_anchor(e)}"></a>', f"**{e.backend}: `{e.clause}`**", ""]
+        lines += [f'<a id="{_anchor(e)}"></a>', f"**{_backend(e)}: `{e.clause}`**", ""]
         if e.snippet:
             lines += ["```python", e.snippet.rstrip(), "```", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -22,6 +22,7 @@ class Availability:
     version: str | None = None
     detail: str | None = None
     reason: str | None = None
+    release: str | None = None   # e.g. "keras-tensorflow@3.0.5+tensorflow-2.16.2"
 
 
 class Session:
@@ -53,7 +54,7 @@ class Session:
                                               f"(pip install the '{name}' extra or use tox -e {name})")
         if name == "reference":
             ref = Reference()
-            return Availability(True, ref.version(), ref.describe())
+            return Availability(True, ref.version(), ref.describe(), release=ref.release())
         worker = self._workers.setdefault(
             name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout))
         try:
@@ -62,7 +63,7 @@ class Session:
             return Availability(False, reason=f"{type(exc).__name__}: {exc}")
         if hello[0] != "ready":
             return Availability(False, reason=hello[1])
-        return Availability(True, hello[1]["version"], hello[1]["describe"])
+        return Availability(True, hello[1]["version"], hello[1]["describe"], release=hello[1].get("release"))
 
     def info(self, name: str, probe: bool = True) -> dict:
         """What the results JSON says of a backend. Without ``probe``, no worker is started: a
@@ -75,7 +76,7 @@ class Session:
             a = Availability(not missing, reason=f"not installed: {', '.join(missing)}" if missing
                              else "no clause ran on this backend")
         return {"framework": cls.framework, "version": a.version, "detail": a.detail,
-                "available": a.available, "reason": a.reason}
+                "release": a.release, "available": a.available, "reason": a.reason}
 
     def run(self, name: str, case: Case):
         """("ok", obs, snippet) | ("unsupported", reason, snippet) | ("error", text, None)."""

@@ -30,12 +30,12 @@ class WorkerDied(RuntimeError):
 
 
 def _check_hello(hello):
-    """("ready", {"version": str, "describe": str}) or ("unavailable", str), nothing else."""
+    """("ready", {"version": str, "describe": str, "release": str}) or ("unavailable", str), nothing else."""
     if isinstance(hello, tuple) and len(hello) == 2:
         kind, info = hello
         if kind == "unavailable" and type(info) is str:
             return hello
-        if (kind == "ready" and type(info) is dict and set(info) == {"version", "describe"}
+        if (kind == "ready" and type(info) is dict and set(info) == {"version", "describe", "release"}
                 and all(type(v) is str for v in info.values())):
             return hello
     raise ChannelError(f"not a handshake: {_short(hello)}")
@@ -200,7 +200,8 @@ def _serve(backend_name: str, fd: int) -> None:
         backend = backends.resolve(backend_name)()
         # str(): a framework's version object (torch's TorchVersion) would import the framework
         # into the test process when unpickled there
-        info = {"version": str(backend.version()), "describe": str(backend.describe())}
+        info = {"version": str(backend.version()), "describe": str(backend.describe()),
+                "release": str(backend.release())}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
         channel.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
@@ -213,8 +214,13 @@ def _serve(backend_name: str, fd: int) -> None:
         if command == "stop":
             return
         snippet = _snippet(backend, case)
+        backend.take_api_notes()  # only the notes of this case's run
         try:
-            channel.send(("ok", run_case(backend, case), snippet))
+            obs = run_case(backend, case)
+            notes = backend.take_api_notes()
+            if notes:  # how this release was called where releases differ (backends/base.py)
+                obs["api"] = notes
+            channel.send(("ok", obs, snippet))
         except Unsupported as exc:
             channel.send(("unsupported", str(exc), snippet))
         except AdapterError as exc:

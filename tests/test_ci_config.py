@@ -19,8 +19,7 @@ def _tox():
 def test_workflow_matrix_holds_the_framework_backends():
     wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
     jobs = wf["jobs"]
-    matrix_jobs = [j for j in jobs.values() if "matrix" in j.get("strategy", {})]
-    (job,) = matrix_jobs
+    job = jobs["backend"]
     assert job["strategy"]["fail-fast"] is False
     assert FRAMEWORKS <= set(job["strategy"]["matrix"]["backend"])
     assert any("tox -e ${{ matrix.backend }}" in s.get("run", "") for s in job["steps"])
@@ -53,3 +52,50 @@ def test_tox_backend_envs_pin_only_their_framework():
 def test_tox_report_depends_on_every_backend():
     depends = _tox()["testenv:report"]["depends"].replace(",", " ").split()
     assert sorted(depends) == sorted(ENVS[:6])
+
+
+# -- other releases: tox envs on demand, the weekly nightly canary ------------------------------------
+RELEASE_ENVS = {  # tox env -> (backend, release in conformance/releases.yaml)
+    "keras-tensorflow-3.0": ("keras-tensorflow", "3.0"),
+    "keras-nightly": ("keras-jax", "nightly"),
+    "tf-nightly": ("keras-tensorflow", "nightly"),
+}
+
+
+def test_release_envs_run_their_backend_into_a_release_named_results_file():
+    cfg = _tox()
+    envs = [e.strip() for e in cfg["tox"]["env_list"].replace("\n", ",").split(",")]
+    for env, (backend, release) in RELEASE_ENVS.items():
+        assert env not in envs  # on demand: `tox` alone runs the pinned releases only
+        commands = cfg[f"testenv:{env}"]["commands"]
+        assert f"--backend {backend} " in commands
+        assert f"--json {{toxworkdir}}/results/{backend}@{release}.json" in commands
+
+
+def test_release_envs_install_what_the_sweep_installs():
+    from conformance import sweep
+
+    cfg = _tox()
+    targets = {(t.backend, t.release): t for t in sweep.load()}
+    for env, key in RELEASE_ENVS.items():
+        deps = set(cfg[f"testenv:{env}"]["deps"].split())
+        assert set(targets[key].requirements) <= deps, env
+        if cfg.getboolean(f"testenv:{env}", "skip_install", fallback=False):
+            # the project (and its numpy 2 pin) is not installed: the suite's own deps are listed
+            assert set(sweep.SUITE_DEPS) - {"numpy"} <= deps, env
+
+
+def test_weekly_nightly_canary_is_non_blocking_and_feeds_the_report():
+    wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
+    jobs = wf["jobs"]
+    canary = jobs["nightly"]
+    assert canary["continue-on-error"] is True
+    assert "schedule" in canary["if"]
+    assert any("cron" in entry for entry in wf[True]["schedule"])  # YAML reads the key `on` as True
+    assert set(canary["strategy"]["matrix"]["env"]) == {"keras-nightly", "tf-nightly"}
+    assert any("tox -e ${{ matrix.env }}" in s.get("run", "") for s in canary["steps"])
+    upload = next(s for s in canary["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["name"].startswith("results-")  # the report job downloads results-*
+    assert upload["if"] == "${{ !cancelled() }}"
+    report = jobs["report"]
+    assert "nightly" in report["needs"] and report["if"] == "${{ !cancelled() }}"

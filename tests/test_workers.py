@@ -191,7 +191,7 @@ def test_a_handshake_other_than_plain_strings_is_refused(hello):
 
 
 def test_a_plain_handshake_and_replies_are_accepted():
-    assert _check_hello(("ready", {"version": "1.0", "describe": "x 1.0"}))[0] == "ready"
+    assert _check_hello(("ready", {"version": "1.0", "describe": "x 1.0", "release": "x@1.0"}))[0] == "ready"
     assert _check_hello(("unavailable", "not installed"))[0] == "unavailable"
     assert _check_reply(("ok", {"mask": np.ones(2)}, None))[0] == "ok"
     assert _check_reply(("error", "text", "snippet"))[0] == "error"

@@ -1,0 +1,291 @@
+"""``python -m conformance sweep``: the suite on several releases of each framework.
+
+For each release listed in conformance/releases.yaml, the sweep creates a virtual environment of its
+own (``python -m venv`` + pip), installs the framework and the suite's dependencies, and runs
+``pytest conformance --backend NAME --json OUTPUT/NAME@RELEASE.json`` in it from the repository
+root. What could not be installed on this machine is recorded, with pip's own reason, in
+OUTPUT/sweep.json, and the sweep goes on: a missing wheel, a release that needs another Python, no
+network, a full disk are findings about the machine, not failures of the sweep.
+
+The environments live in the cache directory (default .sweep/, git-ignored) and are reused while
+their requirements stay the same; pip's download cache is kept there too.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASES = Path(__file__).resolve().parent / "releases.yaml"
+# The suite's own dependencies, unpinned: the pins in pyproject.toml (numpy 2) do not fit old
+# frameworks, so pip chooses versions that fit the framework's requirements.
+SUITE_DEPS = ("numpy", "pyyaml", "jsonschema", "scipy", "jinja2", "anybadge", "pytest", "pytest-xdist",
+              "hypothesis", "packaging")
+ROLES = ("oldest", "middle", "pinned", "nightly")
+INSTALL_TIMEOUT = 3600.0
+RUN_TIMEOUT = 3600.0
+
+
+class SweepError(ValueError):
+    """A malformed releases file or an unknown --backend/--release: names the file and entry."""
+
+
+@dataclass(frozen=True)
+class Target:
+    backend: str
+    release: str
+    role: str
+    requirements: tuple[str, ...]
+    no_deps: tuple[str, ...] = ()
+    pre: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.backend}@{self.release}"
+
+    def key(self) -> str:
+        """What the environment holds: it is rebuilt when this changes."""
+        text = json.dumps([self.requirements, self.no_deps, self.pre, SUITE_DEPS])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Outcome:
+    """One release's line in sweep.json."""
+
+    backend: str
+    release: str
+    role: str
+    requirements: list[str]
+    status: str                  # ran | not-installed | failed | planned
+    reason: str | None = None    # why not installed / why the run failed
+    results: str | None = None   # the results JSON
+    exit_code: int | None = None  # pytest's: 0 all as registered, 1 new divergences or errors
+    installed: dict = field(default_factory=dict)  # the backend info of the results JSON
+    counts: dict = field(default_factory=dict)     # status -> number of cells
+    seconds: float = 0.0
+
+
+# -- the plan ---------------------------------------------------------------------------------------
+def load(path: Path = RELEASES) -> list[Target]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SweepError(f"{path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("backends"), dict):
+        raise SweepError(f"{path}: a releases file has 'backends: {{name: [release, ...]}}'")
+    targets = []
+    for backend, entries in data["backends"].items():
+        for n, raw in enumerate(entries or [], 1):
+            where = f"{path}: {backend} #{n}"
+            if not isinstance(raw, dict) or not raw.get("release") or not raw.get("requirements"):
+                raise SweepError(f"{where}: every release needs 'release' and 'requirements'")
+            unknown = set(raw) - {"release", "role", "requirements", "no_deps", "pre"}
+            if unknown:
+                raise SweepError(f"{where}: unknown keys {sorted(unknown)}")
+            if raw.get("role") not in ROLES:
+                raise SweepError(f"{where}: role must be one of {', '.join(ROLES)}")
+            targets.append(Target(backend, str(raw["release"]), raw["role"],
+                                  tuple(str(r) for r in raw["requirements"]),
+                                  tuple(str(r) for r in raw.get("no_deps") or ()), bool(raw.get("pre"))))
+    return targets
+
+
+def select(targets: list[Target], backends=(), releases=()) -> list[Target]:
+    """The targets of these backends and releases (a release by its label or its role)."""
+    known_backends = {t.backend for t in targets}
+    for name in backends:
+        if name not in known_backends:
+            raise SweepError(f"--backend {name!r}: not in the releases file "
+                             f"(known: {', '.join(sorted(known_backends))})")
+    chosen = [t for t in targets if not backends or t.backend in backends]
+    if releases:
+        unknown = set(releases) - {t.release for t in chosen} - {t.role for t in chosen}
+        if unknown:
+            raise SweepError(f"--release {', '.join(sorted(unknown))}: no such release or role for "
+                             f"{', '.join(sorted({t.backend for t in chosen}))}")
+        chosen = [t for t in chosen if t.release in releases or t.role in releases]
+    return chosen
+
+
+# -- running ----------------------------------------------------------------------------------------
+def _run(cmd, *, timeout, env=None, cwd=None) -> subprocess.CompletedProcess:
+    """The one place a command runs (tests replace it)."""
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
+                          stdin=subprocess.DEVNULL)
+
+
+def _python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def commands(target: Target, venv: Path, output: Path, python: str) -> list[tuple[str, list[str]]]:
+    """(step, command) in order: create the environment, install, run the suite."""
+    py = str(_python(venv))
+    pip = [py, "-m", "pip", "install", "--disable-pip-version-check"] + (["--pre"] if target.pre else [])
+    steps = [("create", [python, "-m", "venv", "--clear", str(venv)]),
+             ("install", pip + [*target.requirements, *SUITE_DEPS])]
+    if target.no_deps:
+        steps.append(("install --no-deps", pip + ["--no-deps", *target.no_deps]))
+    steps.append(("run", [py, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q",
+                          "--backend", target.backend, "--json", str(output / f"{target.label}.json")]))
+    return steps
+
+
+def _why(proc) -> str:
+    """pip's or pytest's own words: its ERROR lines, else the last lines of its output."""
+    text = ((proc.stderr or "") + "\n" + (proc.stdout or "")).strip()
+    errors = [line.strip() for line in text.splitlines() if line.lstrip().startswith("ERROR")]
+    lines = errors or [line for line in text.splitlines() if line.strip()][-5:]
+    return " | ".join(lines)[-1200:] or f"exit code {proc.returncode}"
+
+
+def run_target(target: Target, cache: Path, output: Path, python: str) -> Outcome:
+    venv = cache / "venvs" / target.label
+    outcome = Outcome(target.backend, target.release, target.role, list(target.requirements + target.no_deps),
+                      "ran")
+    env = {**os.environ, "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(cache / "pip"))}
+    start = time.monotonic()
+    marker = venv / ".sweep-key"
+    reuse = marker.is_file() and marker.read_text().strip() == target.key()
+    results = output / f"{target.label}.json"
+    for step, cmd in commands(target, venv, output, python):
+        if reuse and step != "run":
+            continue
+        if step == "run" and results.exists():
+            results.unlink()  # never report an earlier run's results as this one's
+        try:
+            proc = _run(cmd, timeout=RUN_TIMEOUT if step == "run" else INSTALL_TIMEOUT, env=env,
+                        cwd=str(ROOT) if step == "run" else None)
+        except subprocess.TimeoutExpired as exc:
+            outcome.status = "failed" if step == "run" else "not-installed"
+            outcome.reason = f"{step}: no answer within {exc.timeout:.0f} s"
+            break
+        except OSError as exc:  # e.g. no such python, a full disk
+            outcome.status, outcome.reason = "not-installed", f"{step}: {exc}"
+            break
+        if step != "run":
+            if proc.returncode != 0:
+                outcome.status, outcome.reason = "not-installed", f"{step}: {_why(proc)}"
+                break
+            continue
+        if step == "run":
+            outcome.exit_code = proc.returncode
+            if results.exists():
+                outcome.results = str(results)
+                _summarize(outcome, results)
+            if proc.returncode not in (0, 1) or not results.exists():
+                outcome.status, outcome.reason = "failed", f"pytest exit code {proc.returncode}: {_why(proc)}"
+    if outcome.status != "not-installed":
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(target.key() + "\n")
+    elif marker.exists():
+        marker.unlink()  # a half-built environment is built again next time
+    outcome.seconds = round(time.monotonic() - start, 1)
+    return outcome
+
+
+def _summarize(outcome: Outcome, path: Path) -> None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    outcome.installed = (data.get("backends") or {}).get(outcome.backend) or {}
+    counts: dict[str, int] = {}
+    for result in data.get("results", []):
+        counts[_label(result)] = counts.get(_label(result), 0) + 1
+    outcome.counts = dict(sorted(counts.items()))
+
+
+def _label(result) -> str:
+    """As the plugin's terminal summary words it."""
+    if result.get("level") == "characterization" and result["status"] in ("conform", "diverge"):
+        return "characterized" + ("" if result.get("agrees") else " (differs from reference)")
+    if result["status"] == "diverge":
+        return "diverge (known)" if result.get("known") else "DIVERGE (new)"
+    return result["status"]
+
+
+def sweep(targets, cache: Path, output: Path, python: str, dry_run=False, say=print) -> list[Outcome]:
+    cache, output = Path(cache).resolve(), Path(output).resolve()
+    outcomes = []
+    if not dry_run:
+        output.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        if dry_run:
+            venv = cache / "venvs" / target.label
+            say(f"# {target.label} ({target.role})")
+            for _, cmd in commands(target, venv, output, python):
+                say("  " + shlex.join(cmd))
+            outcomes.append(Outcome(target.backend, target.release, target.role,
+                                    list(target.requirements + target.no_deps), "planned"))
+            continue
+        say(f"{target.label}: installing {' '.join(target.requirements + target.no_deps)} ...")
+        outcome = run_target(target, cache, output, python)
+        say(f"{target.label}: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "")
+            + (f" {outcome.counts}" if outcome.counts else ""))
+        outcomes.append(outcome)
+        _write_summary(outcomes, output, python)  # after each release: an interrupted sweep keeps what ran
+    return outcomes
+
+
+def _write_summary(outcomes, output: Path, python: str) -> Path:
+    path = output / "sweep.json"
+    data = {"generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "python": python, "releases": [asdict(o) for o in outcomes]}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def table(targets) -> str:
+    lines = ["| backend | release | role | requirements |", "|---|---|---|---|"]
+    for t in targets:
+        reqs = " ".join(t.requirements) + "".join(f" (--no-deps {r})" for r in t.no_deps)
+        lines.append(f"| {t.backend} | {t.release} | {t.role}{' (pre)' if t.pre else ''} | {reqs} |")
+    return "\n".join(lines)
+
+
+# -- command line -----------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", action="append", default=[], help="only this backend (repeatable)")
+    parser.add_argument("--release", action="append", default=[],
+                        help="only this release label or role: oldest, middle, pinned, nightly (repeatable)")
+    parser.add_argument("--list", action="store_true", help="print the releases and exit")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument("--output", "-o", default=".sweep/results",
+                        help="directory for NAME@RELEASE.json and sweep.json (default .sweep/results)")
+    parser.add_argument("--cache", default=".sweep", help="virtual environments and pip cache (default .sweep)")
+    parser.add_argument("--releases-file", default=str(RELEASES), help="the list of releases (YAML)")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter the environments are made from (default: this one)")
+
+
+def main(args) -> int:
+    try:
+        targets = select(load(Path(args.releases_file)), args.backend, args.release)
+    except SweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        print(table(targets))
+        return 0
+    outcomes = sweep(targets, Path(args.cache), Path(args.output), args.python, dry_run=args.dry_run)
+    if args.dry_run:
+        return 0
+    not_installed = [o for o in outcomes if o.status == "not-installed"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(f"{len(outcomes) - len(not_installed) - len(failed)} ran, {len(not_installed)} not installed, "
+          f"{len(failed)} failed; summary in {Path(args.output) / 'sweep.json'}")
+    return 1 if failed else 0

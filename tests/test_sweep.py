@@ -1,0 +1,218 @@
+"""The release sweep (conformance/sweep.py) with a fake pip and venv: no network, no framework.
+
+The fake runner records every command; "pip install" of a requirement named in ``refuse`` fails the
+way pip does, and "pytest" writes a small results file as the plugin would.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import sweep
+from conformance.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RELEASES = """\
+backends:
+  keras-jax:
+    - {release: "3.0", role: oldest, requirements: [keras==3.0.5, jax==0.4.23, numpy<2]}
+    - {release: "3.15", role: pinned, requirements: [keras==3.15.1, jax==0.10.2]}
+    - {release: nightly, role: nightly, pre: true, requirements: [keras-nightly, jax==0.10.2]}
+  tf-keras:
+    - {release: "2.21", role: pinned, requirements: [tensorflow-cpu==2.21.0], no_deps: [tf-keras==2.21.0]}
+"""
+
+
+class FakeRunner:
+    def __init__(self, refuse=(), pytest_exit=0, timeout_on=None):
+        self.calls, self.refuse, self.pytest_exit, self.timeout_on = [], set(refuse), pytest_exit, timeout_on
+
+    def __call__(self, cmd, *, timeout, env=None, cwd=None):
+        self.calls.append(cmd)
+        if self.timeout_on and self.timeout_on in cmd:
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        if cmd[1:3] == ["-m", "venv"]:
+            Path(cmd[-1]).mkdir(parents=True, exist_ok=True)
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        if cmd[1:4] == ["-m", "pip", "install"]:
+            refused = [r for r in cmd if r in self.refuse]
+            if refused:
+                err = (f"ERROR: Could not find a version that satisfies the requirement {refused[0]}\n"
+                       f"ERROR: No matching distribution found for {refused[0]}\n")
+                return subprocess.CompletedProcess(cmd, 1, "Collecting things\n", err)
+            return subprocess.CompletedProcess(cmd, 0, "Successfully installed\n", "")
+        if cmd[1:3] == ["-m", "pytest"]:
+            out = Path(cmd[cmd.index("--json") + 1])
+            backend = cmd[cmd.index("--backend") + 1]
+            out.write_text(json.dumps({
+                "backends": {backend: {"framework": "keras", "version": "3.0.5", "release": f"{backend}@3.0.5"}},
+                "results": [{"status": "conform", "known": False, "level": "normative"},
+                            {"status": "diverge", "known": True, "level": "normative"},
+                            {"status": "diverge", "known": True, "level": "normative"},
+                            {"status": "diverge", "known": False, "level": "normative"},
+                            {"status": "diverge", "known": False, "level": "characterization", "agrees": False}]}))
+            return subprocess.CompletedProcess(cmd, self.pytest_exit, "3 passed\n", "")
+        raise AssertionError(f"unexpected command {cmd}")
+
+
+@pytest.fixture
+def releases(tmp_path):
+    path = tmp_path / "releases.yaml"
+    path.write_text(RELEASES)
+    return path
+
+
+def _sweep(tmp_path, releases, runner, monkeypatch, *args):
+    monkeypatch.setattr(sweep, "_run", runner)
+    code = main(["sweep", "--releases-file", str(releases), "--cache", str(tmp_path / "cache"),
+                 "--output", str(tmp_path / "out"), "--python", "python3.11", *args])
+    summary = tmp_path / "out" / "sweep.json"
+    return code, (json.loads(summary.read_text()) if summary.exists() else None)
+
+
+# -- the plan ----------------------------------------------------------------------------------------
+def test_the_shipped_releases_file_has_oldest_and_pinned_for_every_framework_backend():
+    targets = sweep.load()
+    for backend in ("keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch"):
+        roles = {t.role for t in targets if t.backend == backend}
+        assert {"oldest", "pinned"} <= roles, backend
+    nightlies = {t.backend: t for t in targets if t.role == "nightly"}
+    assert "keras-nightly" in nightlies["keras-tensorflow"].requirements
+    assert "tf-nightly-cpu" in nightlies["keras-tensorflow"].requirements
+    assert not any(t.pre for t in nightlies.values())  # pip takes a nightly without --pre
+
+
+def test_the_pinned_releases_are_the_pins_of_pyproject():
+    text = (ROOT / "pyproject.toml").read_text()
+    for target in sweep.load():
+        if target.role == "pinned":
+            for requirement in target.requirements + target.no_deps:
+                assert f'"{requirement}"' in text or requirement.startswith("tf-keras=="), (target.label, requirement)
+
+
+def test_select_by_backend_and_by_release_or_role(releases):
+    targets = sweep.load(releases)
+    assert [t.label for t in sweep.select(targets, ["keras-jax"], ["oldest", "nightly"])] == [
+        "keras-jax@3.0", "keras-jax@nightly"]
+    assert [t.label for t in sweep.select(targets, (), ["2.21"])] == ["tf-keras@2.21"]
+    with pytest.raises(sweep.SweepError, match="'torch'"):
+        sweep.select(targets, ["torch"])
+    with pytest.raises(sweep.SweepError, match="9.9"):
+        sweep.select(targets, ["keras-jax"], ["9.9"])
+
+
+def test_a_malformed_releases_file_names_file_and_entry(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("backends:\n  keras-jax:\n    - {release: '3.0', role: oldest}\n")
+    with pytest.raises(sweep.SweepError, match=r"bad.yaml: keras-jax #1: .*requirements"):
+        sweep.load(bad)
+    bad.write_text("backends:\n  keras-jax:\n    - {release: '3.0', role: ancient, requirements: [keras]}\n")
+    with pytest.raises(sweep.SweepError, match="role"):
+        sweep.load(bad)
+
+
+def test_list_prints_the_plan_and_runs_nothing(tmp_path, releases, monkeypatch, capsys):
+    runner = FakeRunner()
+    code, summary = _sweep(tmp_path, releases, runner, monkeypatch, "--list")
+    out = capsys.readouterr().out
+    assert code == 0 and runner.calls == [] and summary is None
+    assert "| keras-jax | nightly | nightly (pre) | keras-nightly jax==0.10.2 |" in out
+    assert "(--no-deps tf-keras==2.21.0)" in out
+
+
+def test_dry_run_prints_every_command_and_runs_nothing(tmp_path, releases, monkeypatch, capsys):
+    runner = FakeRunner()
+    code, summary = _sweep(tmp_path, releases, runner, monkeypatch, "--dry-run", "--backend", "tf-keras")
+    out = capsys.readouterr().out
+    assert code == 0 and runner.calls == [] and summary is None
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+    assert "python3.11 -m venv --clear" in out and "tf-keras@2.21" in out
+    assert "--no-deps tf-keras==2.21.0" in out
+    assert f"--backend tf-keras --json {tmp_path / 'out' / 'tf-keras@2.21.json'}" in out
+
+
+# -- running -----------------------------------------------------------------------------------------
+def test_each_release_gets_its_own_venv_install_and_run(tmp_path, releases, monkeypatch):
+    runner = FakeRunner()
+    code, summary = _sweep(tmp_path, releases, runner, monkeypatch)
+    assert code == 0
+    venvs = [c[-1] for c in runner.calls if c[1:3] == ["-m", "venv"]]
+    assert venvs == [str(tmp_path / "cache" / "venvs" / label) for label in
+                     ("keras-jax@3.0", "keras-jax@3.15", "keras-jax@nightly", "tf-keras@2.21")]
+    installs = [c for c in runner.calls if c[1:4] == ["-m", "pip", "install"]]
+    oldest = installs[0]
+    assert oldest[0] == str(tmp_path / "cache" / "venvs" / "keras-jax@3.0" / "bin" / "python")
+    assert {"keras==3.0.5", "jax==0.4.23", "numpy<2", "pytest", "scipy"} <= set(oldest)
+    assert "--pre" not in oldest and "--pre" in installs[2]  # the nightly
+    assert installs[-1][-2:] == ["--no-deps", "tf-keras==2.21.0"]
+    runs = [c for c in runner.calls if c[1:3] == ["-m", "pytest"]]
+    assert runs[0][-4:] == ["--backend", "keras-jax", "--json", str(tmp_path / "out" / "keras-jax@3.0.json")]
+    rows = {(r["backend"], r["release"]): r for r in summary["releases"]}
+    assert rows["keras-jax", "3.0"]["status"] == "ran"
+    assert rows["keras-jax", "3.0"]["counts"] == {"conform": 1, "diverge (known)": 2, "DIVERGE (new)": 1,
+                                                  "characterized (differs from reference)": 1}
+    assert rows["keras-jax", "3.0"]["installed"]["release"] == "keras-jax@3.0.5"
+    assert rows["keras-jax", "3.0"]["results"] == str(tmp_path / "out" / "keras-jax@3.0.json")
+
+
+def test_what_cannot_be_installed_is_recorded_with_pips_reason_and_the_sweep_goes_on(
+        tmp_path, releases, monkeypatch):
+    runner = FakeRunner(refuse={"keras-nightly"})
+    code, summary = _sweep(tmp_path, releases, runner, monkeypatch, "--backend", "keras-jax")
+    assert code == 0  # a release this machine cannot install is a finding, not a failure
+    rows = {r["release"]: r for r in summary["releases"]}
+    assert rows["nightly"]["status"] == "not-installed"
+    assert "No matching distribution found for keras-nightly" in rows["nightly"]["reason"]
+    assert rows["nightly"]["reason"].startswith("install:")
+    assert rows["nightly"]["results"] is None
+    assert rows["3.0"]["status"] == rows["3.15"]["status"] == "ran"
+    ran = [c[c.index("--json") + 1] for c in runner.calls if c[1:3] == ["-m", "pytest"]]
+    assert [Path(p).name for p in ran] == ["keras-jax@3.0.json", "keras-jax@3.15.json"]  # not the nightly
+
+
+def test_a_hanging_install_is_recorded_as_not_installed(tmp_path, releases, monkeypatch):
+    runner = FakeRunner(timeout_on="tensorflow-cpu==2.21.0")
+    code, summary = _sweep(tmp_path, releases, runner, monkeypatch, "--backend", "tf-keras")
+    (row,) = summary["releases"]
+    assert code == 0 and row["status"] == "not-installed" and "no answer within" in row["reason"]
+
+
+def test_a_crashed_run_fails_the_sweep_and_new_divergences_do_not(tmp_path, releases, monkeypatch):
+    code, summary = _sweep(tmp_path, releases, FakeRunner(pytest_exit=1), monkeypatch, "--release", "3.15")
+    assert code == 0 and summary["releases"][0]["status"] == "ran" and summary["releases"][0]["exit_code"] == 1
+    code, summary = _sweep(tmp_path, releases, FakeRunner(pytest_exit=3), monkeypatch, "--release", "3.15")
+    assert code == 1 and summary["releases"][0]["status"] == "failed"
+    assert "pytest exit code 3" in summary["releases"][0]["reason"]
+
+
+def test_a_built_environment_is_reused_while_its_requirements_stay(tmp_path, releases, monkeypatch):
+    first = FakeRunner()
+    _sweep(tmp_path, releases, first, monkeypatch, "--release", "3.15")
+    again = FakeRunner()
+    _sweep(tmp_path, releases, again, monkeypatch, "--release", "3.15")
+    assert [c[1:3] for c in again.calls] == [["-m", "pytest"]]  # no venv, no pip
+    changed = tmp_path / "changed.yaml"
+    pinned = "jax==0.10.2]}\n    - {release: nightly"
+    changed.write_text(RELEASES.replace(pinned, pinned.replace("0.10.2", "0.10.1")))
+    rebuilt = FakeRunner()
+    _sweep(tmp_path, changed, rebuilt, monkeypatch, "--release", "3.15")
+    assert ["-m", "venv"] in [c[1:3] for c in rebuilt.calls]
+
+
+def test_an_unknown_backend_is_a_usage_error(tmp_path, releases, monkeypatch, capsys):
+    code, _ = _sweep(tmp_path, releases, FakeRunner(), monkeypatch, "--backend", "mxnet")
+    assert code == 2 and "'mxnet'" in capsys.readouterr().err
+
+
+def test_the_sweep_directory_is_ignored_by_git():
+    proc = subprocess.run(["git", "check-ignore", "-q", ".sweep/venvs/x/bin/python"], cwd=ROOT)
+    assert proc.returncode == 0
+
+
+def test_sweep_is_a_subcommand():
+    proc = subprocess.run([sys.executable, "-m", "conformance", "sweep", "--list", "--backend", "torch"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "| torch | 2.13 | pinned | torch==2.13.0 |" in proc.stdout
