@@ -102,7 +102,7 @@ class StubSession:
         self.known = {}
 
     def availability(self, name):
-        return type("A", (), {"available": True, "reason": None})()
+        return type("A", (), {"available": True, "reason": None, "version": None})()
 
     def case(self, clause):
         if self.case_error:
