@@ -130,6 +130,9 @@ def _judge(session, outcome: Outcome) -> Outcome:
     clause, backend = outcome.clause, outcome.backend
     availability = session.availability(backend)
     if not availability.available:
+        if getattr(availability, "broken", False):
+            return backend_error(outcome, f"{backend} is installed but its worker could not start:\n"
+                                          f"{availability.reason}")
         outcome.status, outcome.reason = "skip", availability.reason
         return outcome
     case = session.case(clause)

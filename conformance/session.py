@@ -23,6 +23,7 @@ class Availability:
     detail: str | None = None
     reason: str | None = None
     release: str | None = None   # e.g. "keras-tensorflow@3.0.5+tensorflow-2.16.2"
+    broken: bool = False         # installed, but its worker could not start or refused the handshake
 
 
 class Session:
@@ -57,12 +58,14 @@ class Session:
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
         worker = self._workers.setdefault(
             name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout))
+        # Installed but unable to start (an import that crashes, a version() that raises): not a
+        # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:
             hello = worker.start()
-        except Exception as exc:  # noqa: BLE001 - a broken framework is an unavailable backend
-            return Availability(False, reason=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a broken framework is an error on its own clauses
+            return Availability(False, reason=f"{type(exc).__name__}: {exc}", broken=True)
         if hello[0] != "ready":
-            return Availability(False, reason=hello[1])
+            return Availability(False, reason=hello[1], broken=True)
         return Availability(True, hello[1]["version"], hello[1]["describe"], release=hello[1].get("release"))
 
     def info(self, name: str, probe: bool = True) -> dict:

@@ -15,3 +15,14 @@ class KerasWithoutWeightsArgument(KerasTensorflow):
 
     def takes_weights_argument(self):
         return False
+
+
+class BrokenAtStart(Backend):
+    """Installed (its module imports) but broken: the worker cannot report a version."""
+
+    name = "broken-at-start"
+    framework = "numpy"
+    requires = ("numpy",)
+
+    def version(self):
+        raise RuntimeError("this framework's import is broken")

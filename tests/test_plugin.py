@@ -98,6 +98,16 @@ def test_a_missing_framework_is_a_skip_with_its_reason(tmp_path):
     assert proc.returncode == 0
 
 
+def test_an_installed_framework_that_cannot_start_is_an_error_not_a_skip(tmp_path):
+    """A skip would let a broken installation pass the run in silence."""
+    broken = "tests.fake_backends:BrokenAtStart"
+    proc, data = run(tmp_path, "--backend", broken, "-k", "rows-are")
+    (result,) = data["results"]
+    assert result["status"] == "error" and "this framework's import is broken" in result["reason"]
+    assert data["backends"][broken]["available"] is False
+    assert proc.returncode == 1
+
+
 def test_xdist_run_merges_every_backend_into_one_json(tmp_path):
     mutant = "tests.mutants:OffByOneLookup"
     proc, data = run(tmp_path, "--backend", "reference", "--backend", mutant, "-n", "2", "--dist", "loadgroup")
