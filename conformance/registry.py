@@ -1,18 +1,21 @@
 """Known divergences: one YAML file per backend in specs/divergences/.
 
-Each entry names a clause, the reason, and where one exists an upstream issue or documentation
-link. A registered divergence is an expected, *strict* failure: if the backend starts to conform,
-the run fails so that the entry is removed.
+Each entry names a clause, the reason, where one exists an upstream issue or documentation
+link, and what the backend is expected to show (``observed``: checks in the clauses' own check
+language, e.g. ``{check: raises, to: ValueError}``). A registered divergence is an expected,
+*strict* failure: if the backend starts to conform, the run fails so that the entry is removed;
+if it still diverges but no longer as ``observed`` says, the run fails with "known divergence
+changed", so a registered reason never goes stale in silence.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .spec import SPEC_DIR, SpecError, _rel, read_yaml
+from .spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
-ENTRY_KEYS = {"clause", "reason", "link", "snippet"}
+ENTRY_KEYS = {"clause", "reason", "link", "snippet", "observed"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Divergence:
     link: str | None
     snippet: str | None
     path: Path
+    observed: tuple = ()   # the checks (dicts) the backend's observation is pinned to
 
 
 def load(directory: Path = REGISTRY_DIR) -> dict[tuple[str, str], Divergence]:
@@ -64,8 +68,35 @@ def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
         required = key in ("clause", "reason")
         if (required or raw.get(key) is not None) and not (isinstance(raw[key], str) and raw[key].strip()):
             raise SpecError(path, f"{entry}{key!r} must be text, not {raw[key]!r}", where)
+    observed = raw.get("observed")
+    if observed is None:
+        raise SpecError(path, f"{entry}every divergence pins what the backend shows: add 'observed', a "
+                              "list of checks in the clauses' check language (e.g. {check: raises, to: "
+                              "ValueError})", where)
+    problem = check_errors(observed)
+    if problem is None:
+        try:
+            check_checks(observed, {}, formulas=False)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise SpecError(path, f"{entry}observed: {problem}", where)
     return Divergence(backend, clause, " ".join(raw["reason"].split()), raw.get("link"), raw.get("snippet"),
-                      path)
+                      path, tuple(observed))
+
+
+def check_pins(entries, clauses) -> None:
+    """The formulas of every entry's ``observed`` checks, evaluated on its clause's parameters
+    (known once the spec files are loaded); a SpecError names the registry file and clause."""
+    by_id = {c.id: c for c in clauses} if not isinstance(clauses, dict) else clauses
+    for entry in entries.values():
+        clause = by_id.get(entry.clause)
+        if clause is None:
+            continue  # a stale entry: reported as such, never run
+        try:
+            check_checks(list(entry.observed), clause.params)
+        except ValueError as exc:
+            raise SpecError(entry.path, f"observed: {exc}", entry.clause) from None
 
 
 def stale(entries, clause_ids) -> list[Divergence]:

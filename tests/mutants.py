@@ -72,6 +72,16 @@ class WideInitializer(_Mutant):
         return built
 
 
+class NarrowInitializer(_Mutant):
+    """Initialises from [-0.0495, 0.0495], 1% narrower than [-0.05, 0.05]."""
+
+    def build(self, model, pretrained=None):
+        built = super().build(model, pretrained)
+        if pretrained is None:
+            built.weights[0][0] = built.weights[0][0] * np.float32(0.99)
+        return built
+
+
 class CrashesOnMask(_Mutant):
     """Kills its interpreter whenever asked for a mask: a segfault-like abort."""
 
