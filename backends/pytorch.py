@@ -60,7 +60,7 @@ EMULATIONS = {
     "layout": "converted by hand from PyTorch's layout (backends/layouts.py): nn.Linear's weight (out, in) "
               "transposed to (in, out); RNN weights transposed, gates reordered, bias_ih + bias_hh summed",
     "initializer": "nn.Embedding takes no initializer: the weight re-initialised by hand after construction, "
-                   "nn.init.{call}",
+                   "{call}",
 }
 
 _CLASSES: dict = {}
@@ -399,7 +399,7 @@ class Torch(Backend):
         if action == "fresh_weights" and first.kind == "embedding" and first.get("embeddings_initializer"):
             call = _INIT_CALLS[first.get("embeddings_initializer")].format(w="layer.weight")
             add(("matrices",), EMULATIONS["initializer"].format(call=call))
-        return {f: "; ".join(idioms) for f, idioms in found.items()}
+        return {f: " + ".join(idioms) for f, idioms in found.items()}
 
     # document_call: the base class's Unsupported (the document's Keras calls, m.predict on a
     # Python list, get_weights(), weights=[...], have no PyTorch counterpart).

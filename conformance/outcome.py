@@ -192,8 +192,8 @@ def _judge(session, outcome: Outcome) -> Outcome:
     if outcome.status == "conform" and clause.judged and outcome.emulation:
         # the adapter, not the framework, computed what the clause tests: not the framework's conformance
         outcome.status = "emulated"
-        outcome.reason = "conforms through the adapter's emulation: " + "; ".join(
-            f"{f}: {idiom}" for f, idiom in outcome.emulation.items())
+        outcome.reason = ("conforms only through what the adapter computed by hand (" + ", ".join(
+            outcome.emulation) + "; see emulation): not the framework's own conformance")
     if entry is not None:
         outcome.link = entry.link
         outcome.snippet = entry.snippet or snippet

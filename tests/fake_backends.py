@@ -1,8 +1,35 @@
-"""Adapters for frameworks that are not there."""
+"""Adapters for frameworks that are not there, and adapters that declare emulations."""
+import numpy as np
+
 from backends.base import Backend
+from backends.reference import Reference
 
 
 class NotInstalled(Backend):
     name = "not-installed"
     framework = "no_such_framework_xyz"
     requires = ("no_such_framework_xyz",)
+
+
+class _DeclaresEmulation:
+    """Says it computed every forward output by hand (Backend.emulation)."""
+
+    def emulation(self, action, model, args):
+        return {"outputs": "looked up by hand, matrix[x]"} if action == "forward" else {}
+
+
+class EmulatedLookup(_DeclaresEmulation, Reference):
+    """The reference, declaring its lookups emulated: they conform, but only as ``emulated``."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+
+class EmulatedOffByOne(_DeclaresEmulation, Reference):
+    """An emulated lookup that is off by one: the framework plus the idiom still diverges."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+    def forward(self, built, x):
+        return super().forward(built, (np.asarray(x) + 1) % built.spec.layers[0].args["input_dim"])
