@@ -33,3 +33,12 @@ class EmulatedOffByOne(_DeclaresEmulation, Reference):
 
     def forward(self, built, x):
         return super().forward(built, (np.asarray(x) + 1) % built.spec.layers[0].args["input_dim"])
+
+
+class Harmless(Reference):
+    """A "mutant" without a bug: it survives every clause (python -m conformance selftest
+    --module tests.fake_backends must fail)."""
+
+    framework = "fake"
+    requires = ("numpy",)
+    kills = ("lookup.rows-are-matrix-rows",)
