@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 from backends import DEFAULT_ORDER
 
 from . import registry
@@ -14,6 +16,11 @@ START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
 
 def _anchor(entry) -> str:
     return re.sub(r"[^a-z0-9-]", "", f"{entry.backend}-{entry.clause}".replace(".", "-").lower())
+
+
+def _flow(check: dict) -> str:
+    """A check as one line of YAML flow style, as written in the registry."""
+    return yaml.safe_dump(check, default_flow_style=True, sort_keys=False, width=10**6).strip()
 
 
 def markdown() -> str:
@@ -36,6 +43,9 @@ def markdown() -> str:
     lines.append("")
     for e in ordered:
         lines += [f'<a id="{_anchor(e)}"></a>', f"**{e.backend}: `{e.clause}`**", ""]
+        if e.observed:
+            lines += ["Pinned (the run fails with \"known divergence changed\" if this stops holding): "
+                      + "; ".join(f"`` {_flow(check)} ``" for check in e.observed), ""]
         if e.snippet:
             lines += ["```python", e.snippet.rstrip(), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
