@@ -25,8 +25,11 @@ masked mean loss, the mask as lengths for packing, Keras' l2 as ``weight_decay =
 ``embeddings_initializer`` applied with ``nn.init`` after construction, the Keras weight layout
 of ``nn.Linear`` and the RNNs), :meth:`Torch.emulation` says so, and a conforming result is
 reported as ``emulated``, not as PyTorch's conformance. Sizes PyTorch requires as arguments
-(``in_features``, ``input_size``) are passed as its users write them; counts and shapes read
-from the modules are PyTorch's own.
+(``in_features``, ``input_size``) are passed as its users write them; parameter counts and output
+shapes read from the modules are PyTorch's own (the shapes come from a batch of two through forward
+hooks, and the batch axis is reported as None because PyTorch's modules take any batch size).
+Converting weights to compare values after a training step is porting, not emulation; only a
+clause about the layout itself (the ``weights`` action) is emulated by it.
 """
 from __future__ import annotations
 
