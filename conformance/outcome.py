@@ -81,7 +81,7 @@ class Outcome:
                 if not p["ok"]:
                     lines += [f"  pinned   {p['check']} on {p['field'] or '(observation)'}",
                               f"  expected {p['expected']}", f"  observed {p['observed']}"]
-            lines.append("Update the entry (reason and observed) once the new behaviour is understood.")
+            lines.append("Update the registry entry (reason and observed) once the new behaviour is understood.")
         lines.append("outcome  DIVERGES from the document" if c.normative else
                      "outcome  DIVERGES from the extension (standard behaviour the document does not state)")
         if self.emulation:
@@ -96,8 +96,9 @@ class Outcome:
             lines.append("warnings " + "; ".join(self.warnings))
         if self.snippet:
             lines += ["reproduce with the framework alone:", _indent(self.snippet)]
-        lines.append("If this divergence is understood and confirmed, register it in "
-                     f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
+        if not self.changed:
+            lines.append("If this divergence is understood and confirmed, register it in "
+                         f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
         return "\n".join(lines)
 
 
