@@ -9,7 +9,7 @@ changed", so a registered reason never goes stale in silence.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
@@ -26,7 +26,8 @@ class Divergence:
     link: str | None
     snippet: str | None
     path: Path
-    observed: tuple = ()   # the checks (dicts) the backend's observation is pinned to
+    # the checks (dicts) the backend's observation is pinned to; dicts do not hash, so not compared
+    observed: tuple = field(default=(), compare=False)
 
 
 def load(directory: Path = REGISTRY_DIR) -> dict[tuple[str, str], Divergence]:

@@ -61,6 +61,8 @@ class Mutant:
 
 def discover(module: str = MODULE) -> list[Mutant]:
     """The mutants defined in ``module`` (classes with a non-empty ``kills``), in file order."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # tests.mutants lives in the repository, not in the package
     try:
         mod = importlib.import_module(module)
     except Exception as exc:  # noqa: BLE001 - any import failure is a usage error naming the module
