@@ -164,3 +164,18 @@ def test_the_command_fails_on_a_surviving_mutant_and_prints_the_matrix():
 def test_usage_errors_are_one_line(args, message):
     proc = cli(*args)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_update_rewrites_only_the_block_and_needs_its_markers(tmp_path):
+    v = judge([A], [rec("m:A", "lookup.rows-are-matrix-rows", "diverge")], CLAUSES,
+              {"lookup.every-index-in-contract": "no mutant yet"})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n{selftest.START}\nold\n{selftest.END}\ntail\n")
+    assert selftest.update(readme, v) is True and selftest.update(readme, v) is False
+    text = readme.read_text()
+    assert text.startswith("# t\n") and text.endswith(f"{selftest.END}\ntail\n")
+    assert "**Mutation score: 1/1 (100%).**" in text and "| 1 | `A` | bug a | `lookup.rows-are-matrix-rows` |" in text
+    assert "`lookup.every-index-in-contract` (no mutant yet)" in text
+    readme.write_text("# no block\n")
+    with pytest.raises(SelftestError, match="no <!-- selftest:start --> ... <!-- selftest:end --> block"):
+        selftest.update(readme, v)
