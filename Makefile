@@ -12,7 +12,7 @@ PY     := $(VENV)/bin/python
 REPORT ?= report
 PYTEST_ARGS ?=
 
-.PHONY: conformance test install lint bench clean
+.PHONY: conformance test install lint bench selftest clean
 
 # Expanded only when .venv has to be made: one line naming the interpreter and the way out.
 PYTHON_VERSION = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
@@ -45,6 +45,9 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/benchmark.py
+
+selftest: $(VENV)/.installed
+	$(PY) -m conformance selftest
 
 clean:
 	rm -rf $(VENV) $(REPORT) .tox

@@ -179,6 +179,20 @@ class Backend:
         """Run one of the document's own (Keras) code examples; see reference.py for the list."""
         raise Unsupported(f"the document's Keras call {name!r} has no {self.name} counterpart")
 
+    # -- honesty ------------------------------------------------------------------------------
+    def emulation(self, action: str, model: Model | None, args: dict) -> dict[str, str]:
+        """Where this adapter itself computes what a clause tests, because the framework has no
+        built-in for it: ``{observation field: the idiom a user writes by hand}`` for ``action``
+        on ``model`` (fields as the actions name them: ``losses``, ``after``, ``outputs``,
+        ``shapes[2]``, ...). A clause that reads such a field and conforms is reported as
+        ``emulated``, not ``conform``: the framework conforms only where it computed the value.
+        Mapping an argument to the framework's own feature (``trainable=False`` to
+        ``requires_grad_(False)``) or reading what the framework returns is not emulation; doing
+        the arithmetic, computing a mask, translating a hyper-parameter or converting a layout
+        that the clause is about is. The Keras adapters declare none: every value they report
+        comes from Keras' own calls."""
+        return {}
+
     # -- reporting ----------------------------------------------------------------------------
     def snippet(self, model: Model, action: str, args: dict) -> str | None:
         """Framework-only code reproducing ``action`` on ``model``, for failure reports."""

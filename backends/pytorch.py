@@ -19,6 +19,17 @@ The mapping, layer by layer (see also the comments at each site):
   ``batch_first=True``; return_sequences=False -> ``h_n[-1]``. Behind a ``mask_zero`` embedding:
   ``pack_padded_sequence`` with ``lengths = (x != 0).sum(1)`` and ``pad_packed_sequence``.
 * Weights cross the boundary through backends/layouts.py.
+
+Where PyTorch has no built-in and this adapter computes the value a clause tests by hand (the
+masked mean loss, the mask as lengths for packing, Keras' l2 as ``weight_decay = 2*l2``, an
+``embeddings_initializer`` applied with ``nn.init`` after construction, the Keras weight layout
+of ``nn.Linear`` and the RNNs), :meth:`Torch.emulation` says so, and a conforming result is
+reported as ``emulated``, not as PyTorch's conformance. Sizes PyTorch requires as arguments
+(``in_features``, ``input_size``) are passed as its users write them; parameter counts and output
+shapes read from the modules are PyTorch's own (the shapes come from a batch of two through forward
+hooks, and the batch axis is reported as None because PyTorch's modules take any batch size).
+Converting weights to compare values after a training step is porting, not emulation; only a
+clause about the layout itself (the ``weights`` action) is emulated by it.
 """
 from __future__ import annotations
 
@@ -39,6 +50,21 @@ _NO_CONFIG = ("nn.Embedding keeps no initializer setting: reset_parameters alway
 # embeddings_initializer -> the nn.init call a user writes on the new module's weight
 _INIT_CALLS = {"ones": "nn.init.ones_({w})", "zeros": "nn.init.zeros_({w})",
                "uniform": "nn.init.uniform_({w}, -0.05, 0.05)"}
+
+# What the adapter computes by hand (Torch.emulation): the idiom, as a user writes it.
+EMULATIONS = {
+    "masked_mean": "the masked mean loss written by hand, m = (x != 0).float(); "
+                   "loss = (((pred - y) ** 2).mean(-1) * m).sum() / m.sum() (PyTorch's losses take no mask)",
+    "packing": "the mask computed by hand from the indices, lengths = (x != 0).sum(1), then "
+               "pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False) and "
+               "pad_packed_sequence (PyTorch's RNNs take no mask)",
+    "weight_decay": "Keras l2(f) translated by hand into torch.optim.SGD weight_decay=2*f on the "
+                    "embedding's parameter group (PyTorch adds no regularization term to the loss)",
+    "layout": "converted by hand from PyTorch's layout (backends/layouts.py): nn.Linear's weight (out, in) "
+              "transposed to (in, out); RNN weights transposed, gates reordered, bias_ih + bias_hh summed",
+    "initializer": "nn.Embedding takes no initializer: the weight re-initialised by hand after construction, "
+                   "{call}",
+}
 
 _CLASSES: dict = {}
 
@@ -121,6 +147,21 @@ def _features_after(layer: Layer, features, length):
     if layer.kind == "flatten":
         return (features * length if features and length else None), None
     return layer.args["units"], length
+
+
+def _mask_flow(model: Model) -> tuple[bool, bool]:
+    """(an RNN runs behind a masking embedding, so packing is used; the stack's output still
+    carries the mask, so the loss is the hand-written masked mean), as Stack.forward tracks it."""
+    masked = packed = False
+    for layer in model.layers:
+        if layer.kind == "embedding":
+            masked = bool(layer.get("mask_zero"))
+        elif layer.kind in RNN_KINDS:
+            packed = packed or masked
+            masked = masked and bool(layer.get("return_sequences"))
+        else:
+            masked = masked and layer.kind != "flatten"
+    return packed, masked
 
 
 def _embedding_kwargs(args: dict) -> dict:
@@ -277,8 +318,7 @@ class Torch(Backend):
         x = torch.as_tensor(x)
         pred = built.stack(x)
         y = torch.as_tensor(y)
-        first = built.spec.layers[0]
-        if first.get("mask_zero") and pred.dim() == 3 and x.dim() == 2 and pred.shape[:2] == x.shape:
+        if _mask_flow(built.spec)[1] and pred.dim() == 3 and x.dim() == 2 and pred.shape[:2] == x.shape:
             weight = (x != 0).to(pred.dtype)
             per_step = ((pred - y) ** 2).mean(-1)
             return (per_step * weight).sum() / weight.sum()
@@ -336,6 +376,33 @@ class Torch(Backend):
 
     def layer_config(self, layer):
         raise Unsupported(_NO_CONFIG)
+
+    def emulation(self, action, model, args):
+        if model is None:
+            return {}
+        found: dict[str, list[str]] = {}
+
+        def add(fields, idiom):
+            for f in fields:
+                found.setdefault(f, []).append(idiom)
+
+        packed, masked_output = _mask_flow(model)
+        trained = {"loss": ("losses",), "train_step": ("loss", "after")}
+        if packed and action in ("forward", "loss", "train_step"):
+            add(trained.get(action, ("outputs", "sequences")), EMULATIONS["packing"])
+        if masked_output and action in trained:
+            add(trained[action], EMULATIONS["masked_mean"])
+        if action == "train_step" and any(layer.get("embeddings_regularizer") for layer in model.layers):
+            add(("after",), EMULATIONS["weight_decay"])
+        if action == "weights":
+            for i, layer in enumerate(model.layers):
+                if layer.kind == "dense" or layer.kind in RNN_KINDS:
+                    add((f"weights[{i}]", f"shapes[{i}]", f"counts[{i}]"), EMULATIONS["layout"])
+        first = model.layers[0]
+        if action == "fresh_weights" and first.kind == "embedding" and first.get("embeddings_initializer"):
+            call = _INIT_CALLS[first.get("embeddings_initializer")].format(w="layer.weight")
+            add(("matrices",), EMULATIONS["initializer"].format(call=call))
+        return {f: " + ".join(idioms) for f, idioms in found.items()}
 
     # document_call: the base class's Unsupported (the document's Keras calls, m.predict on a
     # Python list, get_weights(), weights=[...], have no PyTorch counterpart).

@@ -168,6 +168,31 @@ def rnn_forward(kind, weights, x, mask=None, return_sequences=False):
     return np.stack(outputs, axis=1) if return_sequences else h
 
 
+# The document's three array operations, one function each: run_layers and the document's own
+# calls go through them (tests/mutants.py replaces them, inside a mutant's worker only, to model a
+# framework bug in one place).
+def lookup(matrix, idx) -> np.ndarray:
+    """Row i of the matrix for each index i."""
+    return np.asarray(matrix, np.float64)[idx]
+
+
+def flatten(x) -> np.ndarray:
+    """(batch_size, size1, ..., sizeN) -> (batch_size, size1*...*sizeN), in row-major order."""
+    return x.reshape(x.shape[0], -1)
+
+
+def dense(x, kernel, bias) -> np.ndarray:
+    """sum_alpha X[i...j alpha] W[alpha k] + b[k]: the last axis against the kernel's rows."""
+    return np.tensordot(x, np.asarray(kernel, np.float64), axes=[[-1], [0]]) + bias
+
+
+def scatter_add(target, idx, rows) -> np.ndarray:
+    """The embedding's gradient: each looked-up row's gradient added to its row of ``target``; an
+    index that occurs twice gets the sum of both."""
+    np.add.at(target, idx, rows)
+    return target
+
+
 def run_layers(model: RefModel, x):
     """Forward pass in float64; returns (output, mask of the output, per-layer activations)."""
     mask = None
@@ -176,12 +201,12 @@ def run_layers(model: RefModel, x):
         kind = layer.kind
         if kind == "embedding":
             idx = check_indices(x, layer.args["input_dim"])
-            x = np.asarray(weights[0], np.float64)[idx]
+            x = lookup(weights[0], idx)
             mask = (idx != 0) if layer.args.get("mask_zero") else None
         elif kind == "flatten":
-            x, mask = x.reshape(x.shape[0], -1), None
+            x, mask = flatten(x), None
         elif kind == "dense":
-            x = np.tensordot(x, np.asarray(weights[0], np.float64), axes=[[-1], [0]]) + weights[1]
+            x = dense(x, weights[0], weights[1])
         else:
             seq = layer.args.get("return_sequences", False)
             x = rnn_forward(kind, weights, x, mask, seq)
@@ -297,8 +322,7 @@ class Reference(Backend):
         dK = np.tensordot(flat, g, axes=[list(range(flat.ndim - 1))] * 2)
         db = g.reshape(-1, g.shape[-1]).sum(axis=0)
         dvec = np.tensordot(g, K, axes=[[-1], [1]]).reshape(vectors.shape)
-        dE = np.zeros_like(E)
-        np.add.at(dE, idx, dvec)
+        dE = scatter_add(np.zeros_like(E), idx, dvec)
         reg = emb.args.get("embeddings_regularizer")
         if reg:
             dE += 2.0 * reg["l2"] * E
@@ -326,7 +350,7 @@ class Reference(Backend):
     # -- the document's own Keras calls, as the document states their results ---------------
     def document_call(self, name, **args):
         if name == "flatten_ones":
-            return {"shape": list(np.ones(args["shape"]).reshape(args["shape"][0], -1).shape)}
+            return {"shape": list(flatten(np.ones(args["shape"])).shape)}
         model = Model((Layer("embedding", {"input_dim": args["voc_size"],
                                            "output_dim": args["vec_dim"]}),))
         built = self.build(model)

@@ -1,4 +1,4 @@
-"""``python -m conformance report|diff|divergences|sweep``: thin argparse front end."""
+"""``python -m conformance report|diff|divergences|sweep|selftest``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
@@ -22,10 +22,26 @@ def main(argv=None) -> int:
     from . import sweep
 
     sweep.add_arguments(swp)
+    st = sub.add_parser("selftest", help="run the mutants of tests/mutants.py; print the kill matrix and "
+                                         "the score; exit 1 if a mutant survives or a normative clause is weak")
+    st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
+    st.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                    help="run only this mutant (repeatable; the weak-clause check needs them all)")
+    st.add_argument("--update", metavar="README", help="rewrite the selftest block in this file")
+    st.add_argument("--module", default="tests.mutants", help="where the mutants are (default tests.mutants)")
+    st.add_argument("--spec-dir", default=None, help="the spec files (default specs/)")
+    st.add_argument("--weak", default=None, help="the list of weak clauses (default tests/weak_clauses.yaml)")
     args = parser.parse_args(argv)
 
     if args.command == "sweep":
         return sweep.main(args)
+
+    if args.command == "selftest":
+        from . import selftest
+
+        args.spec_dir = args.spec_dir or str(selftest.SPEC_DIR)
+        args.weak = args.weak or str(selftest.WEAK_FILE)
+        return selftest.main(args)
 
     if args.command == "divergences":
         from . import registry_doc

@@ -113,6 +113,9 @@ def run_case(backend, case: Case) -> dict:
         warnings.simplefilter("always")
         try:
             obs = ACTIONS[case.action](backend, case)
+            emulated = backend.emulation(case.action, case.model, case.args)
+            if emulated:  # what the adapter computed by hand (Backend.emulation)
+                obs["emulated"] = {str(k): str(v) for k, v in emulated.items()}
         except Unsupported:
             raise
         except FrameworkRaised as exc:

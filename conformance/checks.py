@@ -90,6 +90,8 @@ def _target(ctx: Context, check: dict, default_path: str):
         return paths.get(ctx.ref, default_path)
     if isinstance(to, dict) and "of" in to:
         return paths.get(ctx.obs, to["of"])
+    if check.get("literal"):
+        return to
     return resolve_value(to, ctx.params)
 
 
@@ -242,6 +244,26 @@ def check_uniform(ctx, check):
     z_var = (values.var(ddof=1) - var) / (var * np.sqrt(0.8 / n))  # kurtosis of uniform: 1.8
     ok = p > alpha and abs(z_mean) < 4 and abs(z_var) < 4
     expected = {"ks_p_above": alpha, "mean": mean, "variance": _num(var), "|z| below": 4,
+                "false_alarm_rate_at_most": float(f"{alpha + 4 * stats.norm.sf(4):.3g}")}
+    observed = {"ks_p": _num(p), "mean": _num(values.mean()), "variance": _num(values.var(ddof=1)),
+                "z_mean": _num(z_mean), "z_variance": _num(z_var)}
+    return ok, expected, observed
+
+
+def check_normal(ctx, check):
+    """Normal with the given ``mean`` and ``std``: Kolmogorov-Smirnov at level alpha, and mean
+    and variance within 4 standard errors (the sample variance of a normal has standard error
+    sigma^2 * sqrt(2/(n-1))). False-alarm rate for a true normal sample: at most
+    alpha + 2*P(|Z| > 4) = alpha + 1.27e-4 (union bound; the z tests are asymptotic)."""
+    values = _numbers(_field(ctx, check["of"])).ravel()
+    mean, std = (float(resolve_value(check[k], ctx.params)) for k in ("mean", "std"))
+    alpha = check.get("alpha", 0.001)
+    n = values.size
+    p = stats.kstest(values, "norm", args=(mean, std)).pvalue
+    z_mean = (values.mean() - mean) / (std / np.sqrt(n))
+    z_var = (values.var(ddof=1) - std ** 2) / (std ** 2 * np.sqrt(2 / (n - 1)))
+    ok = p > alpha and abs(z_mean) < 4 and abs(z_var) < 4
+    expected = {"ks_p_above": alpha, "mean": mean, "variance": _num(std ** 2), "|z| below": 4,
                 "false_alarm_rate_at_most": float(f"{alpha + 4 * stats.norm.sf(4):.3g}")}
     observed = {"ks_p": _num(p), "mean": _num(values.mean()), "variance": _num(values.var(ddof=1)),
                 "z_mean": _num(z_mean), "z_variance": _num(z_var)}

@@ -19,7 +19,7 @@ from .spec import Clause
 class Outcome:
     clause: Clause
     backend: str
-    status: str                      # conform | diverge | unsupported | error | skip
+    status: str                      # conform | emulated | diverge | unsupported | error | skip
     known: bool = False
     expected: object = None
     observed: object = None
@@ -33,6 +33,8 @@ class Outcome:
     api: list = field(default_factory=list)  # how the release was called, where releases differ
     detail: str | None = None        # traceback or worker log of an error
     cause: dict | None = None        # error only: where, type, message, traceback (last frames)
+    emulation: dict | None = None    # field -> the idiom the adapter computed it with (see below)
+    pinned: list | None = None       # a registered divergence: its ``observed`` checks, evaluated
     duration: float = 0.0
 
     def record(self) -> dict:
@@ -43,8 +45,14 @@ class Outcome:
             "known": self.known, "expected": self.expected, "observed": self.observed,
             "reason": self.reason, "link": self.link, "snippet": self.snippet,
             "behaviour": self.behaviour, "agrees": self.agrees, "warnings": self.warnings,
-            "cause": self.cause, "api": self.api, "duration": round(self.duration, 4),
+            "cause": self.cause, "api": self.api, "emulation": self.emulation, "pinned": self.pinned,
+            "duration": round(self.duration, 4),
         }
+
+    @property
+    def changed(self) -> bool:
+        """A registered divergence that still diverges, but not as its entry pins it."""
+        return bool(self.pinned) and not all(p["ok"] for p in self.pinned)
 
     def summary(self) -> str:
         return f"{self.clause.id} on {self.backend}: {self.status}" + (
@@ -61,12 +69,25 @@ class Outcome:
                 where, "the adapter or the backend's worker failed")
             lines += [f"outcome  ERROR: {what}", self.detail or ""]
             return "\n".join(lines)
-        if self.known and self.status == "conform":
-            lines.append("outcome  a registered divergence now CONFORMS: remove its registry entry")
+        if self.known and self.status in ("conform", "emulated"):
+            lines.append("outcome  a registered divergence now CONFORMS"
+                         + (" (through the adapter's emulation)" if self.status == "emulated" else "")
+                         + ": remove its registry entry")
             lines.append(f"registry reason was: {self.reason}")
             return "\n".join(lines)
+        if self.changed:
+            lines.append("outcome  KNOWN DIVERGENCE CHANGED: the backend still diverges, but no longer "
+                         "as its registry entry pins it (observed:)")
+            for p in self.pinned:
+                if not p["ok"]:
+                    lines += [f"  pinned   {p['check']} on {p['field'] or '(observation)'}",
+                              f"  expected {p['expected']}", f"  observed {p['observed']}"]
+            lines.append("Update the registry entry (reason and observed) once the new behaviour is understood.")
         lines.append("outcome  DIVERGES from the document" if c.normative else
                      "outcome  DIVERGES from the extension (standard behaviour the document does not state)")
+        if self.emulation:
+            lines.append("emulated the framework plus the adapter's idiom still diverges; the adapter computed "
+                         + "; ".join(f"{f}: {idiom}" for f, idiom in self.emulation.items()))
         for m in self.mismatches:
             lines += [f"  check    {m.check} on {m.field or '(observation)'}",
                       f"  expected {m.expected}", f"  observed {m.observed}"]
@@ -76,8 +97,9 @@ class Outcome:
             lines.append("warnings " + "; ".join(self.warnings))
         if self.snippet:
             lines += ["reproduce with the framework alone:", _indent(self.snippet)]
-        lines.append("If this divergence is understood and confirmed, register it in "
-                     f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
+        if not self.changed:
+            lines.append("If this divergence is understood and confirmed, register it in "
+                         f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
         return "\n".join(lines)
 
 
@@ -152,6 +174,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
     obs = payload
     outcome.warnings = list(obs.get("warnings", []))
     outcome.api = list(obs.get("api", []))
+    outcome.emulation = emulated_fields(clause, obs.get("emulated"))
     if clause.characterize:
         name = clause.characterize["describe"]
         outcome.behaviour = describe(name, obs, case)
@@ -161,8 +184,8 @@ def _judge(session, outcome: Outcome) -> Outcome:
         outcome.status = "conform" if outcome.agrees else "diverge"
         if not outcome.agrees:
             outcome.reason = "behaves differently from the reference (the document is silent)"
+    ctx = checks.Context(obs, ref_obs, clause.params, case)
     if clause.expect:
-        ctx = checks.Context(obs, ref_obs, clause.params, case)
         results = [checks.evaluate(ctx, check) for check in clause.expect]
         outcome.mismatches = [r for r in results if not r.ok]
         if clause.judged:
@@ -172,11 +195,53 @@ def _judge(session, outcome: Outcome) -> Outcome:
                 outcome.status = "diverge"
                 outcome.reason = "; ".join(m.message or f"{m.check} check on {m.field} failed"
                                            for m in outcome.mismatches)
+    if outcome.status == "conform" and clause.judged and outcome.emulation:
+        # the adapter, not the framework, computed what the clause tests: not the framework's conformance
+        outcome.status = "emulated"
+        outcome.reason = ("conforms only through what the adapter computed by hand (" + ", ".join(
+            outcome.emulation) + "; see emulation): not the framework's own conformance")
     if entry is not None:
-        outcome.known, outcome.link = True, entry.link
-        outcome.reason = entry.reason
+        outcome.link = entry.link
         outcome.snippet = entry.snippet or snippet
+        if outcome.status == "diverge" and entry.observed:
+            pinned = [checks.evaluate(ctx, check) for check in entry.observed]
+            outcome.pinned = [{"check": r.check, "field": r.field, "ok": r.ok, "expected": r.expected,
+                               "observed": r.observed} for r in pinned]
+            off = [r for r in pinned if not r.ok]
+            if off:  # still diverges, but not as registered: fails the run like a new divergence
+                outcome.reason = ("known divergence changed: " + "; ".join(
+                    f"{r.check} on {r.field or 'the observation'} expected {r.expected}, observed {r.observed}"
+                    for r in off) + f" (registered in {entry.path.name}: {entry.reason})")[:2000]
+                return outcome
+        outcome.known = True
+        outcome.reason = entry.reason
     return outcome
+
+
+def emulated_fields(clause: Clause, declared) -> dict | None:
+    """The adapter's emulations (observation field -> idiom) that touch a field the clause's
+    checks read: ``outputs`` touches ``outputs[0]`` and the other way round, ``shapes[2]`` does
+    not touch ``shapes[0]``."""
+    if not declared or not isinstance(declared, dict):
+        return None
+    read = [path for check in clause.expect
+            for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict)
+                         else None) if path]
+    if clause.characterize and clause.characterize.get("of"):
+        read.append(clause.characterize["of"])
+    touched = {str(f): str(idiom) for f, idiom in declared.items()
+               if any(_overlaps(str(f), path) for path in read)}
+    return touched or None
+
+
+_TOKENS = re.compile(r"[A-Za-z_]\w*|\[-?\d+\]")
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """One field path is the other or lies inside it."""
+    x, y = _TOKENS.findall(a), _TOKENS.findall(b)
+    n = min(len(x), len(y))
+    return n > 0 and x[:n] == y[:n]
 
 
 def _key(m) -> str:

@@ -91,7 +91,9 @@ def _collects_specs(config) -> bool:
 def _load_clauses(config, session: Session) -> list:
     """All clauses of --spec-dir, loaded once per process; raises SpecError."""
     if not session.clauses:
-        session.add_clauses(load_all(Path(config.getoption("spec_dir"))))
+        clauses = load_all(Path(config.getoption("spec_dir")))
+        registry.check_pins(session.known, clauses)  # the pinned checks' formulas, on their clauses
+        session.add_clauses(clauses)
     return list(session.clauses.values())
 
 
@@ -308,7 +310,11 @@ def _label(result) -> str:
     if result["level"] == "characterization" and result["status"] in ("conform", "diverge"):
         return "characterized" + ("" if result["agrees"] else " (differs from reference)")
     if result["status"] == "diverge":
+        if any(not p["ok"] for p in result.get("pinned") or []):
+            return "DIVERGE (known divergence changed)"
         return "diverge (known)" if result["known"] else "DIVERGE (new)"
+    if result["status"] == "emulated":
+        return "emulated (the adapter computed it)"
     return result["status"]
 
 

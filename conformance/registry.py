@@ -1,8 +1,11 @@
 """Known divergences: one YAML file per backend in specs/divergences/.
 
-Each entry names a clause, the reason, and where one exists an upstream issue or documentation
-link. A registered divergence is an expected, *strict* failure: if the backend starts to conform,
-the run fails so that the entry is removed.
+Each entry names a clause, the reason, where one exists an upstream issue or documentation
+link, and what the backend is expected to show (``observed``: checks in the clauses' own check
+language, e.g. ``{check: raises, to: ValueError}``). A registered divergence is an expected,
+*strict* failure: if the backend starts to conform, the run fails so that the entry is removed;
+if it still diverges but no longer as ``observed`` says, the run fails with "known divergence
+changed", so a registered reason never goes stale in silence.
 
 An entry may hold for some releases only: ``releases: ">=3.0,<3.3"`` is a version specifier
 (packaging.specifiers, PEP 440) matched against the framework version the backend reports (Keras'
@@ -11,16 +14,16 @@ each with its own reason; the first whose ``releases`` match applies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .spec import SPEC_DIR, SpecError, _rel, read_yaml
+from .spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
-ENTRY_KEYS = {"clause", "reason", "link", "snippet", "releases"}
+ENTRY_KEYS = {"clause", "reason", "link", "snippet", "releases", "observed"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Divergence:
     snippet: str | None
     path: Path
     releases: str | None = None  # a version specifier; None: every release
+    # the checks (dicts) the backend's observation is pinned to; dicts do not hash, so not compared
+    observed: tuple = field(default=(), compare=False)
 
     def applies_to(self, version: str | None) -> bool:
         """Whether the entry holds for this framework version (an unknown version: only an
@@ -85,6 +90,19 @@ def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
         required = key in ("clause", "reason")
         if (required or raw.get(key) is not None) and not (isinstance(raw[key], str) and raw[key].strip()):
             raise SpecError(path, f"{entry}{key!r} must be text, not {raw[key]!r}", where)
+    observed = raw.get("observed")
+    if observed is None:
+        raise SpecError(path, f"{entry}every divergence pins what the backend shows: add 'observed', a "
+                              "list of checks in the clauses' check language (e.g. {check: raises, to: "
+                              "ValueError})", where)
+    problem = check_errors(observed)
+    if problem is None:
+        try:
+            check_checks(observed, {}, formulas=False)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise SpecError(path, f"{entry}observed: {problem}", where)
     releases = raw.get("releases")
     if releases is not None:
         try:
@@ -93,8 +111,8 @@ def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
             raise SpecError(path, f"{entry}'releases' is not a version specifier such as "
                                   f"'>=3.0,<3.3': {releases!r}", where) from None
         releases = str(releases)
-    return Divergence(backend, clause, " ".join(raw["reason"].split()), raw.get("link"), raw.get("snippet"),
-                      path, releases)
+    return Divergence(backend, clause, " ".join(raw["reason"].split()), raw.get("link"),
+                      raw.get("snippet"), path, releases=releases, observed=tuple(observed))
 
 
 def find(entries, backend: str, clause: str, version: str | None) -> Divergence | None:
@@ -103,6 +121,20 @@ def find(entries, backend: str, clause: str, version: str | None) -> Divergence 
         if entry.backend == backend and entry.clause == clause and entry.applies_to(version):
             return entry
     return None
+
+
+def check_pins(entries, clauses) -> None:
+    """The formulas of every entry's ``observed`` checks, evaluated on its clause's parameters
+    (known once the spec files are loaded); a SpecError names the registry file and clause."""
+    by_id = {c.id: c for c in clauses} if not isinstance(clauses, dict) else clauses
+    for entry in entries.values():
+        clause = by_id.get(entry.clause)
+        if clause is None:
+            continue  # a stale entry: reported as such, never run
+        try:
+            check_checks(list(entry.observed), clause.params)
+        except ValueError as exc:
+            raise SpecError(entry.path, f"observed: {exc}", entry.clause) from None
 
 
 def stale(entries, clause_ids) -> list[Divergence]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 from backends import DEFAULT_ORDER
 
 from . import registry
@@ -22,6 +24,11 @@ def _anchor(entry) -> str:
 def _backend(entry) -> str:
     """The backend, and the releases when the entry holds for some only."""
     return entry.backend + (f" ({entry.releases})" if entry.releases else "")
+
+
+def _flow(check: dict) -> str:
+    """A check as one line of YAML flow style, as written in the registry."""
+    return yaml.safe_dump(check, default_flow_style=True, sort_keys=False, width=10**6).strip()
 
 
 def markdown() -> str:
@@ -44,6 +51,9 @@ def markdown() -> str:
     lines.append("")
     for e in ordered:
         lines += [f'<a id="{_anchor(e)}"></a>', f"**{_backend(e)}: `{e.clause}`**", ""]
+        if e.observed:
+            lines += ["Pinned (the run fails with \"known divergence changed\" if this stops holding): "
+                      + "; ".join(f"`` {_flow(check)} ``" for check in e.observed), ""]
         if e.snippet:
             lines += ["```python", e.snippet.rstrip(), "```", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -235,17 +235,43 @@ def check_clause(clause: Clause) -> None:
                     _formula(value, params)
     for value in _walk(clause.args):
         _formula(value, params)
-    for check in clause.expect:
+    check_checks(clause.expect, params)
+
+
+def check_checks(checks: list, params: dict, formulas: bool = True) -> None:
+    """What the schema cannot say about a list of checks (a clause's ``expect``, a registered
+    divergence's ``observed``): field paths, the keys a check needs, and (with ``formulas``)
+    formulas that evaluate on ``params``."""
+    formula_of = (lambda value: _formula(value, params)) if formulas else (lambda value: None)
+    for check in checks:
         for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict) else None):
             if path is not None:
                 paths.validate(path)
-        for key in ("low", "high"):
+        if check["check"] == "normal" and not {"mean", "std"} <= set(check):
+            raise ValueError("a normal check needs 'mean' and 'std'")
+        if check["check"] in ("within", "uniform", "attains") and not {"low", "high"} <= set(check):
+            raise ValueError(f"a{'n' if check['check'] == 'attains' else ''} {check['check']} check "
+                             "needs 'low' and 'high'")
+        for key in ("low", "high", "mean", "std"):
             if key in check:
-                _formula(check[key], params)
+                formula_of(check[key])
         to = check.get("to")
-        if check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict):
+        if (check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict)
+                and not check.get("literal")):
             for value in _walk(to):
-                _formula(value, params)
+                formula_of(value)
+
+
+def check_errors(checks) -> str | None:
+    """The first schema error of a list of checks, as one line, or None."""
+    validator = jsonschema.Draft202012Validator(
+        {"$defs": _validator().schema["$defs"], "type": "array", "minItems": 1,
+         "items": {"$ref": "#/$defs/check"}})
+    error = next(iter(sorted(validator.iter_errors(checks), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return None
+    at = "/".join(str(p) for p in error.absolute_path) or "top level"
+    return f"{at}: {error.message}"
 
 
 def _formula(value, params):

@@ -1,6 +1,9 @@
-"""Adapters for frameworks that are not there."""
+"""Adapters for frameworks that are not there, and adapters that declare emulations."""
+import numpy as np
+
 from backends.base import Backend
 from backends.keras3 import KerasTensorflow
+from backends.reference import Reference
 
 
 class NotInstalled(Backend):
@@ -26,3 +29,36 @@ class BrokenAtStart(Backend):
 
     def version(self):
         raise RuntimeError("this framework's import is broken")
+
+
+class _DeclaresEmulation:
+    """Says it computed every forward output by hand (Backend.emulation)."""
+
+    def emulation(self, action, model, args):
+        return {"outputs": "looked up by hand, matrix[x]"} if action == "forward" else {}
+
+
+class EmulatedLookup(_DeclaresEmulation, Reference):
+    """The reference, declaring its lookups emulated: they conform, but only as ``emulated``."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+
+class EmulatedOffByOne(_DeclaresEmulation, Reference):
+    """An emulated lookup that is off by one: the framework plus the idiom still diverges."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+    def forward(self, built, x):
+        return super().forward(built, (np.asarray(x) + 1) % built.spec.layers[0].args["input_dim"])
+
+
+class Harmless(Reference):
+    """A "mutant" without a bug: it survives every clause (python -m conformance selftest
+    --module tests.fake_backends must fail)."""
+
+    framework = "fake"
+    requires = ("numpy",)
+    kills = ("lookup.rows-are-matrix-rows",)

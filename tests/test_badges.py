@@ -55,3 +55,11 @@ def test_one_badge_pair_per_backend(tmp_path):
                            for ext in ("svg", "json"))
     label = json.loads((tmp_path / "badge-my.adapter_Thing.json").read_text())["label"]
     assert label == "my.adapter:Thing"
+
+
+def test_emulated_results_count_against_conformance_and_are_named():
+    doc = document([result("a", "torch"), result("b", "torch", "emulated"), result("c", "torch", "emulated"),
+                    result("d", "torch", "emulated", level="extension")])
+    assert badge_data("torch", doc["results"]) == {"schemaVersion": 1, "label": "torch",
+                                                   "message": "1/3 conform, 2 emulated", "color": "red"}
+    assert badge_data("torch", doc["results"], "extension")["message"] == "0/1 conform, 1 emulated"

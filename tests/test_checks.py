@@ -169,3 +169,13 @@ def test_differ_and_truth_checks_refuse_nan():
     assert not ev({"a": nan, "b": nan.copy()}, {"check": "differ", "of": "a", "to": {"of": "b"}}).ok
     assert not ev({"a": nan}, {"check": "is_true", "of": "a"}).ok
     assert ev({"a": np.ones(3), "b": np.zeros(3)}, {"check": "differ", "of": "a", "to": {"of": "b"}}).ok
+
+
+def test_equal_with_literal_compares_text_as_written_and_formulas_otherwise():
+    obs = {"shapes": ["?"], "params": ["0 (unbuilt)"], "n": [10]}
+    assert ev(obs, {"check": "equal", "of": "shapes", "literal": True, "to": ["?"]}).ok
+    assert ev(obs, {"check": "equal", "of": "params", "literal": True, "to": ["0 (unbuilt)"]}).ok
+    assert not ev(obs, {"check": "equal", "of": "params", "literal": True, "to": [0]}).ok
+    assert not ev(obs, {"check": "equal", "of": "n", "literal": True, "to": ["voc_size*vec_dim"]},
+                  params={"voc_size": 5, "vec_dim": 2}).ok   # literal: no formula
+    assert ev(obs, {"check": "equal", "of": "n", "to": ["voc_size*vec_dim"]}, params={"voc_size": 5, "vec_dim": 2}).ok

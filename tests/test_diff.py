@@ -137,3 +137,19 @@ def test_exit_codes_through_the_module(tmp_path):
     assert run(str(old), str(new)).returncode == 1
     bad = run(str(old), str(tmp_path / "nope.json"))
     assert bad.returncode == 2 and "nope.json" in bad.stderr
+
+
+@pytest.mark.parametrize("old, new, regression", [
+    ("conform", "emulated", True),     # the framework no longer computes the value itself
+    ("emulated", "diverge", True),
+    ("emulated", "error", True),
+    ("emulated", "conform", False),
+    ("diverge", "emulated", False),
+])
+def test_emulated_sits_between_conform_and_diverge(tmp_path, capsys, old, new, regression):
+    before = _edit(scenario(), "lookup.rows", "keras-jax", status=old)
+    after = _edit(scenario(), "lookup.rows", "keras-jax", status=new)
+    code, out = _diff(tmp_path, capsys, before, after)
+    assert code == (1 if regression else 0)
+    line = next(x for x in out.splitlines() if "status" in x and "lookup.rows" in x)
+    assert line.startswith("!!") is regression

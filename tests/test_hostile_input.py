@@ -116,7 +116,8 @@ def test_a_registry_file_that_is_not_yaml_is_named_with_its_line(tmp_path):
 
 
 def test_an_entry_registered_twice_names_both_files(tmp_path):
-    entry = "backend: torch\ndivergences:\n  - {clause: lookup.sample, reason: rows differ}\n"
+    entry = ("backend: torch\ndivergences:\n  - {clause: lookup.sample, reason: rows differ, "
+             "observed: [{check: raises}]}\n")
     registry_dir = spec_dir(tmp_path, registry={"torch.yaml": entry, "torch-more.yaml": entry}) / "divergences"
     with pytest.raises(SpecError) as info:
         registry.load(registry_dir)
@@ -138,6 +139,33 @@ def test_a_registry_entry_that_is_not_text_is_named(tmp_path, entry, message):
         registry.load(registry_dir / "divergences")
     assert str(info.value).startswith(f"{registry_dir / 'divergences' / 'torch.yaml'}: ")
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("observed, message", [
+    (None, "clause 'lookup.sample': every divergence pins what the backend shows: add 'observed'"),
+    ("[]", "clause 'lookup.sample': observed: top level: [] should be non-empty"),
+    ("[{check: nearly, of: outputs}]", "clause 'lookup.sample': observed: 0/check: 'nearly' is not one of"),
+    ("[{check: close, of: 'outputs[0](1)'}]", "observed: bad field path 'outputs[0](1)'"),
+    ("[{check: within, of: outputs}]", "observed: a within check needs 'low' and 'high'"),
+    ("[{check: normal, of: outputs, mean: 0}]", "observed: a normal check needs 'mean' and 'std'"),
+    ("[{check: raises, sneaky: 1}]", "observed: 0: Additional properties are not allowed ('sneaky' was unexpected)"),
+])
+def test_a_registry_entry_whose_pinned_checks_are_malformed_is_named(tmp_path, observed, message):
+    pin = "" if observed is None else f", observed: {observed}"
+    registry_dir = spec_dir(tmp_path, registry={
+        "torch.yaml": f"backend: torch\ndivergences:\n  - {{clause: lookup.sample, reason: ok{pin}}}\n"})
+    with pytest.raises(SpecError) as info:
+        registry.load(registry_dir / "divergences")
+    assert str(info.value).startswith(f"{registry_dir / 'divergences' / 'torch.yaml'}: ")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_pinned_formula_is_evaluated_on_its_clause_before_any_test(tmp_path):
+    specs = spec_dir(tmp_path, registry={"torch.yaml": "backend: torch\ndivergences:\n  - {clause: lookup.sample, "
+                                                       "reason: ok, observed: [{check: equal, of: params, "
+                                                       "to: [voc_size/(vec_dim-2)]}]}\n"})
+    line = refused(run("--backend", "reference", "--spec-dir", str(specs)))
+    assert "divergences/torch.yaml: clause 'lookup.sample': observed:" in line and "divides by zero" in line
 
 
 @pytest.mark.parametrize("text, message", [

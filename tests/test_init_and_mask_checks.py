@@ -112,3 +112,27 @@ def test_close_from_first_input_skips_leading_masked_steps_and_names_where_it_di
     r = ev({"s": wrong}, check, ref, _case(x))
     assert not r.ok and r.observed["differs at (sample, step)"] == [[1, 2]]
     assert not ev({"s": ref["s"][:1]}, check, ref, _case(x)).ok   # a shape mismatch fails
+
+
+NORMAL = {"check": "normal", "of": "m", "mean": 0, "std": 1}
+
+
+def normal(seed, std=1.0, shape=(1000, 10)):
+    return np.random.default_rng(seed).normal(0.0, std, shape).astype(np.float32)
+
+
+def test_normal_passes_true_normal_draws_and_states_its_false_alarm_rate():
+    assert all(ev({"m": normal(seed)}, NORMAL).ok for seed in range(30))
+    r = ev({"m": normal(0)}, NORMAL)
+    assert r.expected["false_alarm_rate_at_most"] == pytest.approx(0.001 + 4 * 3.167e-5, rel=1e-2)
+
+
+@pytest.mark.parametrize("sample", [
+    lambda seed: normal(seed, std=3.0),                 # torch's init becoming N(0, 3): a pin fails
+    lambda seed: normal(seed, std=1.1),                 # 10% wider
+    lambda seed: normal(seed) + np.float32(0.1),        # shifted
+    lambda seed: uniform(seed, -1.7, 1.7),              # uniform with the variance of N(0, 1)
+    lambda seed: uniform(seed),                         # the document's initializer
+], ids=["N(0,3)", "N(0,1.1)", "shifted", "uniform-var-1", "U[-0.05,0.05]"])
+def test_normal_fails_other_distributions_whatever_the_seed(sample):
+    assert not any(ev({"m": sample(seed)}, NORMAL).ok for seed in range(10))

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import jsonschema
-import pytest
 
 from conformance.spec import load_all
 
@@ -38,23 +37,13 @@ def test_reference_conforms_to_every_normative_clause_and_json_is_valid(tmp_path
     assert data["backends"]["reference"]["available"] is True
 
 
-MUTANTS = {
-    "OffByOneLookup": ("lookup.rows-are-matrix-rows", "lookup"),
-    "BiasInEmbedding": ("model.flatten-dense-parameters", "parameters or frozen"),
-    "ZeroAtMaskedSteps": ("mask.rnn-repeats-hidden-state", "mask"),
-    "ConstraintOnlyOnLookedUpRows": ("constraint.unit-norm-after-step", "constraint"),
-    "WideInitializer": ("init.default-uniform-range", "init"),
-}
-
-
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_every_mutant_is_caught(tmp_path, mutant):
-    clause, selection = MUTANTS[mutant]
-    backend = f"tests.mutants:{mutant}"
-    proc, data = run(tmp_path, "--backend", backend, "-k", selection)
+def test_a_mutant_fails_its_clause_with_expected_and_observed_values(tmp_path):
+    # every mutant of tests/mutants.py is run by the mutation self-test (tests/test_selftest.py)
+    backend, clause = "tests.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows"
+    proc, data = run(tmp_path, "--backend", backend, "-k", "lookup")
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert statuses(data, backend)[clause] == "diverge"
-    assert f"{clause}[{backend}]" in proc.stdout and "expected" in proc.stdout
+    assert f"{clause}[{backend}]" in proc.stdout and "expected" in proc.stdout and "observed" in proc.stdout
 
 
 def test_a_crashing_backend_does_not_take_down_the_others(tmp_path):
@@ -118,20 +107,22 @@ def test_xdist_run_merges_every_backend_into_one_json(tmp_path):
     assert statuses(data, mutant)["lookup.rows-are-matrix-rows"] == "diverge"
 
 
-def _specs_with_registry(tmp_path, backend, clause):
+def _specs_with_registry(tmp_path, backend, clause, observed='[{check: raises}]'):
     spec_dir = tmp_path / "specs"
-    (spec_dir / "divergences").mkdir(parents=True)
+    (spec_dir / "divergences").mkdir(parents=True, exist_ok=True)
     for path in (ROOT / "specs").glob("*.yaml"):
         (spec_dir / path.name).write_text(path.read_text())
     (spec_dir / "divergences" / "x.yaml").write_text(
         f"backend: {backend}\ndivergences:\n  - clause: {clause}\n"
-        "    reason: registered for the test, with a reason long enough to read.\n")
+        "    reason: registered for the test, with a reason long enough to read.\n"
+        f"    observed: {observed}\n")
     return spec_dir
 
 
 def test_a_registered_divergence_is_an_expected_failure(tmp_path):
     mutant = "tests.mutants:OffByOneLookup"
-    spec_dir = _specs_with_registry(tmp_path, mutant, "lookup.rows-are-matrix-rows")
+    spec_dir = _specs_with_registry(tmp_path, mutant, "lookup.rows-are-matrix-rows",
+                                    '[{check: differ, of: "outputs[0]", to: reference}]')
     proc, data = run(tmp_path, "--backend", mutant, "--spec-dir", str(spec_dir), "-k", "rows-are-matrix")
     assert proc.returncode == 0 and "1 xfailed" in proc.stdout
     (result,) = data["results"]
@@ -150,3 +141,28 @@ def test_a_registry_entry_for_no_clause_is_reported(tmp_path):
     spec_dir = _specs_with_registry(tmp_path, "reference", "lookup.no-such-clause")
     proc, _ = run(tmp_path, "--backend", "reference", "--spec-dir", str(spec_dir), "-k", "rows-are-matrix")
     assert "lists 'lookup.no-such-clause', which matches no clause" in proc.stdout
+
+
+# WideInitializer draws from U[-0.1, 0.1]: registered with that pinned. NarrowInitializer (U[-0.0495,
+# 0.0495]) still diverges from the clause, but not as pinned: its range never reaches +-0.0996.
+WIDE = ('[{check: within, of: "matrices[0]", low: -0.1, high: 0.1}, '
+        '{check: attains, of: "matrices[0]", low: -0.1, high: 0.1, margin: 0.0004}]')
+
+
+def test_a_known_divergence_that_changes_fails_the_run(tmp_path):
+    wide, narrow = "tests.mutants:WideInitializer", "tests.mutants:NarrowInitializer"
+    spec_dir = _specs_with_registry(tmp_path, wide, "init.default-uniform-range", WIDE)
+    (spec_dir / "divergences" / "y.yaml").write_text(
+        (spec_dir / "divergences" / "x.yaml").read_text().replace(wide, narrow))
+    proc, data = run(tmp_path, "--backend", wide, "--backend", narrow, "--spec-dir", str(spec_dir),
+                     "-k", "default-uniform-range")
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    records = {r["backend"]: r for r in data["results"]}
+    assert (records[wide]["status"], records[wide]["known"]) == ("diverge", True)
+    assert all(p["ok"] for p in records[wide]["pinned"])
+    changed = records[narrow]
+    assert (changed["status"], changed["known"]) == ("diverge", False)
+    assert changed["reason"].startswith("known divergence changed: attains on matrices[0]")
+    assert [p["ok"] for p in changed["pinned"]] == [True, False]
+    assert "1 xfailed" in proc.stdout and "KNOWN DIVERGENCE CHANGED" in proc.stdout
+    assert "DIVERGE (known divergence changed)" in proc.stdout

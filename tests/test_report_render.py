@@ -215,3 +215,35 @@ def test_html_renders_in_headless_chromium(tmp_path):
                    capture_output=True, timeout=120, check=False)
     assert png.exists() and png.stat().st_size > 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _with_emulated():
+    idiom = {"losses": "the masked mean written by hand"}
+    return document([result("mask.loss", "torch", "emulated", section="Input masking", emulation=idiom,
+                             reason="conforms only through what the adapter computed by hand"),
+                     result("lookup.rows", "torch", section="Introduction"),
+                     result("rnn.gru", "torch", "emulated", level="extension", section="Input masking",
+                            emulation=idiom),
+                     result("mask.loss", "keras-jax", section="Input masking")])
+
+
+def test_emulated_results_are_a_category_of_their_own_and_never_conform():
+    built = matrix.build(_with_emulated())
+    torch = built["summary"]["torch"]
+    assert torch["counts"]["emulated"] == 2 and torch["counts"]["conform"] == 1
+    assert (torch["normative_conform"], torch["normative_applicable"], torch["normative_emulated"]) == (1, 2, 1)
+    assert (torch["extension_conform"], torch["extension_applicable"], torch["extension_emulated"]) == (0, 1, 1)
+    masking = next(c for c in built["coverage"] if c["section"] == "Input masking")["backends"]["torch"]
+    assert (masking["conform"], masking["emulated"], masking["applicable"]) == (0, 2, 2)
+    cell = built["sections"][-1]["rows"][0]["cells"]["torch"]
+    assert (cell["category"], cell["symbol"]) == ("emulated", "\u25d0")
+
+
+def test_emulated_results_render_with_their_idiom(tmp_path):
+    render.write_report(_with_emulated(), tmp_path)
+    md, html = (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
+    assert "**1/2 conform**, 1 emulated" in md and "0/1 conform, 1 emulated" in md
+    assert "\u25d0 emulated by the adapter" in md
+    assert "emulated `losses`: the adapter computed it by hand: the masked mean written by hand" in md
+    assert 'class="cell st-emulated"' in html and ".st-emulated {" in html
+    assert "<code>losses</code>: the adapter computed it by hand: the masked mean written by hand" in html

@@ -3,7 +3,8 @@
 ``badge-<backend>`` counts normative clauses only (what the document says; characterization
 clauses have no right answer); ``badge-<backend>-extension`` counts the extension clauses
 (standard behaviour beyond the text) apart. Skipped or unsupported results are left out of the
-denominator.
+denominator; results the adapter emulated (computed by hand where the framework has no built-in)
+are in it but never count as conforming, and the message names how many there are.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import anybadge
 
-from .matrix import extension_score, normative_score
+from .matrix import extension_score, level_emulated, normative_score
 
 
 def colour(conform: int, applicable: int) -> str:
@@ -27,8 +28,12 @@ def colour(conform: int, applicable: int) -> str:
 def badge_data(backend: str, results, level: str = "normative") -> dict:
     """The shields.io endpoint document for one backend's results at one level."""
     score = extension_score if level == "extension" else normative_score
-    conform, applicable = score([r for r in results if r["backend"] == backend])
+    mine = [r for r in results if r["backend"] == backend]
+    conform, applicable = score(mine)
+    emulated = level_emulated(mine, level)
     message = f"{conform}/{applicable} conform" if applicable else f"no {level} results"
+    if emulated:
+        message += f", {emulated} emulated"
     label = backend if level == "normative" else f"{backend} extensions"
     return {"schemaVersion": 1, "label": label, "message": message,
             "color": colour(conform, applicable)}

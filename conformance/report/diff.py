@@ -3,7 +3,9 @@
 A *change* is any difference in status, known flag, observed value or behaviour, plus pairs that
 appear or disappear. A *regression* is the subset that should fail CI:
 
-* a result that conformed now diverges or errors;
+* a result that conformed now diverges or errors, or conforms only through the adapter's
+  emulation (``emulated``: the framework no longer computes the value itself);
+* an emulated result that now diverges or errors;
 * a normative divergence that is not registered (``known: false``) and was not already an
   unregistered divergence, including on a newly added pair;
 * a pair present in OLD and absent from NEW: a verdict that vanished is never a pass.
@@ -38,11 +40,13 @@ def is_regression(old, new) -> bool:
     if new is None:
         return old is not None
     was = old["status"] if old else None
-    if was == "conform" and new["status"] == "error":
+    if was in ("conform", "emulated") and new["status"] == "error":
         return True
     if new["level"] not in ("normative", "extension"):  # judged levels; characterization never regresses
         return False
-    if was == "conform" and new["status"] == "diverge":
+    if was in ("conform", "emulated") and new["status"] == "diverge":
+        return True
+    if was == "conform" and new["status"] == "emulated":
         return True
     unknown = lambda r: r is not None and r["status"] == "diverge" and not r.get("known")  # noqa: E731
     return unknown(new) and not unknown(old)

@@ -23,6 +23,8 @@ MAX_VALUE_CHARS = 2000
 # cell category -> (text, symbol); the category is also the CSS class suffix
 CATEGORIES = {
     "conform": ("conform", "\u2714"),
+    # conforms only through what the adapter computed by hand (the record's ``emulation``)
+    "emulated": ("emulated by the adapter", "\u25d0"),
     "diverge-known": ("diverge (known)", "\u2248"),
     "diverge-new": ("diverge (new)", "\u2718"),
     "error": ("error", "!"),
@@ -67,9 +69,16 @@ def show(value) -> str:
 
 def level_score(results, level: str) -> tuple[int, int]:
     """(conforming, applicable) over the results of one level; skip/unsupported are not
-    applicable."""
+    applicable. Only what the framework computed conforms: an ``emulated`` result (the adapter
+    computed the value by hand) is applicable but not conforming, and counted by
+    :func:`level_emulated`."""
     applicable = [r for r in results if r["level"] == level and r["status"] not in NOT_APPLICABLE]
     return sum(r["status"] == "conform" for r in applicable), len(applicable)
+
+
+def level_emulated(results, level: str) -> int:
+    """How many results of one level conform only through the adapter's emulation."""
+    return sum(r["level"] == level and r["status"] == "emulated" for r in results)
 
 
 def normative_score(results) -> tuple[int, int]:
@@ -153,7 +162,9 @@ def summary(rows, backends) -> dict:
         ext_conform, ext_applicable = extension_score(ran)
         out[b] = {"counts": counts, "normative_conform": conform,
                   "normative_applicable": applicable, "extension_conform": ext_conform,
-                  "extension_applicable": ext_applicable}
+                  "extension_applicable": ext_applicable,
+                  "normative_emulated": level_emulated(ran, "normative"),
+                  "extension_emulated": level_emulated(ran, "extension")}
     return out
 
 
@@ -205,7 +216,7 @@ def coverage(sections, backends) -> list:
             res = [r["cells"][b]["result"] for r in s["rows"]]
             ran = [x for x in res if x is not None and x["status"] not in NOT_APPLICABLE]
             per[b] = {"conform": sum(x["status"] == "conform" for x in ran),
-                      "applicable": len(ran)}
+                      "emulated": sum(x["status"] == "emulated" for x in ran), "applicable": len(ran)}
         out.append({"section": s["name"], "clauses": len(s["rows"]), "backends": per})
     return out
 

@@ -1,0 +1,386 @@
+"""``python -m conformance selftest``: the mutation self-test.
+
+Every mutant of tests/mutants.py is a framework with one plausible bug, run through the public
+third-party path (``pytest conformance --backend tests.mutants:Name``), each in a worker process
+of its own. The self-test runs them all (the mutants split over ``--jobs`` pytest runs, each mutant
+still alone in its worker), then reads the results:
+
+* a clause **catches** a mutant when it fails the run on it (a new divergence, a known divergence
+  that changed, or a registered one that now conforms); a characterization clause catches it by
+  recording a behaviour that differs from the reference's (the document is silent there, so it
+  never fails a run);
+* every mutant must be caught by a clause it names (its ``kills``): the score is the share that
+  are;
+* every normative clause must catch at least one mutant, or be listed as weak, with a reason, in
+  tests/weak_clauses.yaml; an entry there for a clause that does catch one is stale.
+
+It prints the kill matrix (clause x mutant) and the score, and exits 1 if a mutant survives, a
+normative clause is weak without being listed or a listed one is not weak; 2 on a usage error.
+``--update README.md`` rewrites the README's block between the selftest markers
+(tests/test_selftest.py keeps it current).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .spec import ROOT, SPEC_DIR, SpecError, load_all, read_yaml
+
+MODULE = "tests.mutants"
+WEAK_FILE = ROOT / "tests" / "weak_clauses.yaml"
+START, END = "<!-- selftest:start -->", "<!-- selftest:end -->"
+FRAMEWORK_COST = 10   # a mutant of a real framework (imports it, runs it) costs about ten NumPy ones
+TIMEOUT = 1800.0
+
+
+class SelftestError(RuntimeError):
+    """The self-test could not run or read its results; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str          # the class name
+    backend: str       # what --backend gets: module:Class
+    bug: str           # the docstring's first sentence
+    kills: tuple       # the clauses that must catch it
+    base: str | None   # a real framework's backend name, whose registered divergences it keeps
+
+    @property
+    def cost(self) -> int:
+        return FRAMEWORK_COST if self.base else 1
+
+
+def discover(module: str = MODULE) -> list[Mutant]:
+    """The mutants defined in ``module`` (classes with a non-empty ``kills``), in file order."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # tests.mutants lives in the repository, not in the package
+    try:
+        mod = importlib.import_module(module)
+    except Exception as exc:  # noqa: BLE001 - any import failure is a usage error naming the module
+        raise SelftestError(f"cannot import mutant module {module!r}: {type(exc).__name__}: {exc}") from None
+    found = []
+    for name, cls in vars(mod).items():
+        kills = getattr(cls, "kills", None) if isinstance(cls, type) else None
+        if not kills or cls.__module__ != mod.__name__:
+            continue
+        if isinstance(kills, str) or not all(isinstance(k, str) and k for k in kills):
+            raise SelftestError(f"{module}:{name}: 'kills' must be a tuple of clause ids, not {kills!r}")
+        doc = " ".join((cls.__doc__ or "").split())
+        if not doc:
+            raise SelftestError(f"{module}:{name}: a mutant says what its bug is in its docstring")
+        found.append(Mutant(name, f"{module}:{name}", doc, tuple(kills), getattr(cls, "base", None)))
+    return found
+
+
+def load_weak(path: Path = WEAK_FILE) -> dict[str, str]:
+    """tests/weak_clauses.yaml: ``weak: [{clause, reason}]``, clause id -> reason."""
+    if not Path(path).exists():
+        return {}
+    try:
+        data = read_yaml(path)
+    except SpecError as exc:
+        raise SelftestError(str(exc)) from None
+    entries = (data or {}).get("weak") if isinstance(data, dict) else None
+    if not isinstance(data, (dict, type(None))) or not isinstance(entries, (list, type(None))):
+        raise SelftestError(f"{path}: a mapping with 'weak', a list of {{clause, reason}}")
+    weak = {}
+    for n, entry in enumerate(entries or [], 1):
+        if (not isinstance(entry, dict) or set(entry) != {"clause", "reason"}
+                or not all(isinstance(v, str) and v.strip() for v in entry.values())):
+            raise SelftestError(f"{path}: entry #{n} needs exactly 'clause' and 'reason', both text")
+        weak[entry["clause"]] = " ".join(entry["reason"].split())
+    return weak
+
+
+# -- running ------------------------------------------------------------------------------------
+def _spec_dir(tmp: Path, spec_dir: Path, mutants) -> Path:
+    """A --spec-dir: the spec files, and for each framework mutant its framework's registered
+    divergences, registered again under the mutant's name (so they stay expected failures, and
+    one the patch changes is a "known divergence changed")."""
+    target = tmp / "specs"
+    (target / "divergences").mkdir(parents=True)
+    for path in sorted(Path(spec_dir).glob("*.yaml")):
+        shutil.copyfile(path, target / path.name)
+    registries = [read_yaml(p) for p in sorted((Path(spec_dir) / "divergences").glob("*.yaml"))]
+    for n, mutant in enumerate(m for m in mutants if m.base):
+        for data in registries:
+            if isinstance(data, dict) and data.get("backend") == mutant.base:
+                copy = {**data, "backend": mutant.backend}
+                (target / "divergences" / f"mutant-{n}-{mutant.base}.yaml").write_text(
+                    yaml.safe_dump(copy, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def _groups(mutants, jobs: int) -> list[list[Mutant]]:
+    """Mutants split over ``jobs`` runs of about equal cost, each in file order."""
+    loads = [[0, []] for _ in range(max(1, min(jobs, len(mutants))))]
+    for mutant in sorted(mutants, key=lambda m: -m.cost):
+        lightest = min(loads, key=lambda g: g[0])
+        lightest[0] += mutant.cost
+        lightest[1].append(mutant)
+    order = {m.name: i for i, m in enumerate(mutants)}
+    return [sorted(g, key=lambda m: order[m.name]) for _, g in loads if g]
+
+
+def run(mutants, jobs: int = 2, spec_dir: Path = SPEC_DIR, timeout: float = TIMEOUT,
+        echo=None) -> list[dict]:
+    """Run every mutant on every clause; returns the result records."""
+    if not mutants:
+        raise SelftestError("no mutants to run")
+    with tempfile.TemporaryDirectory(prefix="selftest-") as tmp:
+        tmp = Path(tmp)
+        specs = _spec_dir(tmp, spec_dir, mutants)
+        procs = []
+        for n, group in enumerate(_groups(mutants, jobs)):
+            out, log = tmp / f"results-{n}.json", tmp / f"log-{n}.txt"
+            args = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+                    "--spec-dir", str(specs), "--json", str(out)]
+            for mutant in group:
+                args += ["--backend", mutant.backend]
+            with open(log, "wb") as fh:
+                procs.append((subprocess.Popen(args, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL), out, log, group))
+            if echo:
+                echo(f"run {n + 1}: {len(group)} mutant(s): {', '.join(m.name for m in group)}")
+        deadline = time.monotonic() + timeout
+        records = []
+        try:
+            for proc, out, log, group in procs:
+                try:
+                    proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    raise SelftestError(f"the run of {', '.join(m.name for m in group)} took more than "
+                                        f"{timeout:.0f} s") from None
+                records += _read(proc, out, log)
+        finally:
+            for proc, *_ in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        return records
+
+
+def _read(proc, out: Path, log: Path) -> list[dict]:
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+    if proc.returncode not in (0, 1) or not out.exists():
+        raise SelftestError(f"a mutant run stopped (exit {proc.returncode}) without results:\n{tail}")
+    data = json.loads(out.read_text())
+    if not data.get("complete"):
+        raise SelftestError(f"a mutant run is incomplete ({data.get('recorded')} of {data.get('collected')} "
+                            f"items; {data.get('interrupted')}):\n{tail}")
+    return data["results"]
+
+
+# -- judging ------------------------------------------------------------------------------------
+def caught(record: dict) -> bool:
+    """Whether the record's clause catches its backend (see the module docstring)."""
+    if record["level"] == "characterization":
+        return record["status"] == "diverge"
+    if record.get("known"):
+        return record["status"] in ("conform", "emulated")  # a registered divergence that vanished
+    return record["status"] == "diverge"
+
+
+@dataclass
+class Verdict:
+    mutants: list
+    clauses: list                 # every clause, in spec order
+    cells: dict                   # (mutant name, clause id) -> "kill" | "error" | ""
+    weak_listed: dict             # clause -> reason, from tests/weak_clauses.yaml
+    complete: bool = True         # every mutant of the module ran (the weak check needs them all)
+    survivors: list = field(default_factory=list)
+    weak: list = field(default_factory=list)        # normative clauses catching no mutant
+    unlisted: list = field(default_factory=list)    # weak and not listed
+    stale: list = field(default_factory=list)       # listed, but not a weak normative clause
+
+    @property
+    def killed(self) -> int:
+        return len(self.mutants) - len(self.survivors)
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.killed / len(self.mutants) if self.mutants else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.survivors and not self.unlisted and not self.stale
+
+    def catches(self, mutant) -> list[str]:
+        """The clauses it names that caught it."""
+        return [c for c in mutant.kills if self.cells.get((mutant.name, c)) == "kill"]
+
+    def killers(self, clause_id) -> list[str]:
+        return [m.name for m in self.mutants if self.cells.get((m.name, clause_id)) == "kill"]
+
+
+def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict:
+    ids = {c.id for c in clauses}
+    for mutant in mutants:
+        unknown = [k for k in mutant.kills if k not in ids]
+        if unknown:
+            raise SelftestError(f"{mutant.backend} names clauses that do not exist: {', '.join(unknown)}")
+    by_backend = {m.backend: m for m in mutants}
+    cells = {}
+    for r in records:
+        mutant = by_backend.get(r["backend"])
+        if mutant is not None:
+            cells[(mutant.name, r["clause"])] = ("kill" if caught(r) else
+                                                 "error" if r["status"] == "error" else "")
+    verdict = Verdict(list(mutants), list(clauses), cells, dict(weak_listed or {}), complete)
+    verdict.survivors = [m.name for m in mutants if not verdict.catches(m)]
+    if complete:
+        normative = [c.id for c in clauses if c.level == "normative"]
+        verdict.weak = [c for c in normative if not verdict.killers(c)]
+        verdict.unlisted = [c for c in verdict.weak if c not in verdict.weak_listed]
+        verdict.stale = [c for c in verdict.weak_listed if c not in verdict.weak]
+    return verdict
+
+
+# -- showing ------------------------------------------------------------------------------------
+SYMBOLS = {"named": "X", "other": "x", "error": "!", "": "."}
+
+
+def _symbol(verdict, mutant, clause_id) -> str:
+    cell = verdict.cells.get((mutant.name, clause_id), "")
+    if cell == "kill":
+        return SYMBOLS["named"] if clause_id in mutant.kills else SYMBOLS["other"]
+    return SYMBOLS[cell] if cell in SYMBOLS else "?"
+
+
+def matrix_text(verdict: Verdict) -> str:
+    """The kill matrix: one row per judged clause (and per characterization clause a mutant names),
+    one column per mutant (numbered; the list follows)."""
+    named = {k for m in verdict.mutants for k in m.kills}
+    rows = [c for c in verdict.clauses if c.level != "characterization" or c.id in named]
+    width = max(len(c.id) for c in rows) + 4
+    n = len(verdict.mutants)
+    numbers = [f"{i + 1:>3}" for i in range(n)]
+    head = [" " * (width + 2) + "".join(num[k] for num in numbers) for k in range(3)]
+    lines = ["kill matrix: X caught by a clause the mutant names, x by another clause, ! error, . not caught",
+             "(a characterization clause catches a mutant by behaving differently from the reference)", ""]
+    lines += [h.rstrip() for h in head if h.strip()]
+    for c in rows:
+        level = {"normative": "N", "extension": "E", "characterization": "C"}[c.level]
+        cells = "".join(_symbol(verdict, m, c.id) for m in verdict.mutants)
+        lines.append(f"{c.id:<{width - 2}}{level}   {cells}")
+    lines += ["", "mutants:"]
+    for i, m in enumerate(verdict.mutants, 1):
+        got = verdict.catches(m)
+        state = f"caught by {', '.join(got)}" if got else f"SURVIVED (names {', '.join(m.kills)})"
+        lines.append(f"{i:>3}  {m.name}: {state}")
+    return "\n".join(lines)
+
+
+def summary_text(verdict: Verdict) -> str:
+    lines = [f"score: {verdict.killed}/{len(verdict.mutants)} mutants caught by a clause they name "
+             f"({verdict.score:.0f}%)"]
+    if verdict.survivors:
+        lines.append(f"SURVIVED: {', '.join(verdict.survivors)}")
+    if not verdict.complete:
+        lines.append("weak clauses not checked: only some of the mutants ran (--mutant)")
+        return "\n".join(lines)
+    normative = sum(c.level == "normative" for c in verdict.clauses)
+    lines.append(f"normative clauses: {normative}, {normative - len(verdict.weak)} catching at least one mutant")
+    for c in verdict.weak:
+        reason = verdict.weak_listed.get(c)
+        lines.append(f"  weak: {c}" + (f" (listed: {reason})" if reason else
+                                         " NOT LISTED: add a mutant it catches, or list it with a reason "
+                                         f"in {WEAK_FILE.relative_to(ROOT)}"))
+    for c in verdict.stale:
+        lines.append(f"  STALE weak entry: {c} is not a weak normative clause; remove it from "
+                     f"{WEAK_FILE.relative_to(ROOT)}")
+    lines.append("self-test " + ("passed" if verdict.ok else "FAILED"))
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(verdict: Verdict) -> str:
+    """The README's block: the score, every mutant with the clauses that caught it, the weak list."""
+    normative = sum(c.level == "normative" for c in verdict.clauses)
+    lines = [f"**Mutation score: {verdict.killed}/{len(verdict.mutants)} ({verdict.score:.0f}%).** "
+             f"{len(verdict.mutants)} mutants (`tests/mutants.py`), each a plausible framework bug run as a "
+             "third-party backend; each must be caught by a clause it names. "
+             f"{normative - len(verdict.weak)} of the {normative} normative clauses catch at least one.",
+             "", "Weak normative clauses (catching no mutant, listed with a reason in "
+             "`tests/weak_clauses.yaml`): " + (", ".join(
+                 f"`{c}` ({_md(verdict.weak_listed.get(c, 'NOT LISTED'))})" for c in verdict.weak) or "none") + ".",
+             "", "| # | Mutant | The bug | Caught by the clauses it names |", "|---|---|---|---|"]
+    for i, m in enumerate(verdict.mutants, 1):
+        got = verdict.catches(m)
+        lines.append(f"| {i} | `{m.name}` | {_md(m.bug)} | "
+                     + (", ".join(f"`{c}`" for c in got) if got else "**survived**") + " |")
+    return "\n".join(lines) + "\n"
+
+
+def update(path, verdict: Verdict) -> bool:
+    """Rewrite the README block between the selftest markers; True when the file changed."""
+    text = Path(path).read_text(encoding="utf-8")
+    if START not in text or END not in text.split(START, 1)[1]:
+        raise SelftestError(f"{path}: no {START} ... {END} block")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{START}\n{markdown(verdict)}{END}{tail}"
+    if new != text:
+        Path(path).write_text(new, encoding="utf-8")
+    return new != text
+
+
+def current(path) -> str:
+    """The README's block as it stands."""
+    text = Path(path).read_text(encoding="utf-8")
+    return text.split(START, 1)[1].split(END, 1)[0].lstrip("\n") if START in text else ""
+
+
+# -- the command --------------------------------------------------------------------------------
+def selftest(module: str = MODULE, only=(), jobs: int = 2, spec_dir: Path = SPEC_DIR,
+             weak_file: Path = WEAK_FILE, echo=None) -> Verdict:
+    mutants = discover(module)
+    if only:
+        known = {m.name: m for m in mutants}
+        missing = [n for n in only if n not in known]
+        if missing:
+            raise SelftestError(f"no mutant named {', '.join(missing)} in {module} "
+                                f"(known: {', '.join(known)})")
+        mutants = [known[n] for n in dict.fromkeys(only)]
+    try:
+        clauses = load_all(Path(spec_dir))
+    except SpecError as exc:
+        raise SelftestError(f"spec error: {exc}") from None
+    weak = load_weak(weak_file)
+    judge(mutants, [], clauses, weak, complete=False)  # names checked before anything runs
+    records = run(mutants, jobs, spec_dir, echo=echo)
+    return judge(mutants, records, clauses, weak, complete=not only)
+
+
+def main(args) -> int:
+    """The ``selftest`` subcommand (argparse namespace from conformance/__main__.py)."""
+    try:
+        if args.update and args.mutant:
+            raise SelftestError("--update needs the whole self-test: drop --mutant")
+        if args.jobs < 1:
+            raise SelftestError(f"--jobs must be at least 1, not {args.jobs}")
+        verdict = selftest(args.module, args.mutant or (), args.jobs, Path(args.spec_dir),
+                           Path(args.weak), echo=print)
+        print(matrix_text(verdict), summary_text(verdict), sep="\n\n")
+        if args.update:
+            changed = update(args.update, verdict)
+            print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+    except SelftestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0 if verdict.ok else 1

@@ -1,0 +1,181 @@
+"""The mutation self-test: every mutant caught by a clause it names, no weak normative clause,
+and the README's block current. The full run (about 30 s on 2 cores) happens once per session."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backends import reference
+from conformance import selftest
+from conformance.selftest import Mutant, SelftestError, judge
+from conformance.spec import load_all
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The bugs issue 9 asks the self-test to cover, each with the mutant that is it.
+REQUIRED = {
+    "batch-shared mask": "BatchSharedMask", "per-sample masked-loss mean": "PerSampleMaskedMean",
+    "1%-narrow init": "NarrowInitializer", "row-constant init": "RowConstantInitializer",
+    "embedding counted non-trainable": "EmbeddingCountedNonTrainable", "stale get_weights": "StaleGetWeights",
+    "LSTM mask applied to h but not c": "LstmMaskOnHiddenOnly", "input_length accepted but ignored":
+    "InputLengthIgnored", "lookup off by one at the last index": "LastIndexOffByOne",
+    "Flatten in the wrong order": "FlattenColumnMajor", "Dense on the first axis": "DenseOnFirstAxis",
+    "constraint only on looked-up rows": "ConstraintOnlyOnLookedUpRows",
+    "constraint before the update": "ConstraintBeforeUpdate", "L2 halved": "L2Halved",
+    "L2 only on looked-up rows": "L2OnlyOnLookedUpRows", "trainable=False ignored": "TrainableIgnored",
+    "pre-trained matrix aliased": "PretrainedAliased", "masked steps output zero": "ZeroAtMaskedSteps",
+    "leading masked steps not zero": "LeadingMaskedStepsRun", "loss over all steps": "LossOverAllSteps",
+    "Dense bias added twice": "TorchDenseBiasTwice", "LSTM with a second bias": "LstmSecondBias",
+    "frozen layer still updated by the optimizer": "FrozenStillUpdated",
+}
+
+
+@pytest.fixture(scope="module")
+def verdict():
+    return selftest.selftest(jobs=2)
+
+
+def test_every_mutant_is_caught_by_a_clause_it_names(verdict):
+    assert len(verdict.mutants) >= 25
+    assert verdict.survivors == [], selftest.matrix_text(verdict)
+    assert verdict.score == 100.0
+
+
+def test_every_normative_clause_catches_a_mutant(verdict):
+    assert verdict.complete and verdict.weak == [] and verdict.stale == [], selftest.summary_text(verdict)
+    assert verdict.ok
+
+
+def test_the_mutants_cover_the_bugs_the_issue_lists(verdict):
+    names = {m.name for m in verdict.mutants}
+    assert {bug: REQUIRED[bug] for bug in REQUIRED if REQUIRED[bug] not in names} == {}
+    assert any(m.base == "torch" for m in verdict.mutants)  # framework-level patches, not only the reference
+
+
+def test_the_readme_shows_the_current_score_and_weak_list(verdict):
+    assert selftest.current(ROOT / "README.md") == selftest.markdown(verdict), (
+        "README.md's selftest block is stale: run python -m conformance selftest --update README.md")
+
+
+def test_the_matrix_marks_named_and_other_catches(verdict):
+    text = selftest.matrix_text(verdict)
+    row = next(line for line in text.splitlines() if line.startswith("lookup.rows-are-matrix-rows "))
+    cells = row.split()[-1]
+    assert len(cells) == len(verdict.mutants) and cells[0] == "X"   # OffByOneLookup names it
+    assert "x" in cells                                               # others are caught by it too
+    assert "score: " in selftest.summary_text(verdict) and "(100%)" in selftest.summary_text(verdict)
+
+
+# -- the verdict, on hand-made records --------------------------------------------------------------
+CLAUSES = [c for c in load_all() if c.id in ("lookup.rows-are-matrix-rows", "lookup.every-index-in-contract",
+                                             "lookup.output-is-float32", "char.float-indices")]
+A = Mutant("A", "m:A", "bug a", ("lookup.rows-are-matrix-rows",), None)
+B = Mutant("B", "m:B", "bug b", ("char.float-indices",), None)
+
+
+def rec(backend, clause, status, level="normative", known=False):
+    return {"backend": backend, "clause": clause, "status": status, "level": level, "known": known}
+
+
+def test_a_mutant_caught_only_by_a_clause_it_does_not_name_survives():
+    v = judge([A], [rec("m:A", "lookup.rows-are-matrix-rows", "conform"),
+                    rec("m:A", "lookup.every-index-in-contract", "diverge")], CLAUSES)
+    assert v.survivors == ["A"] and not v.ok and v.score == 0.0
+    assert v.weak == ["lookup.rows-are-matrix-rows"]   # the other one catches A, this one nothing
+
+
+@pytest.mark.parametrize("record, caught", [
+    (rec("m:A", "lookup.rows-are-matrix-rows", "diverge"), True),
+    (rec("m:A", "lookup.rows-are-matrix-rows", "diverge", known=True), False),   # expected failure
+    (rec("m:A", "lookup.rows-are-matrix-rows", "conform", known=True), True),    # registered, now conforms
+    (rec("m:A", "lookup.rows-are-matrix-rows", "emulated"), False),
+    (rec("m:A", "lookup.rows-are-matrix-rows", "error"), False),                 # an error is no catch
+    (rec("m:A", "lookup.rows-are-matrix-rows", "unsupported"), False),
+])
+def test_what_catches_a_mutant(record, caught):
+    assert selftest.caught(record) is caught
+    assert (judge([A], [record], CLAUSES).survivors == []) is caught
+
+
+def test_a_characterization_clause_catches_by_differing_from_the_reference():
+    differs = rec("m:B", "char.float-indices", "diverge", level="characterization")
+    assert judge([B], [differs], CLAUSES).survivors == []
+    same = rec("m:B", "char.float-indices", "conform", level="characterization")
+    assert judge([B], [same], CLAUSES).survivors == ["B"]
+
+
+def test_weak_clauses_listed_unlisted_and_stale():
+    records = [rec("m:A", "lookup.rows-are-matrix-rows", "diverge")]
+    v = judge([A], records, CLAUSES)
+    assert v.weak == v.unlisted == ["lookup.every-index-in-contract"] and not v.ok   # normative only
+    v = judge([A], records, CLAUSES, {"lookup.every-index-in-contract": "no mutant yet"})
+    assert v.unlisted == [] and v.stale == [] and v.ok
+    assert "weak: lookup.every-index-in-contract (listed: no mutant yet)" in selftest.summary_text(v)
+    v = judge([A], records, CLAUSES, {"lookup.rows-are-matrix-rows": "listed but catches A"})
+    assert v.stale == ["lookup.rows-are-matrix-rows"] and not v.ok
+    assert "STALE weak entry: lookup.rows-are-matrix-rows" in selftest.summary_text(v)
+    v = judge([A], records, CLAUSES, complete=False)   # --mutant: not every mutant ran
+    assert v.weak == [] and v.ok and "weak clauses not checked" in selftest.summary_text(v)
+
+
+def test_a_mutant_naming_a_clause_that_does_not_exist_is_refused():
+    with pytest.raises(SelftestError, match="m:C names clauses that do not exist: lookup.no-such"):
+        judge([Mutant("C", "m:C", "bug", ("lookup.no-such",), None)], [], CLAUSES)
+
+
+def test_a_malformed_weak_list_is_named(tmp_path):
+    path = tmp_path / "weak.yaml"
+    path.write_text("weak:\n  - clause: lookup.rows-are-matrix-rows\n")
+    with pytest.raises(SelftestError, match="entry #1 needs exactly 'clause' and 'reason'"):
+        selftest.load_weak(path)
+    assert selftest.load_weak(ROOT / "tests" / "weak_clauses.yaml") == {}
+
+
+def test_framework_patches_refuse_to_run_in_the_test_process():
+    from tests import mutants
+
+    with pytest.raises(RuntimeError, match="runs only in a worker process"):
+        mutants.LastIndexOffByOne()
+    assert reference.lookup is mutants._LOOKUP   # the reference that judges every run is untouched
+
+
+# -- the command ------------------------------------------------------------------------------------
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "conformance", "selftest", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_fails_on_a_surviving_mutant_and_prints_the_matrix():
+    proc = cli("--module", "tests.fake_backends")
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Harmless: SURVIVED (names lookup.rows-are-matrix-rows)" in proc.stdout
+    assert "score: 0/1 mutants caught by a clause they name (0%)" in proc.stdout
+    assert "weak: mask.loss-ignores-masked-targets NOT LISTED" in proc.stdout
+    assert "kill matrix" in proc.stdout and "self-test FAILED" in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--mutant", "NoSuchMutant"), "no mutant named NoSuchMutant in tests.mutants"),
+    (("--mutant", "OffByOneLookup", "--update", "README.md"), "--update needs the whole self-test"),
+    (("--module", "tests.no_such_module"), "cannot import mutant module 'tests.no_such_module'"),
+    (("--jobs", "0"), "--jobs must be at least 1"),
+])
+def test_usage_errors_are_one_line(args, message):
+    proc = cli(*args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_update_rewrites_only_the_block_and_needs_its_markers(tmp_path):
+    v = judge([A], [rec("m:A", "lookup.rows-are-matrix-rows", "diverge")], CLAUSES,
+              {"lookup.every-index-in-contract": "no mutant yet"})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n{selftest.START}\nold\n{selftest.END}\ntail\n")
+    assert selftest.update(readme, v) is True and selftest.update(readme, v) is False
+    text = readme.read_text()
+    assert text.startswith("# t\n") and text.endswith(f"{selftest.END}\ntail\n")
+    assert "**Mutation score: 1/1 (100%).**" in text and "| 1 | `A` | bug a | `lookup.rows-are-matrix-rows` |" in text
+    assert "`lookup.every-index-in-contract` (no mutant yet)" in text
+    readme.write_text("# no block\n")
+    with pytest.raises(SelftestError, match="no <!-- selftest:start --> ... <!-- selftest:end --> block"):
+        selftest.update(readme, v)
