@@ -28,7 +28,9 @@ def _registry(directory, entries: str, backend=MUTANT):
 
 
 def _entry(clause, reason, releases=None):
-    line = f"  - clause: {clause}\n    reason: {reason}\n"
+    # the off-by-one lookup gives outputs that are not the reference's
+    line = (f"  - clause: {clause}\n    reason: {reason}\n"
+            "    observed: [{check: differ, of: 'outputs[0]', to: reference}]\n")
     return line + (f"    releases: \"{releases}\"\n" if releases else "")
 
 
