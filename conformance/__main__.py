@@ -67,6 +67,8 @@ def main(argv=None) -> int:
     except OSError as exc:  # e.g. --output names an existing file
         print(f"error: cannot write {exc.filename or args.output}: {exc.strerror}", file=sys.stderr)
         return 2
+    print(diff.releases(old, new, args.old, args.new))
+    print()
     print(diff.table(rows))
     return 1 if any(r["regression"] for r in rows) else 0
 
