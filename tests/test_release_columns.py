@@ -115,6 +115,11 @@ def test_a_divergence_in_every_release_says_so_and_names_the_releases(tmp_path):
     assert row["ran"] == 1  # one framework, judged on its newest release
 
 
+def test_a_single_release_is_named_as_the_one_release_run(tmp_path):
+    model = _history_model(tmp_path, [("3.15.1", "diverge", {})])
+    assert model["errata"]["document_code"][0]["entries"][0]["since"] == "in the one release run (keras 3.15.1)"
+
+
 def test_a_divergence_that_starts_later_says_from_which_release(tmp_path):
     model = _history_model(tmp_path, [("3.0.5", "conform", {}), ("3.8.0", "diverge", {"reason": "r"}),
                                       ("3.15.1", "diverge", {"reason": "r"})])

@@ -108,7 +108,8 @@ def since(row, cols, with_state=False) -> str | None:
         return None
     run = ", ".join(c["release_label"] for s in segments for c in s["columns"])
     if len(segments) == 1:
-        return (f"{segments[0]['text']} " if with_state else "") + f"in every release run ({run})"
+        every = "in every release run" if len(segments[0]["columns"]) > 1 else "in the one release run"
+        return (f"{segments[0]['text']} " if with_state else "") + f"{every} ({run})"
     texts = [s["text"] for s in segments]
     parts = []
     for n, seg in enumerate(segments):
