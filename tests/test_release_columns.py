@@ -304,3 +304,17 @@ def test_real_diff_between_the_releases(capsys):
     assert "keras-tensorflow: keras 3.0.5 on tensorflow 2.16.2 -> keras 3.15.1 on tensorflow 2.21.0" in out
     assert re.search(r"ctor\.input-length-accepted\s+keras-tensorflow\s+status\s+diverge\s+conform", out)
 
+
+
+def test_a_result_of_a_release_its_file_does_not_list_keeps_a_column_of_its_own(tmp_path):
+    old = run_at("3.0.5", [result("c.a", KTF, "diverge")])
+    new = run_at("3.15.1", [result("c.a", KTF)], engine="tensorflow-2.21.0")
+    new["results"].append(result("c.b", KTF, "error", release="keras-tensorflow@9.9"))  # hostile or hand-edited
+    merged = load_many(files(tmp_path, old, new))
+    assert merged["backends"]["keras-tensorflow@9.9"]["version"] is None
+    model = matrix.build(merged)
+    cells = [c for s in model["sections"] for r in s["rows"] for c in r["cells"].values() if c["result"]]
+    assert len(cells) == 3  # nothing lost
+    assert "keras-tensorflow@9.9" in [b["key"] for b in model["backends"]]
+    jsonschema.validate(merged, json.loads(SCHEMA_PATH.read_text()))
+    assert len(load_many([write(tmp_path / "again.json", merged)])["results"]) == 3

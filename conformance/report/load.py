@@ -122,10 +122,16 @@ def column_finder(doc: dict):
     by_name = {name: key for key, (name, _, _) in cols.items()}
 
     def column_of(result: dict) -> str:
-        if "release" in result and (result["backend"], result["release"]) in by_release:
-            return by_release[result["backend"], result["release"]]
+        if "release" in result:
+            return by_release.get((result["backend"], result["release"]),
+                                  _column_key(result["backend"], result["release"]))
         return by_name.get(result["backend"], result["backend"])
     return column_of
+
+
+def _column_key(name: str, release: str | None) -> str:
+    """The ``backends`` key of one release of a backend that has several."""
+    return release or f"{name}@not-installed"
 
 
 def merge(docs) -> dict:
@@ -201,12 +207,13 @@ def _columns_out(found: dict, kept: list) -> tuple[dict, list]:
         per_name.setdefault(name, []).append(rel)
     backends = {}
     for name, rel in cols:
-        if (name, rel) not in found:
-            continue  # results of a backend its file does not list: their column is the name
         if len(per_name[name]) == 1:
-            backends[name] = found[name, rel]
-        else:
-            backends[rel or f"{name}@not-installed"] = {"backend": name, **found[name, rel]}
+            if (name, rel) in found:  # else: results of a backend their file does not list
+                backends[name] = found[name, rel]
+            continue
+        info = found.get((name, rel)) or {"framework": name, "version": None, "release": rel,
+                                          "reason": "results of a release their file does not list"}
+        backends[_column_key(name, rel)] = {"backend": name, **info}
     results = [res if len(per_name[name]) == 1 else {**res, "release": rel} for name, rel, res in kept]
     return backends, results
 

@@ -117,6 +117,8 @@ def column_list(doc: dict, results) -> list[dict]:
         label = name
         if version is not None and (per_name[name] > 1 or nightly):
             label += f" {version}"
+        elif per_name[name] > 1:
+            label = key  # a release without a version (not installed, or not listed): its key says which
         if nightly:
             label += " (nightly)"
         framework = info.get("framework") or name
