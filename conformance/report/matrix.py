@@ -101,7 +101,7 @@ def column_list(doc: dict, results) -> list[dict]:
     ``cells`` dict), ``name`` (the backend), ``label`` (the name, with the version when the
     backend has several releases or is a nightly, which is also marked), ``nightly`` and
     ``release_label`` (framework and version, as "since" texts name a release)."""
-    cols = {key: (name, rel, info) for key, (name, rel, info) in columns(doc).items()}
+    cols = dict(columns(doc))
     find = column_finder(doc)
     for r in results:
         key = find(r)
@@ -126,8 +126,8 @@ def column_list(doc: dict, results) -> list[dict]:
                     "label": label, "nightly": nightly,
                     "release_label": releases.release_label(framework, version, nightly, key)})
     rank = {n: i for i, n in enumerate(BACKEND_ORDER)}
-    return sorted(out, key=lambda c: (rank.get(c["name"], len(rank)), c["name"] if c["name"] not in rank else "",
-                                      _version_key(c.get("version")), c["nightly"], c["key"]))
+    return sorted(out, key=lambda c: (rank.get(c["name"], len(rank)), c["name"], _version_key(c.get("version")),
+                                      c["nightly"], c["key"]))
 
 
 def build(doc: dict) -> dict:
