@@ -1,13 +1,31 @@
-"""``python -m conformance report|diff|divergences|sweep|selftest``: thin argparse front end."""
+"""``python -m conformance run|report|diff|divergences|sweep|selftest``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 
+def run(pytest_args) -> int:
+    """``python -m conformance run [pytest args]``: pytest on this package's conformance directory,
+    with the plugin, from whatever folder (see conformance/run.ini). Every argument goes to pytest,
+    e.g. ``--backend keras-jax --json results.json``. pytest runs in a process of its own, as from
+    its command line: in this one the engine is already imported, too early for pytest's rewriting."""
+    import subprocess
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    return subprocess.call([sys.executable, "-m", "pytest", "-c", str(package / "run.ini"), "--rootdir",
+                            str(package), "-p", "conformance.plugin", str(package), *pytest_args])
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:  # everything after `run` is pytest's, --help included
+        return run(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m conformance")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the conformance suite (pytest) from any folder; arguments go to pytest, "
+                               "e.g. run --backend keras-jax --json results.json", add_help=False)
     rep = sub.add_parser("report", help="merge results files into report.md/.html and badges")
     rep.add_argument("results", nargs="+", help="results JSON files (e.g. one per tox env)")
     rep.add_argument("--output", "-o", required=True, help="directory to write the report to")
@@ -83,6 +101,8 @@ def main(argv=None) -> int:
     except OSError as exc:  # e.g. --output names an existing file
         print(f"error: cannot write {exc.filename or args.output}: {exc.strerror}", file=sys.stderr)
         return 2
+    print(diff.releases(old, new, args.old, args.new))
+    print()
     print(diff.table(rows))
     return 1 if any(r["regression"] for r in rows) else 0
 

@@ -107,10 +107,71 @@ def _raised_by_framework(exc: BaseException, backend) -> bool:
     return any(_within(path, framework) for path in files[innermost + 1:])
 
 
+_WARNINGS_MODULES = ("warnings", "_py_warnings")  # the machinery between warn() and showwarning
+
+
+class WarningLog:
+    """The warnings of one case, sorted by who issued them (a ``warnings.showwarning``).
+
+    * ``warnings``: issued by the framework under test itself (its ``requires`` packages; the
+      reference for the reference), or by anyone about the adapter's or engine's call: about
+      the call the clause makes, so ``warns``/``no_warning`` checks and errata read them.
+    * ``framework``: issued by the standard library, NumPy or another library about the
+      framework's *own* code (the nearest caller outside that library is inside the
+      framework), e.g. tf-keras 2.16's seed helper calling ``random.randint(1, 1e9)``, which
+      makes ``random`` warn about non-integer arguments on every layer it builds. Nothing the
+      clause (the document's code) does causes them; they are shown, never judged.
+
+    The issuer is the frame that called ``warnings.warn``, found on the stack when the warning
+    is shown (``stacklevel`` moves only the location a warning names, not the issuer).
+    """
+
+    def __init__(self, backend):
+        self.framework_paths = _framework_paths(backend)
+        self.own_paths = _OWN_CODE + _adapter_files(backend)
+        self.clause, self.framework = [], []
+
+    def showwarning(self, message, category, filename, lineno, file=None, line=None):
+        if any(noise in str(message) for noise in WARNING_NOISE):
+            return
+        text = f"{category.__name__}: {' '.join(str(message).split())[:300]}"
+        target = self.framework if self.framework_internal(sys._getframe(1)) else self.clause
+        if text not in target:
+            target.append(text)
+
+    def framework_internal(self, frame) -> bool:
+        """Whether the warning shown from ``frame`` was issued by another library about the
+        framework's code (see the class docstring)."""
+        while frame is not None and frame.f_globals.get("__name__") in _WARNINGS_MODULES:
+            frame = frame.f_back  # warnings.py's own frames (_showwarnmsg, warn_explicit)
+        if frame is None or self._framework(frame) or self._own(frame):
+            return False  # issued by the framework, or by the adapter/engine themselves
+        frame = frame.f_back
+        while frame is not None:
+            if self._framework(frame):
+                return True
+            if self._own(frame):
+                return False
+            frame = frame.f_back
+        return False
+
+    def _framework(self, frame) -> bool:
+        return _within(_resolved(frame.f_code.co_filename), self.framework_paths)
+
+    def _own(self, frame) -> bool:
+        path = _resolved(frame.f_code.co_filename)
+        return _within(path, self.own_paths) and not _within(path, self.framework_paths)
+
+
 def run_case(backend, case: Case) -> dict:
-    """Run one case; framework exceptions become ``{"raised": type, "message": text}``."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Run one case; framework exceptions become ``{"raised": type, "message": text}``.
+
+    The observation's ``warnings`` are those about the clause's call, ``framework_warnings``
+    those a framework's own code caused (:class:`WarningLog`)."""
+    log = WarningLog(backend)
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = log.showwarning  # restored by catch_warnings
         try:
             obs = ACTIONS[case.action](backend, case)
             emulated = backend.emulation(case.action, case.model, case.args)
@@ -124,9 +185,7 @@ def run_case(backend, case: Case) -> dict:
             if not _raised_by_framework(exc, backend):
                 raise AdapterError("".join(traceback.format_exception(exc))) from exc
             obs = {"raised": type(exc).__name__, "message": " ".join(str(exc).split())[:400]}
-    obs["warnings"] = list(dict.fromkeys(
-        f"{w.category.__name__}: {' '.join(str(w.message).split())[:300]}"
-        for w in caught if not any(noise in str(w.message) for noise in WARNING_NOISE)))
+    obs["warnings"], obs["framework_warnings"] = log.clause, log.framework
     return obs
 
 

@@ -29,7 +29,8 @@ class Outcome:
     behaviour: str | None = None
     agrees: bool | None = None
     mismatches: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)   # about the clause's call (checks and errata read them)
+    framework_warnings: list = field(default_factory=list)  # caused by the framework's own code: shown only
     api: list = field(default_factory=list)  # how the release was called, where releases differ
     detail: str | None = None        # traceback or worker log of an error
     cause: dict | None = None        # error only: where, type, message, traceback (last frames)
@@ -45,6 +46,7 @@ class Outcome:
             "known": self.known, "expected": self.expected, "observed": self.observed,
             "reason": self.reason, "link": self.link, "snippet": self.snippet,
             "behaviour": self.behaviour, "agrees": self.agrees, "warnings": self.warnings,
+            "framework_warnings": self.framework_warnings,
             "cause": self.cause, "api": self.api, "emulation": self.emulation, "pinned": self.pinned,
             "duration": round(self.duration, 4),
         }
@@ -173,6 +175,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
         return outcome
     obs = payload
     outcome.warnings = list(obs.get("warnings", []))
+    outcome.framework_warnings = list(obs.get("framework_warnings", []))
     outcome.api = list(obs.get("api", []))
     outcome.emulation = emulated_fields(clause, obs.get("emulated"))
     if clause.characterize:

@@ -85,6 +85,8 @@ def _collects_specs(config) -> bool:
         path = (config.invocation_params.dir / str(arg).split("::")[0]).resolve()
         if path == PACKAGE_DIR or path in PACKAGE_DIR.parents or PACKAGE_DIR in path.parents:
             return True
+        if config.option.pyargs and str(arg).split("::")[0].split(".")[0] == __package__:
+            return True  # pytest --pyargs conformance (an installed suite, run from any folder)
     return False
 
 

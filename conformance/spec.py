@@ -7,6 +7,7 @@ arithmetic on the clause's parameters, action arguments, describers). Any proble
 """
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,18 @@ from backends.base import Layer, Model
 from . import formula, limits, paths
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC_DIR = ROOT / "specs"
+
+
+def _spec_dir() -> Path:
+    """The spec files: conformance/specs/ in an installed package (pyproject.toml installs the
+    source tree's specs/ there, as package data), else specs/ next to the conformance package
+    (a source tree, an editable install). Found from this file, never by importing a top-level
+    ``specs``, which a folder of that name where the suite runs would shadow."""
+    packaged = Path(str(importlib.resources.files(__package__) / "specs"))
+    return packaged if packaged.is_dir() else ROOT / "specs"
+
+
+SPEC_DIR = _spec_dir()
 SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
 
 # action -> (required keys, optional keys) of its ``with`` block

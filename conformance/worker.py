@@ -23,6 +23,11 @@ from .actions import AdapterError, run_case
 from .channel import Channel, ChannelError, loads_plain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A source tree: the worker runs from its root, which goes first on its PYTHONPATH (so the
+# engine, the adapters and tests' adapters import from it). An installed suite imports from
+# site-packages like any package; putting site-packages ahead of the standard library, or
+# running from there, would be wrong, so its workers start in the caller's folder.
+SOURCE_TREE = os.path.isfile(os.path.join(ROOT, "pyproject.toml"))
 
 
 class WorkerDied(RuntimeError):
@@ -89,11 +94,11 @@ class Worker:
             self.log.close()
         self.log = tempfile.TemporaryFile(mode="w+b")
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(
-            p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
+            p for p in (ROOT if SOURCE_TREE else None, os.environ.get("PYTHONPATH")) if p)}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "conformance.worker", self.backend_name, str(child.fileno())],
-            pass_fds=[child.fileno()], env=env, cwd=ROOT, start_new_session=True,
+            pass_fds=[child.fileno()], env=env, cwd=ROOT if SOURCE_TREE else None, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
         child.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anybadge
 
+from .load import column_finder
 from .matrix import extension_score, level_emulated, normative_score
 
 
@@ -39,13 +40,20 @@ def badge_data(backend: str, results, level: str = "normative") -> dict:
             "color": colour(conform, applicable)}
 
 
-def write_badges(doc: dict, backends, out_dir) -> list[Path]:
-    """Write ``badge-<backend>.svg``/``.json`` (normative) and ``badge-<backend>-extension.svg``/
-    ``.json`` per backend; return the paths."""
+def write_badges(doc: dict, backends, out_dir, labels=None) -> list[Path]:
+    """Write ``badge-<column>.svg``/``.json`` (normative) and ``badge-<column>-extension.svg``/
+    ``.json`` per column of the report (a backend name, or a release when the report holds a
+    backend at several releases; ``labels`` gives the badge's label per column); return the paths."""
     out_dir = Path(out_dir)
+    labels = labels or {}
+    find = column_finder(doc)
     written = []
     for backend, level in ((b, lv) for b in backends for lv in ("normative", "extension")):
-        data = badge_data(backend, doc["results"], level)
+        results = [r for r in doc["results"] if find(r) == backend]
+        name = results[0]["backend"] if results else backend
+        data = badge_data(name, results, level)
+        if backend in labels:
+            data["label"] = labels[backend] if level == "normative" else f"{labels[backend]} extensions"
         stem = "badge-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in backend)
         stem += "" if level == "normative" else "-extension"
         svg = out_dir / f"{stem}.svg"

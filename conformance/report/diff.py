@@ -16,7 +16,7 @@ flips the status to or from ``diverge``) is reported but never a regression; onl
 """
 from __future__ import annotations
 
-from .load import _canon, merge
+from .load import ReportError, _canon, columns, merge
 from .matrix import show
 
 FIELDS = ("status", "known", "observed", "behaviour")
@@ -25,7 +25,34 @@ WIDTH = 48
 
 def _index(doc, src) -> dict:
     merged = merge([(src, doc)])  # also refuses a file with contradictory duplicates
+    several = {}
+    for _, (name, rel, _) in columns(merged).items():
+        several.setdefault(name, []).append(rel or "not installed")
+    for name, rels in several.items():
+        if len(rels) > 1:
+            raise ReportError(f"{src}: holds {name} at {len(rels)} releases ({', '.join(rels)}); diff compares one "
+                              "release per backend: pass the results file of each release")
     return {(r["clause"], r["backend"]): r for r in merged["results"]}
+
+
+def releases(old_doc, new_doc, old_src="OLD", new_src="NEW") -> str:
+    """Which release of each backend OLD and NEW ran, as header lines: a diff of two releases of
+    one backend matches cells by clause and backend name, so the header says what was compared."""
+    old, new = columns(old_doc), columns(new_doc)
+    old_by, new_by = ({name: info for name, _, info in cols.values()} for cols in (old, new))
+    lines = [f"OLD {old_src}", f"NEW {new_src}"]
+    for name in dict.fromkeys([*old_by, *new_by]):
+        a, b = (_release_text(d.get(name)) for d in (old_by, new_by))
+        lines.append(f"  {name}: {a} -> {b}" if a != b else f"  {name}: {a} (same release)")
+    return "\n".join(lines)
+
+
+def _release_text(info) -> str:
+    if info is None:
+        return "(not in the file)"
+    if info.get("version") is None:
+        return "not installed"
+    return info.get("detail") or f"{info.get('framework')} {info['version']}"
 
 
 def _state(res) -> str:

@@ -2,9 +2,16 @@
 
 Every file is validated against ``results.schema.json`` before it is used, so a report is never
 built from a file of another schema. Merging is lossless: all backends, all clause metadata and
-every result survive. Two results for the same clause x backend are accepted only when they are
-the same observation (run time aside); otherwise the merge refuses, naming both files, because a
-report that silently picked one of them would be lying about the other.
+every result survive. Two results for the same clause x backend x release are accepted only when
+they are the same observation (run time aside); otherwise the merge refuses, naming both files,
+because a report that silently picked one of them would be lying about the other.
+
+Runs of one backend at different releases (``release`` in the backend's info, e.g.
+``keras-tensorflow@3.0.5+tensorflow-2.16.2``; ``name@version`` for files written before it) are
+kept apart, as *columns*. A merged document keys ``backends`` by backend name while a backend
+has one release in it, as a single run does; a backend with several releases gets one entry per
+release, keyed by the release and naming the backend in ``backend``, and each of its results
+says its ``release``. :func:`columns` and :func:`column_finder` read either form.
 
 Completeness survives the merge too: each source keeps its ``complete``/``collected``/
 ``recorded``/``interrupted``, and the merged document is ``complete`` only when every source is
@@ -93,25 +100,62 @@ def _merge_backend(name, old, new, old_src, new_src) -> dict:
     return _merge_fields("backend", name, old, new, old_src, new_src)
 
 
+def release_of(name: str, info: dict) -> str | None:
+    """The release a backend's info describes: its ``release`` token, ``name@version`` for files
+    written before results had one, None when the backend was not installed."""
+    if info.get("release"):
+        return info["release"]
+    return f"{name}@{info['version']}" if info.get("version") is not None else None
+
+
+def columns(doc: dict) -> dict:
+    """``{key: (backend name, release, info)}`` for the ``backends`` of a single run or a merge."""
+    return {key: (info.get("backend") or key, release_of(info.get("backend") or key, info), info)
+            for key, info in doc.get("backends", {}).items()}
+
+
+def column_finder(doc: dict):
+    """A function from a result of ``doc`` to the key in ``doc["backends"]`` of its column (its
+    backend name when ``backends`` does not list it)."""
+    cols = columns(doc)
+    by_release = {(name, rel): key for key, (name, rel, _) in cols.items()}
+    by_name = {name: key for key, (name, _, _) in cols.items()}
+
+    def column_of(result: dict) -> str:
+        if "release" in result:
+            return by_release.get((result["backend"], result["release"]),
+                                  _column_key(result["backend"], result["release"]))
+        return by_name.get(result["backend"], result["backend"])
+    return column_of
+
+
+def _column_key(name: str, release: str | None) -> str:
+    """The ``backends`` key of one release of a backend that has several."""
+    return release or f"{name}@not-installed"
+
+
 def merge(docs) -> dict:
     """Merge ``[(source, doc), ...]`` into one results document (itself schema-valid).
 
     The result keeps the order of first appearance and records its inputs under ``sources``.
     """
     docs = list(docs)
-    backends, clauses, results = {}, {}, []
-    origin_backend, origin_clause, seen = {}, {}, {}
+    found, origin = {}, {}       # (name, release) -> info, and the file it came from
+    clauses, origin_clause = {}, {}
+    kept, seen = [], {}          # [(name, release, result)], (clause, name, release) -> (result, file)
     sources = []
     for src, doc in docs:
         src = str(src)
         sources.append({"file": src, "generated": doc.get("generated"),
                         **{k: doc.get(k) for k in COMPLETENESS}})
-        for name, info in doc.get("backends", {}).items():
-            if name in backends:
-                backends[name] = _merge_backend(name, backends[name], info,
-                                                origin_backend[name], src)
+        releases: dict = {}      # this file's releases per backend name
+        for name, rel, info in columns(doc).values():
+            releases.setdefault(name, []).append(rel)
+            info = {k: v for k, v in info.items() if k != "backend"}
+            if (name, rel) in found:
+                found[name, rel] = _merge_backend(name, found[name, rel], info, origin[name, rel], src)
             else:
-                backends[name], origin_backend[name] = dict(info), src
+                found[name, rel], origin[name, rel] = dict(info), src
         for cid, meta in doc.get("clauses", {}).items():
             if cid in clauses:
                 clauses[cid] = _merge_fields("clause", cid, clauses[cid], meta,
@@ -119,17 +163,27 @@ def merge(docs) -> dict:
             else:
                 clauses[cid], origin_clause[cid] = dict(meta), src
         for res in doc["results"]:
-            key = (res["clause"], res["backend"])
+            name = res["backend"]
+            if "release" in res:
+                rel = res["release"]
+            elif len(releases.get(name, [])) > 1:
+                raise ReportError(f"{src}: a result for clause {res['clause']!r} on backend {name!r} does not "
+                                  f"say which of its {len(releases[name])} releases it is from")
+            else:
+                rel = (releases.get(name) or [None])[0]
+            key = (res["clause"], name, rel)
             if key in seen:
                 first, first_src = seen[key]
                 if not same_result(first, res):
+                    at = f" at release {rel}" if rel else ""
                     raise ReportError(
-                        f"{src}: result for clause {key[0]!r} on backend {key[1]!r} "
+                        f"{src}: result for clause {key[0]!r} on backend {name!r}{at} "
                         f"(status {res['status']}) disagrees with the one in {first_src} "
                         f"(status {first['status']}); refusing to merge")
                 continue
             seen[key] = (res, src)
-            results.append(res)
+            kept.append((name, rel, res))
+    backends, results = _columns_out(found, kept)
     generated = [s["generated"] for s in sources if s["generated"]]
     merged = {"schema": _validator().schema["properties"]["schema"]["const"],
               "backends": backends, "clauses": clauses, "results": results, "sources": sources}
@@ -137,6 +191,31 @@ def merge(docs) -> dict:
         merged["generated"] = max(generated)
     merged.update(_completeness(sources, docs))
     return merged
+
+
+def _columns_out(found: dict, kept: list) -> tuple[dict, list]:
+    """The merged ``backends`` and ``results``: keyed by name while a backend has one release,
+    by release (naming the backend) when it has several. A listing of a backend that was not
+    installed (no release) is dropped when the backend ran at some release and nothing ran on it."""
+    with_results = {(name, rel) for name, rel, _ in kept}
+    ran = {name for name, rel in found if rel is not None}
+    cols = [(name, rel) for name, rel in found
+            if rel is not None or name not in ran or (name, rel) in with_results]
+    cols += [c for c in dict.fromkeys((n, r) for n, r, _ in kept) if c not in found]
+    per_name: dict = {}
+    for name, rel in cols:
+        per_name.setdefault(name, []).append(rel)
+    backends = {}
+    for name, rel in cols:
+        if len(per_name[name]) == 1:
+            if (name, rel) in found:  # else: results of a backend their file does not list
+                backends[name] = found[name, rel]
+            continue
+        info = found.get((name, rel)) or {"framework": name, "version": None, "release": rel,
+                                          "reason": "results of a release their file does not list"}
+        backends[_column_key(name, rel)] = {"backend": name, **info}
+    results = [res if len(per_name[name]) == 1 else {**res, "release": rel} for name, rel, res in kept]
+    return backends, results
 
 
 COMPLETENESS = ("complete", "collected", "recorded", "interrupted")

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import re
 
+from packaging.version import InvalidVersion, Version
+
 from backends import DEFAULT_ORDER
 
-from .load import describe_incomplete, incomplete
+from . import releases
+from .load import column_finder, columns, describe_incomplete, incomplete
 
 REFERENCE = "reference"
 BACKEND_ORDER = DEFAULT_ORDER  # one list of backends, in backends/__init__.py
@@ -92,11 +95,56 @@ def extension_score(results) -> tuple[int, int]:
     return level_score(results, "extension")
 
 
+def _version_key(version):
+    try:
+        return (0, Version(str(version)), "")
+    except InvalidVersion:
+        return (1, Version("0"), str(version))
+
+
+def column_list(doc: dict, results) -> list[dict]:
+    """The report's columns: one per backend and release, in the canonical backend order, then
+    oldest release first (a nightly after the release it builds on).
+
+    Each column is the backend's info plus ``key`` (its key in ``backends``, and in every
+    ``cells`` dict), ``name`` (the backend), ``label`` (the name, with the version when the
+    backend has several releases or is a nightly, which is also marked), ``nightly`` and
+    ``release_label`` (framework and version, as "since" texts name a release)."""
+    cols = dict(columns(doc))
+    find = column_finder(doc)
+    for r in results:
+        key = find(r)
+        if key not in cols:
+            cols[key] = (r["backend"], None, {})
+    per_name: dict = {}
+    for name, _, _ in cols.values():
+        per_name[name] = per_name.get(name, 0) + 1
+    out = []
+    for key, (name, rel, info) in cols.items():
+        version = info.get("version")
+        nightly = releases.is_nightly(version, rel)
+        label = name
+        if version is not None and (per_name[name] > 1 or nightly):
+            label += f" {version}"
+        elif per_name[name] > 1:
+            label = key  # a release without a version (not installed, or not listed): its key says which
+        if nightly:
+            label += " (nightly)"
+        framework = info.get("framework") or name
+        out.append({**{k: v for k, v in info.items() if k != "backend"}, "key": key, "name": name,
+                    "label": label, "nightly": nightly,
+                    "release_label": releases.release_label(framework, version, nightly, key)})
+    rank = {n: i for i, n in enumerate(BACKEND_ORDER)}
+    return sorted(out, key=lambda c: (rank.get(c["name"], len(rank)), c["name"], _version_key(c.get("version")),
+                                      c["nightly"], c["key"]))
+
+
 def build(doc: dict) -> dict:
     """Compute matrix rows, per-backend summary, errata, coverage and characterization."""
     results = doc["results"]
-    backends = _ordered(set(doc.get("backends", {})) | {r["backend"] for r in results},
-                        BACKEND_ORDER)
+    cols = column_list(doc, results)
+    backends = [c["key"] for c in cols]
+    find = column_finder(doc)
     clauses = {}
     for r in results:  # metadata from results first, then the clauses table overrides
         clauses.setdefault(r["clause"], {"section": r["section"], "level": r["level"],
@@ -105,7 +153,7 @@ def build(doc: dict) -> dict:
             clauses[r["clause"]]["document_code"] = True
     for cid, meta in doc.get("clauses", {}).items():
         clauses.setdefault(cid, {}).update(meta)
-    by_key = {(r["clause"], r["backend"]): r for r in results}
+    by_key = {(r["clause"], find(r)): r for r in results}
     anchors = set()
 
     rows = []
@@ -139,12 +187,14 @@ def build(doc: dict) -> dict:
                 for s in section_names]
     rows = [r for s in sections for r in s["rows"]]
     return {
-        "backends": [{"name": b, **doc.get("backends", {}).get(b, {})} for b in backends],
+        "backends": cols,
         "sections": sections,
         "summary": summary(rows, backends),
-        "errata": errata(rows, backends),
+        "errata": errata(rows, cols),
+        "early_warnings": releases.early_warnings(rows, cols),
         "coverage": coverage(sections, backends),
-        "characterization": characterization(rows, backends),
+        "characterization": characterization(rows, cols),
+        "releases": releases.releases_run(cols),
         "sources": doc.get("sources", []),
         "generated": doc.get("generated"),
         "incomplete": [{"file": s["file"] or "this results file", "text": describe_incomplete(s)}
@@ -173,36 +223,42 @@ def _warnings(res) -> list[str]:
     return [str(w) for w in found] if isinstance(found, list) else [str(found)]
 
 
-def _entry(backend, cell, text=None):
+def _entry(column, cell, text=None, since=None):
     res = cell["result"]
-    return {"backend": backend, "category": cell["category"], "text": text or cell["text"],
+    return {"backend": column["label"], "category": cell["category"], "text": text or cell["text"],
             "reason": res.get("reason"), "link": res.get("link"), "anchor": cell["anchor"],
-            "warnings": _warnings(res)}
+            "warnings": _warnings(res), "since": since, "nightly": column["nightly"]}
 
 
-def errata(rows, backends) -> dict:
+def errata(rows, cols) -> dict:
     """(a) normative clauses on which every real framework that ran them diverges;
     (b) clauses running the document's own code that diverge, error or warn somewhere.
 
     "Ran" excludes skip, unsupported and missing results. Results carry the framework's
-    warnings (e.g. a deprecated argument the tutorial uses) in an optional ``warnings`` list.
+    warnings (e.g. a deprecated argument the tutorial uses) in an optional ``warnings`` list
+    (``framework_warnings``, raised inside a framework's own code, never count).
+
+    A framework run at several releases is judged on its newest release that ran the clause, a
+    nightly only when no release did (a nightly's news are early warnings, see releases.py);
+    each entry says since which release its state holds (``since``).
     """
-    real = [b for b in backends if b != REFERENCE]
+    real = [c for c in cols if c["name"] != REFERENCE]
     all_diverge, doc_code = [], []
     for row in rows:
-        ran = {b: row["cells"][b] for b in real if row["cells"][b]["result"] is not None
-               and row["cells"][b]["result"]["status"] not in NOT_APPLICABLE}
+        current = releases.current(row, real)
+        ran = {name: (col, row["cells"][col["key"]]) for name, col in current.items()}
+        since = {name: releases.since(row, [c for c in real if c["name"] == name]) for name in ran}
         if (row["level"] == "normative" and ran
-                and all(c["result"]["status"] == "diverge" for c in ran.values())):
-            all_diverge.append({"row": row, "entries": [_entry(b, c) for b, c in ran.items()],
-                                "ran": len(ran)})
+                and all(c["result"]["status"] == "diverge" for _, c in ran.values())):
+            all_diverge.append({"row": row, "ran": len(ran),
+                                "entries": [_entry(col, c, since=since[n]) for n, (col, c) in ran.items()]})
         if row["document_code"]:
             bad = []
-            for b, c in ran.items():
+            for name, (col, c) in ran.items():
                 if c["result"]["status"] in ("diverge", "error"):
-                    bad.append(_entry(b, c))
+                    bad.append(_entry(col, c, since=since[name]))
                 elif _warnings(c["result"]):
-                    bad.append(_entry(b, c, text=f"{c['text']}, warns"))
+                    bad.append(_entry(col, c, text=f"{c['text']}, warns", since=since[name]))
             if bad:
                 doc_code.append({"row": row, "entries": bad})
     return {"all_diverge": all_diverge, "document_code": doc_code}
@@ -221,18 +277,20 @@ def coverage(sections, backends) -> list:
     return out
 
 
-def characterization(rows, backends) -> list:
-    """Each characterization clause with every backend's behaviour.
+def characterization(rows, cols) -> list:
+    """Each characterization clause with every column's behaviour.
 
-    ``disagree`` is set when two backends that ran the clause behaved differently, or one of
-    them reports that it does not agree with the reference.
+    ``disagree`` is set when two columns that ran the clause behaved differently, or one of
+    them reports that it does not agree with the reference. ``since`` says, for each backend
+    run at several releases, from which release on its behaviour holds.
     """
     out = []
     for row in rows:
         if row["level"] != "characterization":
             continue
         seen, disagree, per = set(), False, {}
-        for b in backends:
+        for col in cols:
+            b = col["key"]
             res = row["cells"][b]["result"]
             behaviour = res.get("behaviour") if res else None
             per[b] = {"behaviour": behaviour, "agrees": res.get("agrees") if res else None,
@@ -244,5 +302,10 @@ def characterization(rows, backends) -> list:
                 seen.add(behaviour.strip())
             if res.get("agrees") is False:
                 disagree = True
-        out.append({"row": row, "backends": per, "disagree": disagree or len(seen) > 1})
+        since = []
+        for name in dict.fromkeys(c["name"] for c in cols if c["name"] != REFERENCE):
+            mine = [c for c in cols if c["name"] == name]
+            if len(mine) > 1 and (text := releases.since(row, mine, with_state=True)):
+                since.append({"backend": name, "text": text})
+        out.append({"row": row, "backends": per, "disagree": disagree or len(seen) > 1, "since": since})
     return out

@@ -81,5 +81,6 @@ def write_report(doc: dict, out_dir) -> list[Path]:
     merged = out_dir / "results.json"
     merged.write_text(json.dumps(doc, indent=1, allow_nan=True) + "\n", encoding="utf-8")
     written.append(merged)
-    written += badges.write_badges(doc, [b["name"] for b in model["backends"]], out_dir)
+    written += badges.write_badges(doc, [b["key"] for b in model["backends"]], out_dir,
+                                   labels={b["key"]: b["label"] for b in model["backends"]})
     return written

@@ -1,0 +1,114 @@
+"""Issue 11 item 6: ``pip install .`` gives a pytest plugin (entry point) and the packaged specs, so
+that ``python -m conformance run`` and ``pytest --pyargs conformance`` work from any folder.
+
+The package is built from a copy of the sources and installed (no dependencies, no build isolation:
+nothing is downloaded) into a fresh virtual environment that sees this interpreter's packages (the
+frameworks, pytest, setuptools, pip) through a .pth file; it then runs from a folder outside the
+repository, with nothing of the repository on its path.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from conformance.spec import load_all
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("pyproject.toml", "README.md", "conformance", "backends", "specs")
+
+
+def _call(cmd, cwd, timeout=600):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(python of the fresh venv, its site-packages) with the suite installed from a copy of the sources."""
+    base = tmp_path_factory.mktemp("install")
+    venv = base / "venv"
+    try:
+        made = _call([sys.executable, "-m", "venv", "--without-pip", venv], cwd=base, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot create a virtual environment here: {exc}")
+    if made.returncode != 0:
+        pytest.skip(f"cannot create a virtual environment here: {made.stderr.strip()[-500:]}")
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site_dir = Path(_call([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          cwd=base).stdout.strip())
+    parent = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (site_dir / "_parent_environment.pth").write_text("\n".join(parent) + "\n")
+    missing = _call([python, "-c", "import pip, setuptools, pytest"], cwd=base)
+    if missing.returncode != 0:
+        pytest.skip(f"this environment cannot build the package offline: {missing.stderr.strip()[-300:]}")
+    source = base / "source"  # a copy: building writes build/ and *.egg-info next to the sources
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    pip = _call([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+                 "--disable-pip-version-check", "-q", source], cwd=base)
+    assert pip.returncode == 0, pip.stdout[-2000:] + pip.stderr[-3000:]
+    elsewhere = base / "elsewhere"
+    elsewhere.mkdir()
+    return python, site_dir, elsewhere
+
+
+def test_the_installed_package_holds_the_engine_the_specs_and_the_plugin(installed):
+    python, site_dir, elsewhere = installed
+    probe = _call([python, "-c", "import conformance.spec as s, importlib.metadata as m; print(s.__file__); "
+                   "print(s.SPEC_DIR); print([e.value for e in m.entry_points(group='pytest11') "
+                   "if e.value.startswith('conformance')])"], cwd=elsewhere)
+    engine, spec_dir, entry = probe.stdout.splitlines()
+    assert Path(engine).is_relative_to(site_dir)
+    assert Path(spec_dir) == site_dir / "conformance" / "specs"
+    for sub in ("", "divergences"):
+        installed_files = sorted(p.name for p in (Path(spec_dir) / sub).glob("*.yaml"))
+        assert installed_files == sorted(p.name for p in (ROOT / "specs" / sub).glob("*.yaml")) != []
+    for data in ("releases.yaml", "results.schema.json", "spec.schema.json", "run.ini",
+                 "report/templates/report.md.j2", "report/templates/report.html.j2"):
+        assert (site_dir / "conformance" / data).is_file(), data
+    assert entry == "['conformance.plugin']"
+
+
+def test_python_m_conformance_run_from_a_folder_outside_the_repository(installed):
+    python, site_dir, elsewhere = installed
+    out = elsewhere / "results.json"
+    proc = _call([python, "-m", "conformance", "run", "--backend", "reference", "--json", "results.json", "-q"],
+                 cwd=elsewhere)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(out.read_text())
+    clauses = load_all(ROOT / "specs")
+    assert data["complete"] is True and len(data["results"]) == len(clauses)
+    assert {r["clause"] for r in data["results"]} == {c.id for c in clauses}
+    assert all(r["status"] == "conform" for r in data["results"] if r["level"] == "normative")
+    assert data["backends"]["reference"]["available"] is True
+    assert not (elsewhere / ".pytest_cache").exists()
+
+
+def test_pytest_pyargs_conformance_from_a_folder_outside_the_repository(installed):
+    python, _, elsewhere = installed
+    proc = _call([python, "-m", "pytest", "--pyargs", "conformance", "--backend", "reference", "-k", "lookup",
+                  "--json", "pyargs.json", "-p", "no:cacheprovider", "-q"], cwd=elsewhere)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads((elsewhere / "pyargs.json").read_text())
+    assert data["complete"] is True and data["results"]
+    assert all("lookup" in r["clause"] for r in data["results"])
+
+
+def test_the_source_trees_conftest_and_the_entry_point_register_the_plugin_once(installed):
+    """The repository's conftest.py asks for conformance.plugin, and so does the installed entry point:
+    `pytest tests` and `pytest conformance` must run, not fail on a plugin registered twice."""
+    python, _, _ = installed
+    for args in (["tests/test_formula.py"], ["conformance", "--backend", "reference", "-k", "lookup.rows"]):
+        proc = _call([python, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q"], cwd=ROOT)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert "passed" in proc.stdout.splitlines()[-1]
