@@ -1,8 +1,11 @@
 """docs/COVERAGE.md, the spec and the tutorial stay in step: every quote is the tutorial's own
 text, every normative clause quotes it and is traced to a quoted row, every extension is listed
 as such, and every id exists."""
+import hashlib
+import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COVERAGE = ROOT / "docs" / "COVERAGE.md"
 TUTORIAL = "embedding-layer-in-keras.txt"
 ID = re.compile(r"`([a-z0-9]+(?:\.[a-z0-9-]+)+)`")
+LOCK = ROOT / "docs" / "quotes.lock.json"
 QUOTED_TABLE = "| the document, verbatim |"
 EXTENSION_TABLE = "| extension clause |"
 
@@ -128,3 +132,54 @@ def test_without_the_tutorial_the_quote_tests_skip_and_say_why(monkeypatch, tmp_
     assert not tutorial_path().is_file()
     with pytest.raises(pytest.skip.Exception, match="quotes cannot be checked"):
         load_tutorial()
+
+
+# -- the lock: quotes verified against the tutorial, for checkouts without it ---------------------
+# A clone without ../shared/source/ cannot read the tutorial. docs/quotes.lock.json records every
+# quote (COVERAGE.md rows and normative clauses) as verified against the tutorial with a given
+# SHA-256; there, a quote that is not in the lock fails (it was never checked against the text).
+# Refresh it, with the tutorial present, with: python -m tests.test_coverage_doc --update-lock
+def current_quotes() -> list[str]:
+    quotes = {q for q, _ in quoted_rows(COVERAGE.read_text())}
+    quotes |= {normalise(q) for c in CLAUSES if c.normative for q in c.quote}
+    return sorted(quotes)
+
+
+def tutorial_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_quote_was_verified_against_the_tutorial_even_without_it():
+    lock = json.loads(LOCK.read_text())
+    unverified = sorted(set(current_quotes()) - set(lock["quotes"]))
+    assert not unverified, ("quotes never checked against the tutorial (refresh docs/quotes.lock.json "
+                            f"with the tutorial present: python -m tests.test_coverage_doc --update-lock): {unverified}")
+
+
+def test_the_lock_is_current_where_the_tutorial_is_present(tutorial):
+    lock = json.loads(LOCK.read_text())
+    assert lock["tutorial_sha256"] == tutorial_digest(tutorial_path()), (
+        "the tutorial changed since docs/quotes.lock.json was written: re-verify and refresh it")
+    assert lock["quotes"] == current_quotes(), "docs/quotes.lock.json is stale: refresh it"
+    assert not misquoted(lock["quotes"], tutorial)
+
+
+def update_lock() -> int:
+    path = tutorial_path()
+    if path is None or not path.is_file():
+        print("the tutorial is needed to verify the quotes; set EMBEDDING_TUTORIAL", file=sys.stderr)
+        return 2
+    document = normalise(path.read_text(encoding="utf-8"))
+    quotes = current_quotes()
+    bad = misquoted(quotes, document)
+    if bad:
+        print(f"not the tutorial's text, not locked: {bad}", file=sys.stderr)
+        return 1
+    LOCK.write_text(json.dumps({"tutorial": TUTORIAL, "tutorial_sha256": tutorial_digest(path),
+                                "quotes": quotes}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{LOCK.relative_to(ROOT)}: {len(quotes)} quotes verified")
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--update-lock"]:
+    sys.exit(update_lock())
