@@ -152,8 +152,8 @@ def tutorial_digest(path: Path) -> str:
 def test_every_quote_was_verified_against_the_tutorial_even_without_it():
     lock = json.loads(LOCK.read_text())
     unverified = sorted(set(current_quotes()) - set(lock["quotes"]))
-    assert not unverified, ("quotes never checked against the tutorial (refresh docs/quotes.lock.json "
-                            f"with the tutorial present: python -m tests.test_coverage_doc --update-lock): {unverified}")
+    assert not unverified, ("quotes never checked against the tutorial (refresh docs/quotes.lock.json with "
+                            f"the tutorial present: python -m tests.test_coverage_doc --update-lock): {unverified}")
 
 
 def test_the_lock_is_current_where_the_tutorial_is_present(tutorial):
