@@ -8,7 +8,7 @@ import yaml
 
 from backends import DEFAULT_ORDER
 
-from . import registry
+from . import blocks, registry
 from .spec import load_all
 
 START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
@@ -61,17 +61,7 @@ def markdown() -> str:
 
 def update(path) -> bool:
     """Rewrite the block between the markers; returns True when the file changed."""
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
-    if START not in text or END not in text.split(START, 1)[1]:
-        raise ValueError(f"{path}: no {START} ... {END} block")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{markdown()}{END}{tail}"
-    if new != text:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(new)
-    return new != text
+    return blocks.rewrite(path, START, END, markdown())
 
 
 def current(path) -> str:

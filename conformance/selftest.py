@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from . import blocks
 from .spec import ROOT, SPEC_DIR, SpecError, load_all, read_yaml
 
 MODULE = "tests.mutants"
@@ -326,15 +327,10 @@ def markdown(verdict: Verdict) -> str:
 
 def update(path, verdict: Verdict) -> bool:
     """Rewrite the README block between the selftest markers; True when the file changed."""
-    text = Path(path).read_text(encoding="utf-8")
-    if START not in text or END not in text.split(START, 1)[1]:
-        raise SelftestError(f"{path}: no {START} ... {END} block")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{markdown(verdict)}{END}{tail}"
-    if new != text:
-        Path(path).write_text(new, encoding="utf-8")
-    return new != text
+    try:
+        return blocks.rewrite(path, START, END, markdown(verdict))
+    except ValueError as exc:
+        raise SelftestError(str(exc)) from None
 
 
 def current(path) -> str:

@@ -10,17 +10,14 @@ Keras fixes its backend when first imported, so the adapters run in their own wo
 """
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
-import backends
 from backends.base import Layer, Model
 from backends.reference import Reference, seeded_weights
 from conformance.actions import Case, run_case
 from conformance.tolerances import TOLERANCES
-from conformance.worker import Worker
+from tests.framework_workers import start_worker
 
 ADAPTERS = ("keras-tensorflow", "tf-keras")
 RNN_KINDS = ("simple_rnn", "lstm", "gru")
@@ -42,16 +39,7 @@ def _stack(kind: str, **args) -> Model:
 
 @pytest.fixture(scope="module", params=ADAPTERS)
 def worker(request):
-    name = request.param
-    cls = backends.resolve(name)
-    missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"{name}: not installed: {', '.join(missing)}")
-    handle = Worker(name, dict(cls.env), start_timeout=300.0, case_timeout=120.0)
-    hello = handle.start()
-    if hello[0] != "ready":
-        handle.close()
-        pytest.skip(f"{name} unavailable: {hello[1]}")
+    handle, _ = start_worker(request.param)
     yield handle
     handle.close()
 

@@ -1,6 +1,5 @@
 """Results across framework releases: registry entries for some releases only, the record of which
 API a release was called with, and the release named in the results."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import backends
 from backends.base import Layer, Model
 from backends.reference import seeded_weights
 from conformance import registry
 from conformance.actions import Case
 from conformance.spec import SpecError
-from conformance.worker import Worker
+from tests.framework_workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANT = "tests.mutants:OffByOneLookup"  # diverges on lookup.rows-are-matrix-rows; version = numpy's
@@ -132,16 +130,7 @@ PRETRAINED = Model((Layer("embedding", {"input_dim": 5, "output_dim": 2, "pretra
 
 
 def _worker(name):
-    cls = backends.resolve(name)
-    missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"{name}: not installed: {', '.join(missing)}")
-    handle = Worker(name, dict(cls.env), start_timeout=300.0, case_timeout=120.0)
-    hello = handle.start()
-    if hello[0] != "ready":
-        handle.close()
-        pytest.skip(f"{name} unavailable: {hello[1]}")
-    return handle, hello[1]
+    return start_worker(name)
 
 
 @pytest.mark.parametrize("name, via", [

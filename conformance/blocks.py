@@ -1,0 +1,20 @@
+"""Generated blocks in hand-written files (the README's divergence table, the self-test score):
+the text between two marker lines is rewritten, everything else is left as it is."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def rewrite(path, start: str, end: str, body: str) -> bool:
+    """Replace what stands between ``start`` and ``end`` in ``path`` with ``body``; True when the
+    file changed. ValueError when the markers are missing or out of order; OSError when the file
+    cannot be read or written."""
+    text = Path(path).read_text(encoding="utf-8")
+    if start not in text or end not in text.split(start, 1)[1]:
+        raise ValueError(f"{path}: no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{body}{end}{tail}"
+    if new != text:
+        Path(path).write_text(new, encoding="utf-8")
+    return new != text
