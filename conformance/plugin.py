@@ -218,6 +218,17 @@ def pytest_collection_finish(session):
     _TALLY.add_collected(item.nodeid for item in session.items)
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Each backend on one xdist worker, the costliest backends first (conformance/scheduling.py)."""
+    session: Session | None = config.stash.get(STASH, None)
+    if session is None or not _collects_specs(config):
+        return None  # e.g. pytest tests -n 2: xdist's own scheduler
+    from . import scheduling  # imports xdist, which only a -n run is sure to have
+
+    return scheduling.make_scheduler(config, log, session.clauses, session.backends)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     _TALLY.add_collected(ids)  # the controller collects nothing itself; its workers tell it
@@ -242,7 +253,13 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     path = config.stash.get(JSON_PATH, None)
     conformance: Session | None = config.stash.get(STASH, None)
-    if path is None or conformance is None or results_file.is_xdist_worker(config):
+    if conformance is None or results_file.is_xdist_worker(config):
+        return
+    if _TALLY.recorded and config.pluginmanager.hasplugin("xdist"):
+        from . import scheduling  # the next -n run starts the costliest backends first
+
+        scheduling.remember_costs(config, _TALLY.recorded.values())
+    if path is None:
         return
     _TALLY.stopped(results_file.stop_reason(exitstatus, session, _STATE.get("interrupt")))
     if config.option.collectonly:

@@ -1,0 +1,137 @@
+"""Under pytest-xdist (``-n N``), every backend's items run on one xdist worker, the costly first.
+
+Why a scheduler of our own: each xdist worker is a pytest process with its own Session, so a backend
+whose items are spread over two xdist workers starts its framework's worker process (the import of
+TensorFlow, JAX or PyTorch, the first compilations) twice, and ``-n 2`` is no faster than a serial
+run. xdist's ``loadgroup`` was meant to keep a group together, but with pytest 9.2 it groups
+nothing: xdist's worker marks a grouped item by assigning ``item._nodeid``, and pytest 9.2 computes
+``nodeid`` from ``item._id``, so the ``@group`` suffix never reaches the controller.
+
+:class:`BackendScheduling` is xdist's ``LoadScopeScheduling`` with one scope per backend: the
+controller recognises a conformance item from its id (``<spec file>::<clause id>[<backend>]``,
+checked against the loaded clauses and the selected backends), whatever ``--dist`` says (except
+``each``). Other items keep the grouping of the ``--dist`` the user asked for. Whenever an xdist
+worker asks for work, it gets the remaining scope with the largest expected cost (longest
+processing time first), so the two slowest backends start at once, on different xdist workers.
+
+Expected costs are seconds per item: measured on the previous run (kept in pytest's cache under
+``CACHE_KEY``, per backend: the summed record durations, framework start included, over the
+items), else ``DEFAULT_SECONDS_PER_ITEM``. The order changes the wall time only, never a result: a
+backend's items run in the same order, in one framework process, as in a serial run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+from xdist.scheduler.loadfile import LoadFileScheduling
+from xdist.scheduler.loadgroup import LoadGroupScheduling
+
+CACHE_KEY = "conformance/seconds-per-item"
+# Seconds per item in a serial six-backend run on the 2-core development machine (2026-11, the
+# framework's import and first calls spread over its 70 items); only the order of these matters.
+DEFAULT_SECONDS_PER_ITEM = {
+    "reference": 0.002,
+    "keras-tensorflow": 0.14,
+    "keras-jax": 0.8,
+    "keras-torch": 0.17,
+    "tf-keras": 0.27,
+    "torch": 0.08,
+}
+UNKNOWN_BACKEND_SECONDS = 0.2   # a third-party adapter: as if it loaded a framework
+OTHER_ITEM_SECONDS = 0.05       # an item that is not a conformance item (pytest tests conformance)
+GROUPED_DISTS = ("load", "loadscope", "loadfile", "loadgroup", "worksteal")
+
+
+def item_backends(clause_ids: Iterable[str], backend_names: Iterable[str]) -> dict[str, str]:
+    """The name of every conformance item (``<clause id>[<backend>]``) -> its backend."""
+    names = list(backend_names)
+    return {f"{cid}[{name}]": name for cid in clause_ids for name in names}
+
+
+def backend_of(nodeid: str, items: Mapping[str, str]) -> str | None:
+    """The backend of a conformance item's node id, or None for any other item.
+
+    A ``@group`` suffix (what xdist's loadgroup appends, on pytest versions where it reaches the
+    controller) is ignored.
+    """
+    if "@" in nodeid and nodeid.rfind("@") > nodeid.rfind("]"):
+        nodeid = nodeid[:nodeid.rfind("@")]
+    _, sep, name = nodeid.rpartition("::")
+    return items.get(name) if sep else None
+
+
+def _fallback_split(dist: str) -> Callable[[str], str]:
+    """The scope xdist's own scheduler for ``dist`` gives an item that is not a conformance item."""
+    if dist == "loadscope":
+        return lambda nodeid: LoadScopeScheduling._split_scope(None, nodeid)
+    if dist == "loadfile":
+        return lambda nodeid: LoadFileScheduling._split_scope(None, nodeid)
+    if dist == "loadgroup":
+        return lambda nodeid: LoadGroupScheduling._split_scope(None, nodeid)
+    return lambda nodeid: nodeid  # load, worksteal: every item is a unit of its own
+
+
+class BackendScheduling(LoadScopeScheduling):
+    """One work unit per backend; each idle xdist worker takes the costliest unit left."""
+
+    SCOPE_PREFIX = "conformance backend "  # cannot be a node id: those hold "::"
+
+    def __init__(self, config: pytest.Config, log=None, *, items: Mapping[str, str],
+                 seconds_per_item: Mapping[str, float], fallback: Callable[[str], str] = lambda n: n):
+        super().__init__(config, log)
+        self.items, self.fallback = items, fallback
+        self.seconds_per_item = {**DEFAULT_SECONDS_PER_ITEM, **seconds_per_item}
+
+    def _split_scope(self, nodeid: str) -> str:
+        backend = backend_of(nodeid, self.items)
+        return self.SCOPE_PREFIX + backend if backend is not None else self.fallback(nodeid)
+
+    def expected_seconds(self, scope: str, unit: Mapping[str, bool]) -> float:
+        pending = list(unit.values()).count(False)
+        if scope.startswith(self.SCOPE_PREFIX):
+            backend = scope[len(self.SCOPE_PREFIX):]
+            return pending * self.seconds_per_item.get(backend, UNKNOWN_BACKEND_SECONDS)
+        return pending * OTHER_ITEM_SECONDS
+
+    def _assign_work_unit(self, node) -> None:
+        # Longest processing time first: put the costliest unit at the head of the queue, where
+        # LoadScopeScheduling takes it from. max() keeps the first of equals: collection order.
+        scope = max(self.workqueue, key=lambda s: self.expected_seconds(s, self.workqueue[s]))
+        self.workqueue.move_to_end(scope, last=False)
+        super()._assign_work_unit(node)
+
+
+def make_scheduler(config: pytest.Config, log, clause_ids: Iterable[str], backend_names: Iterable[str]):
+    """The scheduler for this run, or None to leave xdist's own (``--dist each``)."""
+    dist = config.getvalue("dist")
+    if dist not in GROUPED_DISTS:
+        return None
+    cache = getattr(config, "cache", None)
+    measured = cache.get(CACHE_KEY, {}) if cache is not None else {}
+    if not isinstance(measured, dict):
+        measured = {}
+    measured = {k: v for k, v in measured.items() if isinstance(v, (int, float)) and v >= 0}
+    return BackendScheduling(config, log, items=item_backends(clause_ids, backend_names),
+                             seconds_per_item=measured, fallback=_fallback_split(dist))
+
+
+def remember_costs(config: pytest.Config, records: Iterable[Mapping]) -> None:
+    """Keep this run's seconds per item, per backend, in pytest's cache for the next ``-n`` run."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return
+    total: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for record in records:
+        duration = record.get("duration")
+        if isinstance(duration, (int, float)):
+            total[record["backend"]] = total.get(record["backend"], 0.0) + duration
+            count[record["backend"]] = count.get(record["backend"], 0) + 1
+    if not total:
+        return
+    old = cache.get(CACHE_KEY, {})
+    cache.set(CACHE_KEY, {**(old if isinstance(old, dict) else {}),
+                          **{b: round(total[b] / count[b], 4) for b in total}})
+
