@@ -253,13 +253,7 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     path = config.stash.get(JSON_PATH, None)
     conformance: Session | None = config.stash.get(STASH, None)
-    if conformance is None or results_file.is_xdist_worker(config):
-        return
-    if _TALLY.recorded and config.pluginmanager.hasplugin("xdist"):
-        from . import scheduling  # the next -n run starts the costliest backends first
-
-        scheduling.remember_costs(config, _TALLY.recorded.values())
-    if path is None:
+    if path is None or conformance is None or results_file.is_xdist_worker(config):
         return
     _TALLY.stopped(results_file.stop_reason(exitstatus, session, _STATE.get("interrupt")))
     if config.option.collectonly:

@@ -14,10 +14,10 @@ checked against the loaded clauses and the selected backends), whatever ``--dist
 worker asks for work, it gets the remaining scope with the largest expected cost (longest
 processing time first), so the two slowest backends start at once, on different xdist workers.
 
-Expected costs are seconds per item: measured on the previous run (kept in pytest's cache under
-``CACHE_KEY``, per backend: the summed record durations, framework start included, over the
-items), else ``DEFAULT_SECONDS_PER_ITEM``. The order changes the wall time only, never a result: a
-backend's items run in the same order, in one framework process, as in a serial run.
+Expected costs are seconds per item, ``SECONDS_PER_ITEM``: what each backend took in a serial run
+here, its framework's start included (re-measure with ``bench/benchmark.py``, which prints them,
+when the clauses change what they cost). The order changes the wall time only, never a result:
+a backend's items run in the same order, in one framework process, as in a serial run.
 """
 from __future__ import annotations
 
@@ -28,10 +28,9 @@ from xdist.scheduler import LoadScopeScheduling
 from xdist.scheduler.loadfile import LoadFileScheduling
 from xdist.scheduler.loadgroup import LoadGroupScheduling
 
-CACHE_KEY = "conformance/seconds-per-item"
-# Seconds per item in a serial six-backend run on the 2-core development machine (2026-11, the
-# framework's import and first calls spread over its 70 items); only the order of these matters.
-DEFAULT_SECONDS_PER_ITEM = {
+# Seconds per item in a serial six-backend run on the 2-core development machine (the framework's
+# start and first calls spread over its 70 items); only their order matters.
+SECONDS_PER_ITEM = {
     "reference": 0.002,
     "keras-tensorflow": 0.14,
     "keras-jax": 0.8,
@@ -79,10 +78,10 @@ class BackendScheduling(LoadScopeScheduling):
     SCOPE_PREFIX = "conformance backend "  # cannot be a node id: those hold "::"
 
     def __init__(self, config: pytest.Config, log=None, *, items: Mapping[str, str],
-                 seconds_per_item: Mapping[str, float], fallback: Callable[[str], str] = lambda n: n):
+                 seconds_per_item: Mapping[str, float] = SECONDS_PER_ITEM,
+                 fallback: Callable[[str], str] = lambda n: n):
         super().__init__(config, log)
-        self.items, self.fallback = items, fallback
-        self.seconds_per_item = {**DEFAULT_SECONDS_PER_ITEM, **seconds_per_item}
+        self.items, self.fallback, self.seconds_per_item = items, fallback, seconds_per_item
 
     def _split_scope(self, nodeid: str) -> str:
         backend = backend_of(nodeid, self.items)
@@ -108,30 +107,5 @@ def make_scheduler(config: pytest.Config, log, clause_ids: Iterable[str], backen
     dist = config.getvalue("dist")
     if dist not in GROUPED_DISTS:
         return None
-    cache = getattr(config, "cache", None)
-    measured = cache.get(CACHE_KEY, {}) if cache is not None else {}
-    if not isinstance(measured, dict):
-        measured = {}
-    measured = {k: v for k, v in measured.items() if isinstance(v, (int, float)) and v >= 0}
     return BackendScheduling(config, log, items=item_backends(clause_ids, backend_names),
-                             seconds_per_item=measured, fallback=_fallback_split(dist))
-
-
-def remember_costs(config: pytest.Config, records: Iterable[Mapping]) -> None:
-    """Keep this run's seconds per item, per backend, in pytest's cache for the next ``-n`` run."""
-    cache = getattr(config, "cache", None)
-    if cache is None:
-        return
-    total: dict[str, float] = {}
-    count: dict[str, int] = {}
-    for record in records:
-        duration = record.get("duration")
-        if isinstance(duration, (int, float)):
-            total[record["backend"]] = total.get(record["backend"], 0.0) + duration
-            count[record["backend"]] = count.get(record["backend"], 0) + 1
-    if not total:
-        return
-    old = cache.get(CACHE_KEY, {})
-    cache.set(CACHE_KEY, {**(old if isinstance(old, dict) else {}),
-                          **{b: round(total[b] / count[b], 4) for b in total}})
-
+                             fallback=_fallback_split(dist))
