@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,56 +108,89 @@ def differences(a: dict, b: dict) -> list[str]:
     return sorted(k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k))
 
 
-def measure(names: list[str]) -> dict:
+def floor_once(names: list[str], case) -> dict:
+    return {name: floor_seconds(name, case) for name in names}
+
+
+def median_floor(floors: list[dict]) -> dict:
+    """Per backend, the median of the repeats (an error from any repeat is kept)."""
+    merged = {}
+    for name in floors[0]:
+        seconds = [f[name]["seconds"] for f in floors if f[name]["seconds"] is not None]
+        errors = [f[name]["error"] for f in floors if f[name]["error"]]
+        merged[name] = {"seconds": statistics.median(seconds) if seconds else None,
+                        "error": errors[0] if errors else None}
+    return merged
+
+
+def measure(names: list[str], repeat: int = 1) -> dict:
+    """Floor, serial run, -n 2 run; ``repeat`` times, alternating, each figure the median."""
     summary = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-               "machine": machine(), "load_before": load(), "backends": names}
+               "machine": machine(), "load_before": load(), "backends": names, "repeat": repeat}
     case = make_case(next(c for c in load_all() if c.id == LOOKUP_CLAUSE))
-    summary["floor"] = {name: floor_seconds(name, case) for name in names}
+    floors, runs = [], {"serial": [], f"-n {XDIST_WORKERS}": []}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for n in range(repeat):
+            floors.append(floor_once(names, case))
+            runs["serial"].append(pytest_run(names, Path(tmp) / f"serial-{n}.json"))
+            runs[f"-n {XDIST_WORKERS}"].append(
+                pytest_run(names, Path(tmp) / f"parallel-{n}.json", "-n", str(XDIST_WORKERS)))
+    summary["floor"] = median_floor(floors)
     floor = sum(f["seconds"] or 0.0 for f in summary["floor"].values())
     summary["floor_seconds"] = round(floor, 3)
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        serial = pytest_run(names, Path(tmp) / "serial.json")
-        parallel = pytest_run(names, Path(tmp) / "parallel.json", "-n", str(XDIST_WORKERS))
-    summary["runs"] = {
-        label: {"seconds": round(run["seconds"], 3), "ratio_to_floor": round(run["seconds"] / floor, 2),
-                "exit": run["exit"], "complete": run["data"].get("complete"),
-                "records": len(run["data"]["results"])}
-        for label, run in (("serial", serial), (f"-n {XDIST_WORKERS}", parallel))}
+    summary["runs"] = {}
+    for label, done in runs.items():
+        seconds = statistics.median(run["seconds"] for run in done)
+        summary["runs"][label] = {
+            "seconds": round(seconds, 3), "ratio_to_floor": round(seconds / floor, 2),
+            "all_seconds": [round(run["seconds"], 3) for run in done],
+            "exit": max(run["exit"] for run in done), "complete": all(run["data"].get("complete") for run in done),
+            "records": len(done[0]["data"]["results"])}
+    serial, parallel = summary["runs"]["serial"], summary["runs"][f"-n {XDIST_WORKERS}"]
     summary["speedup"] = round(serial["seconds"] / parallel["seconds"], 2)
-    summary["differences"] = differences(serial["data"], parallel["data"])
-    summary["per_backend"] = per_backend(serial["data"], names)
+    first = runs["serial"][0]["data"]
+    summary["differences"] = sorted({d for done in runs.values() for run in done
+                                     for d in differences(first, run["data"])})
+    rows = [per_backend(run["data"], names) for run in runs["serial"]]
+    summary["per_backend"] = {name: {**rows[0][name], **{
+        key: statistics.median(r[name][key] for r in rows)
+        for key in ("seconds", "examples_per_second", "seconds_per_item") if rows[0][name][key] is not None}}
+        for name in names}
     summary["load_after"] = load()
     return summary
 
 
 def table(s: dict) -> str:
     m = s["machine"]
-    lines = [f"embedding-conformance benchmark, {s['date']}",
+    w = max(18, *(len(name) for name in s["backends"]))
+    medians = f", medians of {s['repeat']} alternating repeats" if s["repeat"] > 1 else ""
+    lines = [f"embedding-conformance benchmark, {s['date']}{medians}",
              f"machine: {m['cpus']} CPUs, {m['memory_gib']} GiB, Python {m['python']}; "
              f"load average {' '.join(map(str, s['load_before']))} before, "
              f"{' '.join(map(str, s['load_after']))} after",
              "",
              "floor: a fresh worker per backend imports its framework and does one embedding lookup",
-             f"  {'backend':18} {'seconds':>8}"]
+             f"  {'backend':{w}} {'seconds':>8}"]
     for name, f in s["floor"].items():
         shown = f"{f['seconds']:8.2f}" if f["seconds"] is not None else f"{'-':>8}"
-        lines.append(f"  {name:18} {shown}" + (f"  ({f['error']})" if f["error"] else ""))
-    lines += [f"  {'floor (sum)':18} {s['floor_seconds']:8.2f}", "",
-              f"  {'run':18} {'seconds':>8} {'x floor':>8}  records"]
+        lines.append(f"  {name:{w}} {shown}" + (f"  ({f['error']})" if f["error"] else ""))
+    lines += [f"  {'floor (sum)':{w}} {s['floor_seconds']:8.2f}", "",
+              f"  {'run':{w}} {'seconds':>8} {'x floor':>8}  records"]
     for label, run in s["runs"].items():
         state = "complete" if run["complete"] else "INCOMPLETE"
-        lines.append(f"  {label:18} {run['seconds']:8.2f} {run['ratio_to_floor']:8.2f}  "
-                     f"{run['records']} ({state}, pytest exit {run['exit']})")
+        each = f"; each: {', '.join(f'{x:.2f}' for x in run['all_seconds'])}" if s["repeat"] > 1 else ""
+        lines.append(f"  {label:{w}} {run['seconds']:8.2f} {run['ratio_to_floor']:8.2f}  "
+                     f"{run['records']} ({state}, pytest exit {run['exit']}{each})")
     lines.append(f"  -n {XDIST_WORKERS} is {s['speedup']:.2f}x as fast as serial; its records "
                  + ("are identical to the serial run's (durations aside)" if not s["differences"]
                     else f"DIFFER from the serial run's for {len(s['differences'])}: "
                          + ", ".join(s["differences"][:10])))
     lines += ["", "per backend, serial run (record durations: the framework's start included)",
-              f"  {'backend':18} {'items':>6} {'examples':>8} {'seconds':>8} {'examples/s':>10} {'s/item':>7}"]
+              f"  {'backend':{w}} {'items':>6} {'examples':>8} {'seconds':>8} {'examples/s':>10} {'s/item':>7}"]
     for name, row in s["per_backend"].items():
         rate = f"{row['examples_per_second']:10.1f}" if row["examples_per_second"] else f"{'-':>10}"
         per_item = f"{row['seconds_per_item']:7.3f}" if row["seconds_per_item"] is not None else f"{'-':>7}"
-        lines.append(f"  {name:18} {row['items']:6d} {row['examples']:8d} {row['seconds']:8.2f} {rate} {per_item}")
+        lines.append(f"  {name:{w}} {row['items']:6d} {row['examples']:8d} {row['seconds']:8.2f} {rate} {per_item}")
     if not all(row["examples_counted"] for row in s["per_backend"].values()):
         lines.append("  (the records carry no `examples` count: one example is counted per record)")
     return "\n".join(lines)
@@ -167,10 +201,14 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", action="append", default=[], metavar="NAME",
                         help="backend to measure (repeatable); default: the six built-in backends")
     parser.add_argument("--quick", action="store_true", help=f"only {' and '.join(QUICK_BACKENDS)}")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure N times, alternating the runs, and give the medians (default 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures here as JSON")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     names = args.backend or list(QUICK_BACKENDS if args.quick else backends.DEFAULT_ORDER)
-    summary = measure(names)
+    summary = measure(names, args.repeat)
     print(table(summary))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
