@@ -28,17 +28,18 @@ from xdist.scheduler import LoadScopeScheduling
 from xdist.scheduler.loadfile import LoadFileScheduling
 from xdist.scheduler.loadgroup import LoadGroupScheduling
 
-# Seconds per item in a serial six-backend run on the 2-core development machine (the framework's
-# start and first calls spread over its 70 items); only their order matters.
+# Seconds per item in a serial six-backend run on the 2-core development machine (bench/benchmark.py,
+# 2026-11-25, its "s/item" column: the framework's start and first calls spread over its 70 items);
+# only their order matters.
 SECONDS_PER_ITEM = {
-    "reference": 0.002,
-    "keras-tensorflow": 0.14,
-    "keras-jax": 0.8,
-    "keras-torch": 0.17,
-    "tf-keras": 0.27,
-    "torch": 0.08,
+    "reference": 0.001,
+    "keras-tensorflow": 0.063,
+    "keras-jax": 0.26,
+    "keras-torch": 0.077,
+    "tf-keras": 0.11,
+    "torch": 0.033,
 }
-UNKNOWN_BACKEND_SECONDS = 0.2   # a third-party adapter: as if it loaded a framework
+UNKNOWN_BACKEND_SECONDS = 0.1   # a third-party adapter: as if it loaded a framework
 OTHER_ITEM_SECONDS = 0.05       # an item that is not a conformance item (pytest tests conformance)
 GROUPED_DISTS = ("load", "loadscope", "loadfile", "loadgroup", "worksteal")
 
