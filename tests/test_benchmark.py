@@ -33,7 +33,8 @@ def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
     for label in ("serial", "-n 2"):
         run = summary["runs"][label]
         assert run["complete"] is True and run["records"] == summary["per_backend"]["torch"]["items"] * 2
-        assert run["ratio_to_floor"] == round(run["seconds"] / floor, 2)
+        # the summary divides unrounded figures; the JSON's are rounded to 3 places
+        assert abs(run["ratio_to_floor"] - run["seconds"] / floor) <= 0.01
         assert re.search(rf"^  {re.escape(label)} +{run['seconds']:.2f} +{run['ratio_to_floor']:.2f}  ", text,
                          re.M), text
     assert summary["differences"] == []
