@@ -1,72 +1,219 @@
-"""Benchmark: how long each backend takes to run every clause, as a ratio to a floor measured
-in the same run (the NumPy reference running the same cases in-process).
+"""Benchmark: the full conformance run, serial and under xdist (-n 2), against a floor measured in
+the same invocation.
 
-Ratios, not seconds, are what to compare between machines and runs. Timed tests would be flaky;
-this script is run by hand (`make bench`) and prints a table:
+The floor is what no run can avoid: for each backend, a fresh worker process (the suite's own,
+``python -m conformance.worker NAME``) that imports its framework and answers one embedding lookup
+(the clause ``lookup.rows-are-matrix-rows``), one backend after the other, summed. Then
+``pytest conformance`` runs on the same backends twice, serial and with ``-n 2``, each timed from
+the outside (interpreter start to exit); each is given as a ratio to the floor. Per backend, the
+serial run's records give examples per second (the records' ``examples`` count, or one example per
+record when the records carry none, which the table then says). The two runs' records must be
+identical but for their durations; the table says whether they are.
 
-    backend           start s   pass s (median of N)   ratio to floor
+Ratios, not seconds, are what compare between machines; the load average is printed before and
+after, as other processes on the machine change every figure. Nothing here is a test: run it by
+hand (``make bench``). ``--quick`` runs the reference and torch only (a smoke test uses it).
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import backends  # noqa: E402
-from backends.reference import Reference  # noqa: E402
-from conformance.actions import run_case  # noqa: E402
-from conformance.session import make_case  # noqa: E402
+from conformance.session import START_TIMEOUT, make_case  # noqa: E402
 from conformance.spec import load_all  # noqa: E402
 from conformance.worker import Worker  # noqa: E402
 
+LOOKUP_CLAUSE = "lookup.rows-are-matrix-rows"
+QUICK_BACKENDS = ("reference", "torch")
+XDIST_WORKERS = 2
 
-def one_pass_in_process(cases):
+
+def machine() -> dict:
+    memory = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = round(int(line.split()[1]) / 2**20, 1)  # kB -> GiB
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "memory_gib": memory, "python": sys.version.split()[0]}
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def floor_seconds(name: str, case) -> dict:
+    """A fresh worker for ``name``: spawn, import, one lookup; the seconds until its answer."""
+    worker = Worker(name, dict(backends.resolve(name).env), START_TIMEOUT, START_TIMEOUT)
     start = time.perf_counter()
-    for case in cases:
-        try:
-            run_case(Reference(), case)
-        except Exception:  # noqa: BLE001 - unsupported cases cost time too
-            pass
-    return time.perf_counter() - start
-
-
-def one_pass_in_worker(worker, cases):
-    start = time.perf_counter()
-    for case in cases:
-        worker.run(case)
-    return time.perf_counter() - start
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", action="append", default=[])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
-    cases = [make_case(c) for c in load_all()]
-    floor = statistics.median(one_pass_in_process(cases) for _ in range(args.repeat))
-    print(f"{len(cases)} clauses; floor (reference, in-process): {floor * 1000:.1f} ms per pass")
-    print(f"{'backend':18} {'start s':>8} {'pass s':>8} {'ratio':>9}")
-    names = args.backend or [n for n in backends.DEFAULT_ORDER if n != "reference"]
-    for name in names:
-        cls = backends.resolve(name)
-        worker = Worker(name, dict(cls.env), 600, 300)
-        start = time.perf_counter()
+    try:
         hello = worker.start()
-        started = time.perf_counter() - start
         if hello[0] != "ready":
-            print(f"{name:18} unavailable: {hello[1]}")
-            worker.close()
-            continue
-        one_pass_in_worker(worker, cases)  # warm-up: first builds, compilation caches
-        passes = [one_pass_in_worker(worker, cases) for _ in range(args.repeat)]
+            return {"seconds": None, "error": f"unavailable: {hello[1]}"}
+        reply = worker.run(case)
+        seconds = time.perf_counter() - start
+    finally:
         worker.close()
-        median = statistics.median(passes)
-        print(f"{name:18} {started:8.2f} {median:8.2f} {median / floor:8.0f}x")
+    if reply[0] != "ok":
+        return {"seconds": seconds, "error": f"{reply[0]}: {str(reply[1]).splitlines()[-1]}"}
+    return {"seconds": seconds, "error": None}
+
+
+def pytest_run(names: list[str], out: Path, *extra: str) -> dict:
+    command = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "--json", str(out),
+               *[arg for name in names for arg in ("--backend", name)], *extra]
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    data = json.loads(out.read_text()) if out.exists() else None
+    if data is None:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit(f"benchmark: {' '.join(command[2:])} wrote no results (exit {proc.returncode})")
+    return {"seconds": seconds, "exit": proc.returncode, "data": data}
+
+
+def per_backend(data: dict, names: list[str]) -> dict:
+    rows = {}
+    for name in names:
+        records = [r for r in data["results"] if r["backend"] == name]
+        counted = [r["examples"] for r in records if isinstance(r.get("examples"), int)]
+        seconds = sum(r.get("duration") or 0.0 for r in records)
+        examples = sum(counted) + len(records) - len(counted)
+        rows[name] = {"items": len(records), "examples": examples, "seconds": round(seconds, 3),
+                      "examples_counted": len(counted) == len(records),
+                      "examples_per_second": round(examples / seconds, 2) if seconds else None,
+                      "seconds_per_item": round(seconds / len(records), 4) if records else None}
+    return rows
+
+
+def differences(a: dict, b: dict) -> list[str]:
+    """The clause x backend ids whose records differ in anything but their duration."""
+    def records(data):
+        return {f"{r['clause']}[{r['backend']}]": {k: v for k, v in r.items() if k != "duration"}
+                for r in data["results"]}
+    ra, rb = records(a), records(b)
+    return sorted(k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k))
+
+
+def floor_once(names: list[str], case) -> dict:
+    return {name: floor_seconds(name, case) for name in names}
+
+
+def median_floor(floors: list[dict]) -> dict:
+    """Per backend, the median of the repeats (an error from any repeat is kept)."""
+    merged = {}
+    for name in floors[0]:
+        seconds = [f[name]["seconds"] for f in floors if f[name]["seconds"] is not None]
+        errors = [f[name]["error"] for f in floors if f[name]["error"]]
+        merged[name] = {"seconds": statistics.median(seconds) if seconds else None,
+                        "error": errors[0] if errors else None}
+    return merged
+
+
+def measure(names: list[str], repeat: int = 1) -> dict:
+    """Floor, serial run, -n 2 run; ``repeat`` times, alternating, each figure the median."""
+    summary = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+               "machine": machine(), "load_before": load(), "backends": names, "repeat": repeat}
+    case = make_case(next(c for c in load_all() if c.id == LOOKUP_CLAUSE))
+    floors, runs = [], {"serial": [], f"-n {XDIST_WORKERS}": []}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for n in range(repeat):
+            floors.append(floor_once(names, case))
+            runs["serial"].append(pytest_run(names, Path(tmp) / f"serial-{n}.json"))
+            runs[f"-n {XDIST_WORKERS}"].append(
+                pytest_run(names, Path(tmp) / f"parallel-{n}.json", "-n", str(XDIST_WORKERS)))
+    summary["floor"] = median_floor(floors)
+    floor = sum(f["seconds"] or 0.0 for f in summary["floor"].values())
+    summary["floor_seconds"] = round(floor, 3)
+    summary["runs"] = {}
+    for label, done in runs.items():
+        seconds = statistics.median(run["seconds"] for run in done)
+        summary["runs"][label] = {
+            "seconds": round(seconds, 3), "ratio_to_floor": round(seconds / floor, 2),
+            "all_seconds": [round(run["seconds"], 3) for run in done],
+            "exit": max(run["exit"] for run in done), "complete": all(run["data"].get("complete") for run in done),
+            "records": len(done[0]["data"]["results"])}
+    serial, parallel = summary["runs"]["serial"], summary["runs"][f"-n {XDIST_WORKERS}"]
+    summary["speedup"] = round(serial["seconds"] / parallel["seconds"], 2)
+    first = runs["serial"][0]["data"]
+    summary["differences"] = sorted({d for done in runs.values() for run in done
+                                     for d in differences(first, run["data"])})
+    rows = [per_backend(run["data"], names) for run in runs["serial"]]
+    summary["per_backend"] = {name: {**rows[0][name], **{
+        key: statistics.median(r[name][key] for r in rows)
+        for key in ("seconds", "examples_per_second", "seconds_per_item") if rows[0][name][key] is not None}}
+        for name in names}
+    summary["load_after"] = load()
+    return summary
+
+
+def table(s: dict) -> str:
+    m = s["machine"]
+    w = max(18, *(len(name) for name in s["backends"]))
+    medians = f", medians of {s['repeat']} alternating repeats" if s["repeat"] > 1 else ""
+    lines = [f"embedding-conformance benchmark, {s['date']}{medians}",
+             f"machine: {m['cpus']} CPUs, {m['memory_gib']} GiB, Python {m['python']}; "
+             f"load average {' '.join(map(str, s['load_before']))} before, "
+             f"{' '.join(map(str, s['load_after']))} after",
+             "",
+             "floor: a fresh worker per backend imports its framework and does one embedding lookup",
+             f"  {'backend':{w}} {'seconds':>8}"]
+    for name, f in s["floor"].items():
+        shown = f"{f['seconds']:8.2f}" if f["seconds"] is not None else f"{'-':>8}"
+        lines.append(f"  {name:{w}} {shown}" + (f"  ({f['error']})" if f["error"] else ""))
+    lines += [f"  {'floor (sum)':{w}} {s['floor_seconds']:8.2f}", "",
+              f"  {'run':{w}} {'seconds':>8} {'x floor':>8}  records"]
+    for label, run in s["runs"].items():
+        state = "complete" if run["complete"] else "INCOMPLETE"
+        each = f"; each: {', '.join(f'{x:.2f}' for x in run['all_seconds'])}" if s["repeat"] > 1 else ""
+        lines.append(f"  {label:{w}} {run['seconds']:8.2f} {run['ratio_to_floor']:8.2f}  "
+                     f"{run['records']} ({state}, pytest exit {run['exit']}{each})")
+    lines.append(f"  -n {XDIST_WORKERS} is {s['speedup']:.2f}x as fast as serial; its records "
+                 + ("are identical to the serial run's (durations aside)" if not s["differences"]
+                    else f"DIFFER from the serial run's for {len(s['differences'])}: "
+                         + ", ".join(s["differences"][:10])))
+    lines += ["", "per backend, serial run (record durations: the framework's start included)",
+              f"  {'backend':{w}} {'items':>6} {'examples':>8} {'seconds':>8} {'examples/s':>10} {'s/item':>7}"]
+    for name, row in s["per_backend"].items():
+        rate = f"{row['examples_per_second']:10.1f}" if row["examples_per_second"] else f"{'-':>10}"
+        per_item = f"{row['seconds_per_item']:7.3f}" if row["seconds_per_item"] is not None else f"{'-':>7}"
+        lines.append(f"  {name:{w}} {row['items']:6d} {row['examples']:8d} {row['seconds']:8.2f} {rate} {per_item}")
+    if not all(row["examples_counted"] for row in s["per_backend"].values()):
+        lines.append("  (the records carry no `examples` count: one example is counted per record)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", action="append", default=[], metavar="NAME",
+                        help="backend to measure (repeatable); default: the six built-in backends")
+    parser.add_argument("--quick", action="store_true", help=f"only {' and '.join(QUICK_BACKENDS)}")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure N times, alternating the runs, and give the medians (default 1)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures here as JSON")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    names = args.backend or list(QUICK_BACKENDS if args.quick else backends.DEFAULT_ORDER)
+    summary = measure(names, args.repeat)
+    print(table(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,7 +15,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from . import paths
 from .spec import resolve_value
@@ -227,6 +226,14 @@ def check_within(ctx, check):
     return ok, [low, high], observed
 
 
+def _stats():
+    """scipy.stats, imported on first use: it takes a second to import, and most processes that
+    load this module (the xdist controller, a run without a statistical check) never use it."""
+    from scipy import stats
+
+    return stats
+
+
 def check_uniform(ctx, check):
     """Uniform on [low, high]: Kolmogorov-Smirnov at level alpha, and mean and variance within
     4 standard errors of (low+high)/2 and (high-low)^2/12 (scipy.stats).
@@ -239,12 +246,12 @@ def check_uniform(ctx, check):
     alpha = check.get("alpha", 0.001)
     n = values.size
     mean, var = (low + high) / 2, (high - low) ** 2 / 12
-    p = stats.kstest(values, "uniform", args=(low, high - low)).pvalue
+    p = _stats().kstest(values, "uniform", args=(low, high - low)).pvalue
     z_mean = (values.mean() - mean) / np.sqrt(var / n)
     z_var = (values.var(ddof=1) - var) / (var * np.sqrt(0.8 / n))  # kurtosis of uniform: 1.8
     ok = p > alpha and abs(z_mean) < 4 and abs(z_var) < 4
     expected = {"ks_p_above": alpha, "mean": mean, "variance": _num(var), "|z| below": 4,
-                "false_alarm_rate_at_most": float(f"{alpha + 4 * stats.norm.sf(4):.3g}")}
+                "false_alarm_rate_at_most": float(f"{alpha + 4 * _stats().norm.sf(4):.3g}")}
     observed = {"ks_p": _num(p), "mean": _num(values.mean()), "variance": _num(values.var(ddof=1)),
                 "z_mean": _num(z_mean), "z_variance": _num(z_var)}
     return ok, expected, observed
@@ -259,12 +266,12 @@ def check_normal(ctx, check):
     mean, std = (float(resolve_value(check[k], ctx.params)) for k in ("mean", "std"))
     alpha = check.get("alpha", 0.001)
     n = values.size
-    p = stats.kstest(values, "norm", args=(mean, std)).pvalue
+    p = _stats().kstest(values, "norm", args=(mean, std)).pvalue
     z_mean = (values.mean() - mean) / (std / np.sqrt(n))
     z_var = (values.var(ddof=1) - std ** 2) / (std ** 2 * np.sqrt(2 / (n - 1)))
     ok = p > alpha and abs(z_mean) < 4 and abs(z_var) < 4
     expected = {"ks_p_above": alpha, "mean": mean, "variance": _num(std ** 2), "|z| below": 4,
-                "false_alarm_rate_at_most": float(f"{alpha + 4 * stats.norm.sf(4):.3g}")}
+                "false_alarm_rate_at_most": float(f"{alpha + 4 * _stats().norm.sf(4):.3g}")}
     observed = {"ks_p": _num(p), "mean": _num(values.mean()), "variance": _num(values.var(ddof=1)),
                 "z_mean": _num(z_mean), "z_variance": _num(z_var)}
     return ok, expected, observed
@@ -315,7 +322,7 @@ def check_independent(ctx, check):
     seed; a matrix without any variation fails too."""
     m = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
     alpha = check.get("alpha", 1e-6)
-    bound = float(stats.norm.isf(alpha / 4))
+    bound = float(_stats().norm.isf(alpha / 4))
     z = {}
     if m.ndim == 2 and m.shape[1] > 1:
         z["z_neighbours_in_rows"] = _neighbour_z(m[:, :-1], m[:, 1:])

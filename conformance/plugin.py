@@ -222,6 +222,17 @@ def pytest_collection_finish(session):
     _TALLY.add_collected(item.nodeid for item in session.items)
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Each backend on one xdist worker, the costliest backends first (conformance/scheduling.py)."""
+    session: Session | None = config.stash.get(STASH, None)
+    if session is None or not _collects_specs(config):
+        return None  # e.g. pytest tests -n 2: xdist's own scheduler
+    from . import scheduling  # imports xdist, which only a -n run is sure to have
+
+    return scheduling.make_scheduler(config, log, session.clauses, session.backends)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     _TALLY.add_collected(ids)  # the controller collects nothing itself; its workers tell it

@@ -1,0 +1,43 @@
+"""bench/benchmark.py --quick prints every figure it promises, in the same invocation, without
+timing anything in the test: no assertion depends on how fast the machine is."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "bench/benchmark.py", "--quick", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = proc.stdout
+    summary = json.loads(out.read_text())
+    assert summary["backends"] == ["reference", "torch"]
+    number = r"\d+\.\d\d"
+    for name in ("reference", "torch"):
+        assert summary["floor"][name]["error"] is None and summary["floor"][name]["seconds"] > 0
+        assert re.search(rf"^  {name} +{number}$", text, re.M), text
+        row = summary["per_backend"][name]
+        assert row["examples"] >= row["items"] > 0
+        if not row["examples_counted"]:  # records without an examples count: one example each
+            assert row["examples"] == row["items"]
+        assert re.search(rf"^  {name} +{row['items']} +{row['examples']} +{number} +\d+\.\d +\d\.\d{{3}}$", text,
+                         re.M), text
+    floor = summary["floor_seconds"]
+    assert floor == round(sum(f["seconds"] for f in summary["floor"].values()), 3)
+    assert re.search(rf"^  floor \(sum\) +{floor:.2f}$", text, re.M), text
+    for label in ("serial", "-n 2"):
+        run = summary["runs"][label]
+        assert run["complete"] is True and run["records"] == summary["per_backend"]["torch"]["items"] * 2
+        # the summary divides unrounded figures; the JSON's are rounded to 3 places
+        assert abs(run["ratio_to_floor"] - run["seconds"] / floor) <= 0.01
+        assert re.search(rf"^  {re.escape(label)} +{run['seconds']:.2f} +{run['ratio_to_floor']:.2f}  ", text,
+                         re.M), text
+    assert summary["differences"] == []
+    assert "identical to the serial run's" in text and "as fast as serial" in text
+    counted = all(row["examples_counted"] for row in summary["per_backend"].values())
+    assert ("one example is counted per record" in text) is not counted
