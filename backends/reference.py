@@ -179,7 +179,7 @@ def run_layers(model: RefModel, x):
             x = np.asarray(weights[0], np.float64)[idx]
             mask = (idx != 0) if layer.args.get("mask_zero") else None
         elif kind == "flatten":
-            x, mask = x.reshape(x.shape[0], -1), None
+            x, mask = x.reshape(x.shape[0], int(np.prod(x.shape[1:]))), None  # also for 0 samples
         elif kind == "dense":
             x = np.tensordot(x, np.asarray(weights[0], np.float64), axes=[[-1], [0]]) + weights[1]
         else:

@@ -12,6 +12,7 @@ import importlib.util
 import sys
 import traceback
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class Case:
     args: dict = field(default_factory=dict)
     weights: list | None = None      # reference layout, set after building
     pretrained: np.ndarray | None = None
+    example: str | None = None       # a drawn example's key (properties.py); None: the document's
 
 
 class AdapterError(RuntimeError):
@@ -127,8 +129,42 @@ def run_case(backend, case: Case) -> dict:
     return obs
 
 
-def _build(backend, case: Case, pretrained=None):
-    built = backend.build(case.model, pretrained=case.pretrained if pretrained is None else pretrained)
+# Models built for drawn examples, reused by the next example that needs the same one. A framework
+# compiles per model and input shape (Keras on JAX: 0.2 to 1.5 s for each new one), so a worker
+# keeps what it built for a drawn example, keyed by everything that decides the model and the
+# calls made on it: the adapter, the action, the model, the shapes and dtypes of the inputs. Each
+# example sets its own weights before it runs. The document's own examples always build afresh, as
+# do the actions about construction itself (a pre-trained matrix, fresh initializers).
+_BUILT: OrderedDict = OrderedDict()
+MAX_BUILT = 48
+_NOT_REUSED = ("pretrained", "fresh_weights")
+
+
+def _signature(args: dict) -> tuple:
+    out = []
+    for key in sorted(args):
+        value = args[key]
+        if isinstance(value, np.ndarray):
+            out.append((key, value.shape, str(value.dtype)))
+        elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+            out.append((key, tuple((v.shape, str(v.dtype)) for v in value)))
+        elif isinstance(value, (bool, str)) or value is None:
+            out.append((key, value))
+    return tuple(out)
+
+
+def _build(backend, case: Case, pretrained=None, slot=0):
+    reuse = case.example is not None and pretrained is None and case.action not in _NOT_REUSED
+    key = (type(backend), case.action, repr(case.model), _signature(case.args), slot) if reuse else None
+    built = _BUILT.get(key) if reuse else None
+    if built is None:
+        built = backend.build(case.model, pretrained=case.pretrained if pretrained is None else pretrained)
+        if reuse:
+            _BUILT[key] = built
+            while len(_BUILT) > MAX_BUILT:
+                _BUILT.popitem(last=False)
+    else:
+        _BUILT.move_to_end(key)
     if case.weights is not None:
         backend.set_weights(built, case.weights)
     return built
@@ -137,7 +173,7 @@ def _build(backend, case: Case, pretrained=None):
 def forward(backend, case):
     built = _build(backend, case)
     if case.args.get("separately"):  # one freshly built model (same weights) per input
-        outputs = [np.asarray(backend.forward(_build(backend, case) if n else built, x))
+        outputs = [np.asarray(backend.forward(_build(backend, case, slot=n) if n else built, x))
                    for n, x in enumerate(case.args["inputs"])]
     else:
         outputs = [np.asarray(backend.forward(built, x)) for x in case.args["inputs"]]
@@ -148,8 +184,8 @@ def forward(backend, case):
         last = case.model.layers[-1]
         layers = case.model.layers[:-1] + (Layer(last.kind, {**last.args, "return_sequences": True}),)
         seq_case = Case(case.clause, case.action, replace(case.model, layers=layers), case.args,
-                        case.weights, case.pretrained)
-        seq_built = _build(backend, seq_case)
+                        case.weights, case.pretrained, case.example)
+        seq_built = _build(backend, seq_case, slot="sequences")
         obs["sequences"] = [np.asarray(backend.forward(seq_built, x)) for x in case.args["inputs"]]
     return obs
 

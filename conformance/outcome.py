@@ -33,6 +33,10 @@ class Outcome:
     detail: str | None = None        # traceback or worker log of an error
     cause: dict | None = None        # error only: where, type, message, traceback (last frames)
     duration: float = 0.0
+    examples: int | None = None      # drawn examples judged (properties.py); None: not drawable
+    seed: int | None = None          # the run's Hypothesis seed and profile
+    profile: str | None = None
+    example: dict | None = None      # the failing drawn example: params, inputs, shrinking
 
     def record(self) -> dict:
         c = self.clause
@@ -43,6 +47,7 @@ class Outcome:
             "reason": self.reason, "link": self.link, "snippet": self.snippet,
             "behaviour": self.behaviour, "agrees": self.agrees, "warnings": self.warnings,
             "cause": self.cause, "duration": round(self.duration, 4),
+            "examples": self.examples, "seed": self.seed, "profile": self.profile, "example": self.example,
         }
 
     def summary(self) -> str:
@@ -54,6 +59,8 @@ class Outcome:
         lines = [f"clause   {c.id}  [{c.level}]  ({c.section}; {c.path.name})",
                  f"claim    {c.claim}", f"backend  {self.backend}"]
         if self.status == "error":
+            if self.example:
+                lines += _example_lines(self)
             where = (self.cause or {}).get("where")
             what = {"judging": "the observation could not be judged (a formula, check or describer failed on it)",
                     "reference": "the reference could not run the clause"}.get(
@@ -66,6 +73,8 @@ class Outcome:
             return "\n".join(lines)
         lines.append("outcome  DIVERGES from the document" if c.normative else
                      "outcome  DIVERGES from the extension (standard behaviour the document does not state)")
+        if self.example:
+            lines += _example_lines(self)
         for m in self.mismatches:
             lines += [f"  check    {m.check} on {m.field or '(observation)'}",
                       f"  expected {m.expected}", f"  observed {m.observed}"]
@@ -78,6 +87,29 @@ class Outcome:
         lines.append("If this divergence is understood and confirmed, register it in "
                      f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
         return "\n".join(lines)
+
+
+def _example_lines(outcome) -> list[str]:
+    """The drawn example a failure was found at: what a reader needs to run it again."""
+    ex = outcome.example
+    how = (f"shrunk, {ex['shrink_calls']} extra examples run" if ex.get("shrunk")
+           else "not shrunk (registered divergence or error)")
+    lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: "
+             f"replay with --hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}",
+             "  params   " + ", ".join(f"{k}={v}" for k, v in ex["params"].items())]
+    if ex.get("weights_seed") is not None:
+        lines[-1] += f"; weights from the reference's seed {ex['weights_seed']}"
+    for key, value in ex["with"].items():
+        for n, item in enumerate(value if isinstance(value, list) else [value]):
+            name = f"{key}[{n}]" if isinstance(value, list) else key
+            lines.append(f"  {name:8} {_array_text(item)}")
+    return lines
+
+
+def _array_text(item) -> str:
+    if isinstance(item, dict) and "values" in item:
+        return f"{item['values']} ({item['dtype']}, shape {tuple(item['shape'])})"
+    return str(item)
 
 
 def _indent(text):

@@ -19,7 +19,7 @@ import yaml
 
 from backends.base import Layer, Model
 
-from . import formula, limits, paths
+from . import drawing, formula, limits, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "specs"
@@ -80,6 +80,7 @@ class Clause:
     characterize: dict | None = None
     document_code: bool = False
     quote: list = field(default_factory=list)   # verbatim sentences of the tutorial
+    draw: dict | str | None = None              # domains and generators (drawing.py), or why not drawn
 
     @property
     def normative(self) -> bool:
@@ -154,7 +155,7 @@ def load_file(path: Path) -> list[Clause]:
             weights=raw.get("weights", "seeded"), args=dict(raw.get("with", {})),
             expect=list(raw.get("expect", [])), characterize=raw.get("characterize"),
             document_code=bool(raw.get("document_code", False)),
-            quote=_quotes(raw.get("quote")),
+            quote=_quotes(raw.get("quote")), draw=raw.get("draw"),
         )
         try:
             check_clause(clause)
@@ -235,7 +236,13 @@ def check_clause(clause: Clause) -> None:
                     _formula(value, params)
     for value in _walk(clause.args):
         _formula(value, params)
-    for check in clause.expect:
+    check_expect(clause.expect, params)
+    drawing.validate(clause, check_expect)
+
+
+def check_expect(expect: list, params: dict) -> None:
+    """Field paths and formulas of a list of checks (the clause's, or its draw block's)."""
+    for check in expect:
         for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict) else None):
             if path is not None:
                 paths.validate(path)
@@ -245,6 +252,10 @@ def check_clause(clause: Clause) -> None:
         to = check.get("to")
         if check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict):
             for value in _walk(to):
+                _formula(value, params)
+        rows = check.get("rows")
+        if rows is not None and rows != "looked_up":
+            for value in _walk(rows):
                 _formula(value, params)
 
 
@@ -308,7 +319,9 @@ def resolve_model(clause: Clause, params=None) -> Model:
 
 def make_input(spec, params, default_dtype="int32") -> np.ndarray:
     """A literal nested list, or a generator: {ints: shape, high, seed}, {ones: shape},
-    {uniform: shape, seed}, {values: literal, dtype}."""
+    {uniform: shape, seed}, {values: literal, dtype}; an array (a drawn example's) as it is."""
+    if isinstance(spec, np.ndarray):
+        return spec
     if isinstance(spec, dict):
         spec = resolve_value(spec, params)
         dtype = spec.get("dtype")

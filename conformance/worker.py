@@ -156,6 +156,30 @@ class Worker:
             self.kill()
             return ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
 
+    def run_many(self, cases: list) -> list:
+        """Every case in one message; the worker answers each in turn, so a crash or a hang is
+        pinned to the example in flight. One reply per case: ("ok", obs, None),
+        ("unsupported", reason, None) or ("error", text, None); cases after a dead worker's last
+        answer are ("error", "not run: ...", None)."""
+        replies: list = []
+        try:
+            hello = self.start()
+            if hello[0] != "ready":
+                return [("error", f"backend unavailable: {hello[1]}", None)] * len(cases)
+            self.busy = True
+            self.channel.send(("run_many", cases))
+            for n, case in enumerate(cases):
+                replies.append(self._receive(self.case_timeout, f"running {case.clause} "
+                                             f"(example {n + 1} of {len(cases)})", _check_reply))
+            self.busy = False
+        except WorkerDied as exc:
+            replies.append(("error", str(exc), None))
+        except OSError as exc:  # e.g. BrokenPipeError on send
+            self.kill()
+            replies.append(("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None))
+        lost = len(cases) - len(replies)
+        return replies + [("error", "not run: the worker died on an earlier example of the batch", None)] * lost
+
     def tail(self, lines=25) -> str:
         if self.log is None:
             return ""
@@ -193,7 +217,6 @@ class Worker:
 
 def _serve(backend_name: str, fd: int) -> None:
     import backends
-    from backends.base import Unsupported
 
     channel = Channel(socket.socket(fileno=fd))
     try:
@@ -212,18 +235,27 @@ def _serve(backend_name: str, fd: int) -> None:
             return
         if command == "stop":
             return
-        snippet = _snippet(backend, case)
-        try:
-            channel.send(("ok", run_case(backend, case), snippet))
-        except Unsupported as exc:
-            channel.send(("unsupported", str(exc), snippet))
-        except AdapterError as exc:
-            cause = exc.__cause__
-            channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
-                                   f"or a library it called, not the framework): {type(cause).__name__}: "
-                                   f"{' '.join(str(cause).split())[:300]}", snippet))
-        except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-            channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
+        if command == "run_many":  # one answer each; a drawn example's snippet is asked for apart
+            for one in case:
+                _answer(channel, backend, one, _snippet(backend, one) if one.example is None else None)
+        else:
+            _answer(channel, backend, case, _snippet(backend, case))
+
+
+def _answer(channel, backend, case, snippet) -> None:
+    from backends.base import Unsupported
+
+    try:
+        channel.send(("ok", run_case(backend, case), snippet))
+    except Unsupported as exc:
+        channel.send(("unsupported", str(exc), snippet))
+    except AdapterError as exc:
+        cause = exc.__cause__
+        channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
+                               f"or a library it called, not the framework): {type(cause).__name__}: "
+                               f"{' '.join(str(cause).split())[:300]}", snippet))
+    except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
+        channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
 
 
 def _snippet(backend, case):
