@@ -34,6 +34,7 @@ class KerasAdapter(Backend):
 
     framework = "keras"
     snippet_module = "keras"   # what the snippet imports as ``keras``
+    forward_call = "model({x}, training=False)"  # the inference call forward() makes, for snippets
 
     # -- what a subclass provides -----------------------------------------------------------
     def module(self):
@@ -154,17 +155,30 @@ class KerasAdapter(Backend):
         # compiled "mse" with the mask Keras attached to y_pred and adds model.losses (the
         # regularizers). test_on_batch/evaluate would add a metrics tracker around the same
         # call; train_on_batch would also update the weights.
-        keras = self.module()
-        built.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+        self._compiled(built, None)
         y_pred = built(x, training=True)
         total = built.compute_loss(x=x, y=self.to_tensor(y), y_pred=y_pred)
         regularization = sum(float(self.to_numpy(term)) for term in built.losses)
         return float(self.to_numpy(total)), regularization
 
     def train_step(self, built, x, y, lr):
-        keras = self.module()
-        built.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
+        self._compiled(built, lr)
         return float(np.asarray(built.train_on_batch(x, y)))
+
+    def _compiled(self, built, lr):
+        """Compile ``built`` with plain SGD on "mse" once; later steps only set the learning rate.
+
+        The same model serves every drawn example of a shape (conformance/actions.py): compiling
+        again would throw away the compiled train function (a retrace, up to 0.4 s on JAX), while
+        SGD without momentum keeps no state between steps, so a step is the same either way."""
+        if getattr(built, "_conformance_compiled", False):
+            if lr is not None:
+                built.optimizer.learning_rate = lr
+            return
+        keras = self.module()
+        optimizer = keras.optimizers.SGD() if lr is None else keras.optimizers.SGD(learning_rate=lr)
+        built.compile(optimizer=optimizer, loss="mse")
+        built._conformance_compiled = True
 
     def construct(self, kwargs):
         embedding = self.module().layers.Embedding
@@ -303,7 +317,7 @@ def _model_code(model) -> list[str]:
 def _forward_snippet(args, ad):
     lines = []
     for x in args["inputs"]:
-        lines.append(f"print({ad.snippet_numpy(f'model({_literal(x)}, training=False)')})")
+        lines.append(f"print({ad.snippet_numpy(ad.forward_call.format(x=_literal(x)))})")
     return lines
 
 

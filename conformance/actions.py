@@ -153,9 +153,12 @@ def _signature(args: dict) -> tuple:
     return tuple(out)
 
 
-def _build(backend, case: Case, pretrained=None, slot=0):
+def _build(backend, case: Case, pretrained=None, slot=None):
+    """Build the case's model and set its weights; a drawn example reuses a model built before.
+    ``slot`` n: the model of ``forward``'s n-th input alone (``separately``)."""
     reuse = case.example is not None and pretrained is None and case.action not in _NOT_REUSED
-    key = (type(backend), case.action, repr(case.model), _signature(case.args), slot) if reuse else None
+    args = case.args if slot is None else {"inputs": [case.args["inputs"][slot]]}
+    key = (type(backend), case.action, repr(case.model), _signature(args), slot) if reuse else None
     built = _BUILT.get(key) if reuse else None
     if built is None:
         built = backend.build(case.model, pretrained=case.pretrained if pretrained is None else pretrained)
@@ -171,11 +174,11 @@ def _build(backend, case: Case, pretrained=None, slot=0):
 
 
 def forward(backend, case):
-    built = _build(backend, case)
     if case.args.get("separately"):  # one freshly built model (same weights) per input
-        outputs = [np.asarray(backend.forward(_build(backend, case, slot=n) if n else built, x))
+        outputs = [np.asarray(backend.forward(_build(backend, case, slot=n), x))
                    for n, x in enumerate(case.args["inputs"])]
     else:
+        built = _build(backend, case)
         outputs = [np.asarray(backend.forward(built, x)) for x in case.args["inputs"]]
     obs = {"outputs": outputs, "dtypes": [str(o.dtype) for o in outputs],
            "shapes": [list(o.shape) for o in outputs]}
@@ -185,7 +188,7 @@ def forward(backend, case):
         layers = case.model.layers[:-1] + (Layer(last.kind, {**last.args, "return_sequences": True}),)
         seq_case = Case(case.clause, case.action, replace(case.model, layers=layers), case.args,
                         case.weights, case.pretrained, case.example)
-        seq_built = _build(backend, seq_case, slot="sequences")
+        seq_built = _build(backend, seq_case, slot=None)
         obs["sequences"] = [np.asarray(backend.forward(seq_built, x)) for x in case.args["inputs"]]
     return obs
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +129,23 @@ class Session:
         return self._cases[clause.id]
 
 
+_SEEDED: OrderedDict = OrderedDict()
+MAX_SEEDED = 8
+
+
+def _seeded(model: Model, seed: int) -> list:
+    """The reference's seeded weights, computed once per model and seed (drawn examples share a
+    few seeds): fresh lists around the same arrays, so a batch's message carries each array once.
+    Nothing changes these arrays in place (every adapter copies what it is given)."""
+    key = (repr(model), seed)
+    if key not in _SEEDED:
+        _SEEDED[key] = seeded_weights(model, seed)
+        while len(_SEEDED) > MAX_SEEDED:
+            _SEEDED.popitem(last=False)
+    _SEEDED.move_to_end(key)
+    return [list(ws) for ws in _SEEDED[key]]
+
+
 def make_case(clause: Clause, example: str | None = None) -> Case:
     """Resolve a clause: formulas to numbers, input generators to arrays, seeded weights. A drawn
     example (properties.py) comes as a clause with its drawn params and arrays, and its key."""
@@ -156,7 +174,7 @@ def make_case(clause: Clause, example: str | None = None) -> Case:
     policy = clause.weights
     if model is not None and policy != "fresh":
         seed = policy.get("seed", 0) if isinstance(policy, dict) else 0
-        weights = seeded_weights(model, seed)
+        weights = _seeded(model, seed)
         for layer, ws in zip(model.layers, weights):
             if isinstance(policy, dict) and layer.kind in policy.get("zero", []):
                 ws[:] = [np.zeros_like(w) for w in ws]
