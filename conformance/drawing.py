@@ -227,7 +227,7 @@ def _validate_generator(where, gen, literal, clause, doms, names):
             if low_high < 2:
                 raise ValueError(f"draw: with: {where}: padded rows need non-zero indices: 'high' is "
                                  f"{low_high} at the domain's minimum (draw voc_size from 2)")
-    literal_array = _literal(literal, clause, where)
+    literal_array = _literal(literal, clause, where, "float32" if kind in ("floats", "resample_masked") else "int32")
     if kind == "indices":
         _fits_shape(where, gen["indices"], literal_array, clause, doms)
         high = formula.evaluate(gen["high"], clause.params)
@@ -267,7 +267,7 @@ def _validate_generator(where, gen, literal, clause, doms, names):
         if gen.get("where") not in before or not earlier:
             raise ValueError(f"draw: with: {where}: 'resample_masked' and 'where' name arrays drawn before it "
                              "(the values to copy, and the index array whose zeros are masked)")
-        source = _literal(paths.get(clause.args, gen["resample_masked"]), clause, where)
+        source = _literal(paths.get(clause.args, gen["resample_masked"]), clause, where, "float32")
         mask = _literal(clause.args[gen["where"]], clause, where) != 0
         if source.shape != literal_array.shape or not np.array_equal(
                 np.where(mask[..., None], source, 0), np.where(mask[..., None], literal_array, 0)):
@@ -275,11 +275,13 @@ def _validate_generator(where, gen, literal, clause, doms, names):
                              f"{gen['resample_masked']} at unmasked steps")
 
 
-def _literal(value, clause, where) -> np.ndarray:
+def _literal(value, clause, where, dtype="int32") -> np.ndarray:
     from .spec import make_input  # spec imports this module
 
+    if dtype == "int32" and clause.model:
+        dtype = clause.model.get("input_dtype", "int32")
     try:
-        return make_input(value, clause.params)
+        return make_input(value, clause.params, dtype)
     except Exception as exc:  # noqa: BLE001 - a literal that is not an array of numbers
         raise ValueError(f"draw: with: {where}: the document's value is not an array: {exc}") from None
 
