@@ -51,13 +51,15 @@ from . import formula, limits, paths
 SIZE_MINIMUM = {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0}
 # ci profile: sizes drawn jointly from these, smallest first (Hypothesis shrinks towards the
 # first); a clause's domain clips each value (batch 0, the empty batch, becomes 1 where a clause
-# does not allow it). Three shapes per clause: every new shape costs a compilation on some
-# frameworks (0.2 to 2 s on Keras/JAX for a recurrent model), so ci keeps them few and draws the
-# values freely; the thorough profile draws every size from its whole domain.
+# does not allow it; -inf and inf stand for a domain's ends). Every new shape costs a compilation
+# on some frameworks (0.2 to 2 s on Keras/JAX for a recurrent model), and so does every new L2
+# factor (a constant of the compiled graph): ci keeps them few and draws the values (indices,
+# padding, targets, learning rates, the weights' seed) freely. The thorough profile draws every
+# parameter from its whole domain.
 BUCKETS = (
-    {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0},
-    {"voc_size": 7, "vec_dim": 3, "units": 2, "inputs": 5, "depth": 2, "batch": 3},
-    {"voc_size": 20000, "vec_dim": 64, "units": 8, "inputs": 16, "depth": 4, "batch": 6},
+    {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0, "factor": -np.inf},
+    {"voc_size": 7, "vec_dim": 3, "units": 2, "inputs": 5, "depth": 2, "batch": 3, "factor": 0.1},
+    {"voc_size": 20000, "vec_dim": 64, "units": 8, "inputs": 16, "depth": 4, "batch": 6, "factor": np.inf},
 )
 INDEX_DTYPES = ("int32", "int64")
 ARRAY_KEYS = ("inputs", "x", "y", "targets")
@@ -361,23 +363,24 @@ def strategy(clause, buckets: bool):
     """Hypothesis strategy of :class:`Example` for a drawable clause."""
     draw_block = clause.draw
     doms = domains(draw_block)
-    sized = [n for n in doms if n in SIZE_MINIMUM]
-    others = [n for n in doms if n not in SIZE_MINIMUM]
+    sized = [n for n in doms if n in BUCKETS[0]]
+    others = [n for n in doms if n not in BUCKETS[0]]
     use_buckets = buckets and bucketed(clause)
     with_seed = seeded(clause)
 
     @st.composite
     def examples(draw):
         params = dict(clause.params)
+        free = others
         if use_buckets and sized:
             bucket = draw(st.sampled_from(BUCKETS))
             for name in sized:
                 dom = doms[name]
-                params[name] = int(min(max(bucket[name], dom.low), dom.high))
+                value = min(max(bucket[name], dom.low), dom.high)
+                params[name] = int(value) if dom.integer else float(value)
         else:
-            for name in sized:
-                params[name] = draw(st.integers(doms[name].low, doms[name].high))
-        for name in others:
+            free = sized + others
+        for name in free:
             dom = doms[name]
             params[name] = draw(st.integers(dom.low, dom.high) if dom.integer else
                                 st.floats(dom.low, dom.high, allow_nan=False, allow_infinity=False))
@@ -423,59 +426,56 @@ def _array(gen, params, drawn):
 
 
 # Elements come from strategies Hypothesis can reuse, so an array is drawn as a fill value and a
-# few elements apart (milliseconds, where one draw per element took ten times longer).
+# few elements apart (milliseconds, where one draw per element took ten times longer). The
+# composites are defined once, here: Hypothesis inspects a composite's source when it is made.
 def _indices(gen, params):
-    shape = _shape(gen["indices"], params)
-    high = int(formula.evaluate(gen["high"], params))
-    size = int(np.prod(shape))
+    return _draw_indices(_shape(gen["indices"], params), int(formula.evaluate(gen["high"], params)),
+                         tuple(gen.get("dtype", ["int32"])), bool(gen.get("last")))
 
-    @st.composite
-    def draw_indices(draw):
-        dtype = draw(st.sampled_from(gen.get("dtype", ["int32"])))
-        array = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1)))
-        array.flat[draw(_lasts(size, 1 if gen.get("last") else 0))] = high - 1
-        return array.astype(dtype)
 
-    return draw_indices()
+@st.composite
+def _draw_indices(draw, shape, high, dtypes, last):
+    dtype = draw(st.sampled_from(dtypes))
+    array = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1)))
+    array.flat[draw(_lasts(array.size, 1 if last else 0))] = high - 1
+    return array.astype(dtype)
 
 
 def _padded(gen, params):
-    shape = _shape(gen["padded"], params)
+    return _draw_rows(_shape(gen["padded"], params), int(formula.evaluate(gen["high"], params)),
+                      tuple(gen.get("dtype", ["int32"])), gen.get("layout", "anywhere") == "trailing",
+                      0 if gen.get("empty_rows") else 1)
+
+
+@st.composite
+def _draw_rows(draw, shape, high, dtypes, trailing, least):
     batch, steps = shape
-    high = int(formula.evaluate(gen["high"], params))
-    trailing = gen.get("layout", "anywhere") == "trailing"
-    least = 0 if gen.get("empty_rows") else 1
-
-    @st.composite
-    def draw_rows(draw):
-        dtype = draw(st.sampled_from(gen.get("dtype", ["int32"])))
-        if trailing:
-            lengths = draw(hnp.arrays(np.int64, batch, elements=st.integers(least, steps)))
-            present = np.arange(steps)[None, :] < lengths[:, None]
-        else:
-            present = draw(hnp.arrays(bool, shape))
-            for b in np.nonzero(~present.any(axis=1))[0] if least else ():
-                present[b, draw(st.integers(0, steps - 1))] = True
-        values = draw(hnp.arrays(np.int64, shape, elements=st.integers(1, high - 1)))
-        values.flat[draw(_lasts(values.size, 0))] = high - 1
-        rows = np.where(present, values, 0)
-        if rows.size and not rows.any():  # rows of zeros only, but never all of them: an
-            rows.flat[draw(st.integers(0, rows.size - 1))] = high - 1  # all-masked batch is char.*
-        return rows.astype(dtype)
-
-    return draw_rows()
+    dtype = draw(st.sampled_from(dtypes))
+    if trailing:
+        lengths = draw(hnp.arrays(np.int64, batch, elements=st.integers(least, steps)))
+        present = np.arange(steps)[None, :] < lengths[:, None]
+    else:
+        present = draw(hnp.arrays(bool, shape))
+        for b in np.nonzero(~present.any(axis=1))[0] if least else ():
+            present[b, draw(st.integers(0, steps - 1))] = True
+    values = draw(hnp.arrays(np.int64, shape, elements=st.integers(1, high - 1)))
+    values.flat[draw(_lasts(values.size, 0))] = high - 1
+    rows = np.where(present, values, 0)
+    if rows.size and not rows.any():  # rows of zeros only, but never all of them: an
+        rows.flat[draw(st.integers(0, rows.size - 1))] = high - 1  # all-masked batch is char.*
+    return rows.astype(dtype)
 
 
 def _resampled(gen, params, drawn):
     source = paths.get(drawn, gen["resample_masked"])
     masked = np.asarray(drawn[gen["where"]]) == 0
     low, high = (float(formula.evaluate(gen.get(k, default), params)) for k, default in (("low", -9), ("high", 9)))
+    return _draw_resampled(source, masked, low, high)
 
-    @st.composite
-    def draw_resampled(draw):
-        fresh = draw(hnp.arrays(np.float32, source.shape, elements=st.floats(low, high, width=32,
-                                                                             allow_subnormal=False)))
-        where = np.broadcast_to(masked.reshape(masked.shape + (1,) * (source.ndim - masked.ndim)), source.shape)
-        return np.where(where, fresh, source).astype(np.float32)
 
-    return draw_resampled()
+@st.composite
+def _draw_resampled(draw, source, masked, low, high):
+    fresh = draw(hnp.arrays(np.float32, source.shape, elements=st.floats(low, high, width=32,
+                                                                         allow_subnormal=False)))
+    where = np.broadcast_to(masked.reshape(masked.shape + (1,) * (source.ndim - masked.ndim)), source.shape)
+    return np.where(where, fresh, source).astype(np.float32)

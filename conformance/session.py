@@ -130,7 +130,7 @@ class Session:
 
 
 _SEEDED: OrderedDict = OrderedDict()
-MAX_SEEDED = 8
+MAX_SEEDED = 32
 
 
 def _seeded(model: Model, seed: int) -> list:
