@@ -65,7 +65,8 @@ class RefModel:
     def __init__(self, spec: Model, rng=None, pretrained=None):
         self.spec = spec
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._pretrained = pretrained
+        # a copy now, never an alias: the caller may change its matrix before the weights are read
+        self._pretrained = None if pretrained is None else np.array(pretrained, dtype=np.float32)
         self._weights: list[list[np.ndarray]] | None = None
         self._plan = []  # per layer: (layer, size of the last axis flowing in, sequence length)
         features = None
