@@ -35,6 +35,7 @@ class KerasAdapter(Backend):
     framework = "keras"
     snippet_module = "keras"   # what the snippet imports as ``keras``
     forward_call = "model({x}, training=False)"  # the inference call forward() makes, for snippets
+    compiled_loss = False  # loss(): the train step run compiled (train_on_batch, learning rate 0)
 
     # -- what a subclass provides -----------------------------------------------------------
     def module(self):
@@ -154,7 +155,12 @@ class KerasAdapter(Backend):
         # call with training=True, then Model.compute_loss(x, y, y_pred), which applies the
         # compiled "mse" with the mask Keras attached to y_pred and adds model.losses (the
         # regularizers). test_on_batch/evaluate would add a metrics tracker around the same
-        # call; train_on_batch would also update the weights.
+        # call. With compiled_loss, the same train step is run compiled: train_on_batch with
+        # plain SGD at a learning rate of 0, a step that leaves every weight as it was.
+        if self.compiled_loss:
+            regularization = sum(float(self.to_numpy(term)) for term in built.losses)
+            self._compiled(built, 0.0)
+            return float(np.asarray(built.train_on_batch(x, y))), regularization
         self._compiled(built, None)
         y_pred = built(x, training=True)
         total = built.compute_loss(x=x, y=self.to_tensor(y), y_pred=y_pred)
@@ -337,6 +343,11 @@ def _train_snippet(args, ad):
 
 
 def _loss_snippet(args, ad):
+    if ad.compiled_loss:
+        lines = _training_data(args) + [
+            "model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss='mse')  # steps change nothing",
+            f"print('regularization', [{ad.snippet_numpy('t')} for t in model.losses])"]
+        return lines + [f"print('loss', model.train_on_batch(x, {_literal(y)}))" for y in args["targets"]]
     lines = _training_data(args) + ["model.compile(optimizer=keras.optimizers.SGD(), loss='mse')",
                                     "y_pred = model(x, training=True)"]
     for y in args["targets"]:

@@ -53,13 +53,12 @@ SIZE_MINIMUM = {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1
 # first); a clause's domain clips each value (batch 0, the empty batch, becomes 1 where a clause
 # does not allow it; -inf and inf stand for a domain's ends). Every new shape costs a compilation
 # on some frameworks (0.2 to 2 s on Keras/JAX for a recurrent model), and so does every new L2
-# factor (a constant of the compiled graph): ci keeps them few and draws the values (indices,
-# padding, targets, learning rates, the weights' seed) freely. The thorough profile draws every
-# parameter from its whole domain.
+# factor (a constant of the compiled graph): ci keeps two sets of sizes, the smallest one and one
+# beyond every size the document uses, and draws the values (indices, padding, targets, learning
+# rates, the weights' seed) freely. The thorough profile draws every parameter from its domain.
 BUCKETS = (
     {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0, "factor": -np.inf},
-    {"voc_size": 7, "vec_dim": 3, "units": 2, "inputs": 5, "depth": 2, "batch": 3, "factor": 0.1},
-    {"voc_size": 20000, "vec_dim": 64, "units": 8, "inputs": 16, "depth": 4, "batch": 6, "factor": np.inf},
+    {"voc_size": 20000, "vec_dim": 16, "units": 4, "inputs": 8, "depth": 3, "batch": 5, "factor": np.inf},
 )
 INDEX_DTYPES = ("int32", "int64")
 ARRAY_KEYS = ("inputs", "x", "y", "targets")
@@ -67,7 +66,7 @@ GENERATORS = ("indices", "padded", "floats", "resample_masked")
 LAYOUTS = ("anywhere", "trailing")
 # the reference's weights for a drawn example come from a drawn seed: a few of them, so that the
 # same weights recur (one copy in a batch's message) while values still vary between examples
-SEED_RANGE = (0, 7)
+SEED_RANGE = (0, 31)
 
 
 @dataclass(frozen=True)

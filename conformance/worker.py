@@ -25,8 +25,7 @@ from .channel import Channel, ChannelError, loads_plain
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-SINGLE_THREADED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                   "TF_NUM_INTEROP_THREADS")
+SINGLE_THREADED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class WorkerDied(RuntimeError):
@@ -95,9 +94,10 @@ class Worker:
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(
             p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        # One thread per framework: the clauses run tiny ops, where a thread pool only adds
+        # OpenMP/BLAS pools of one thread: the clauses run tiny ops, where a pool only adds
         # synchronisation, and on a shared 2-core machine a pool waiting for its threads turned
-        # 1 ms steps into 0.5 s (torch: 18x faster single-threaded). Set them to override.
+        # 1 ms steps into 0.5 s (torch: 18x faster single-threaded; TensorFlow's own pools were
+        # slower at one thread, so they keep their default). Set them to override.
         for name in SINGLE_THREADED:
             env.setdefault(name, "1")
         self.proc = subprocess.Popen(

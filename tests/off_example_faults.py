@@ -254,15 +254,15 @@ class LossUnmaskedAboveFourSamples(_Fault):
         return float(np.mean((pred - np.asarray(y, np.float64)) ** 2)) + reg, reg
 
 
-class LstmCountWrongFromEightUnits(_Fault):
-    """Reports one parameter less for an LSTM of 8 units or more."""
+class LstmCountWrongAboveThreeUnits(_Fault):
+    """Reports one parameter less for an LSTM of more than 3 units."""
 
     catches = ("rnn.lstm-takes-embedding-directly",)
 
     def summary(self, built):
         rows = super().summary(built)
         for layer, row in zip(built.spec.layers, rows):
-            if layer.kind == "lstm" and layer.args["units"] >= 8:
+            if layer.kind == "lstm" and layer.args["units"] > 3:
                 row.trainable -= 1
         return rows
 

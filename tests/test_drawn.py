@@ -306,7 +306,7 @@ def test_a_failing_example_is_shrunk_and_reported_with_its_snippet(tmp_path):
     indices = [v for x in example["with"]["inputs"] for row in x["values"] for v in row]
     # shrunk: the smallest index that fails, among zeros
     assert max(indices) == 5 and sorted(set(indices)) in ([0, 5], [5]), example
-    assert example["params"]["voc_size"] == 7  # the smallest bucket in which index 5 exists
+    assert example["params"]["voc_size"] > 5  # the bucket in which index 5 exists
     text = proc.stdout
     for part in ("example  drawn (shrunk", "replay with --hypothesis-seed 0", "params   voc_size=7",
                  "check    close on outputs[", "expected", "observed", "reproduce with the framework alone:",
