@@ -119,6 +119,10 @@ class Session:
 
 
     def close(self):
+        # every idle worker is asked to stop first, so their interpreters shut down (a second or
+        # more for a framework) at the same time instead of one after the other
+        for worker in self._workers.values():
+            worker.request_stop()
         for worker in self._workers.values():
             worker.close()
 

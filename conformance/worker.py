@@ -85,6 +85,7 @@ class Worker:
         self.log = None
         self.hello = None
         self.busy = False  # a case is in flight: the worker would not read "stop" before it ends
+        self.stopping = False  # "stop" was sent
 
     def _start(self):
         parent, child = socket.socketpair()
@@ -205,18 +206,27 @@ class Worker:
                 pass  # the group is gone already
             self.proc.wait()
         self.proc = None
-        self.busy = False
+        self.busy = self.stopping = False
         if self.channel is not None:
             self.channel.close()
             self.channel = None
 
-    def close(self):
-        """Ask an idle worker to stop; kill one still busy (the run was interrupted)."""
-        if self.proc is not None and self.proc.poll() is None and not self.busy:
+    def request_stop(self) -> None:
+        """Ask an idle worker to stop, without waiting for it (close() waits)."""
+        if self.proc is not None and self.proc.poll() is None and not self.busy and not self.stopping:
             try:
                 self.channel.send(("stop", None))
+                self.stopping = True
+            except OSError:
+                pass
+
+    def close(self):
+        """Ask an idle worker to stop; kill one still busy (the run was interrupted)."""
+        self.request_stop()
+        if self.stopping:
+            try:
                 self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 pass
         self.kill()
         if self.log is not None:
