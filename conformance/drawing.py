@@ -39,6 +39,7 @@ seed) are drawn freely. The ``thorough`` profile draws every size from its whole
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,6 +199,10 @@ def validate(clause, check_expect) -> None:
     if lengths_differ and "expect" not in draw:
         raise ValueError("draw: with: a drawn list has another length than the document's; give "
                          "'draw: expect:' with checks that fit the drawn inputs")
+    unused = set(doms) - _names_used(clause)
+    if unused:
+        raise ValueError(f"draw: params: {sorted(unused)} drawn but used nowhere (in the model, the "
+                         "'with' block, the generators or the checks)")
     maxima = {**clause.params, **{n: d.high for n, d in doms.items()}}
     if "expect" in draw:
         check_expect(draw["expect"], maxima)
@@ -205,6 +210,30 @@ def validate(clause, check_expect) -> None:
 
 
 _SHAPED = set(SIZE_MINIMUM)
+_NOT_FORMULAS = {"name", "dtype", "describe", "of", "check", "why", "matching", "tolerance", "nan", "layout",
+                 "where", "resample_masked", "embeddings_initializer", "input_dtype"}
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _names_used(clause) -> set[str]:
+    """Every name a formula of the clause mentions (model, ``with``, generators, checks)."""
+    draw = clause.draw if isinstance(clause.draw, dict) else {}
+    names: set[str] = set()
+
+    def walk(value, key=None):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k not in _NOT_FORMULAS:
+                    walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str):
+            names.update(_IDENTIFIER.findall(value))
+
+    for part in (clause.model, clause.args, draw.get("with"), clause.expect, draw.get("expect")):
+        walk(part)
+    return names
 
 
 def _validate_generator(where, gen, literal, clause, doms, names):

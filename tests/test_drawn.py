@@ -95,6 +95,7 @@ def test_a_drawable_clause_loads_and_the_shipped_specs_decide_for_every_judged_c
     ("[batch, inputs]", "[batch, steps]", "'steps' is no parameter"),
     ("[batch, inputs]", "[inputs]", "the document's input has rank 2, the generator draws rank 1"),
     ("voc_size: [1, 20000]", "voc_size: [1, 100000000]", "at the domains' maxima the clause needs about"),
+    ("vec_dim: [1, 64]", "vec_dim: [1, 64], units: [1, 8]", "['units'] drawn but used nowhere"),
 ])
 def test_a_domain_that_contradicts_the_document_is_refused(tmp_path, old, new, fragment):
     assert old in DRAWN
@@ -280,7 +281,7 @@ def test_the_ci_profile_judges_20_examples_per_drawable_clause(tmp_path):
 
 def test_the_thorough_profile_judges_300_and_records_its_random_seed(tmp_path):
     proc, data = run(tmp_path, "--backend", "reference", "--hypothesis-profile", "thorough",
-                     "-k", "rows-are-matrix-rows or requires-vocabulary-size")
+                     "-k", "rows-are-matrix-rows or requires-vector-dimension")
     assert proc.returncode == 0, proc.stdout[-3000:]
     seed = data["hypothesis"]["seed"]
     assert data["hypothesis"]["profile"] == "thorough" and isinstance(seed, int)
@@ -308,7 +309,7 @@ def test_a_failing_example_is_shrunk_and_reported_with_its_snippet(tmp_path):
     assert max(indices) == 5 and sorted(set(indices)) in ([0, 5], [5]), example
     assert example["params"]["voc_size"] > 5  # the bucket in which index 5 exists
     text = proc.stdout
-    for part in ("example  drawn (shrunk", "replay with --hypothesis-seed 0", "params   voc_size=7",
+    for part in ("example  drawn (shrunk", "replay with --hypothesis-seed 0", "params   voc_size=20000",
                  "check    close on outputs[", "expected", "observed", "reproduce with the framework alone:",
                  "IndexFiveAndAbove"):
         assert part in text, part
@@ -385,7 +386,7 @@ def test_a_crash_on_a_drawn_example_is_pinned_to_it_and_the_next_clause_runs(tmp
 
 def test_xdist_workers_draw_with_the_controllers_seed(tmp_path):
     proc, data = run(tmp_path, "--backend", "reference", "--backend", f"{FAULTS}:EmptyBatchRaises",
-                     "--hypothesis-profile", "thorough", "-k", "requires-vocabulary-size or input-length-accepted",
+                     "--hypothesis-profile", "thorough", "-k", "requires-vector-dimension or input-length-accepted",
                      "-n", "2")
     seed = data["hypothesis"]["seed"]
     assert {r["seed"] for r in data["results"]} == {seed} and len(data["results"]) == 4
