@@ -35,6 +35,8 @@ class KerasAdapter(Backend):
 
     framework = "keras"
     snippet_module = "keras"   # what the snippet imports as ``keras``
+    forward_call = "model({x}, training=False)"  # the inference call forward() makes, for snippets
+    compiled_loss = False  # loss(): the train step run compiled (train_on_batch, learning rate 0)
 
     # -- what a subclass provides -----------------------------------------------------------
     def module(self):
@@ -172,18 +174,36 @@ class KerasAdapter(Backend):
         # call with training=True, then Model.compute_loss(x, y, y_pred), which applies the
         # compiled "mse" with the mask Keras attached to y_pred and adds model.losses (the
         # regularizers). test_on_batch/evaluate would add a metrics tracker around the same
-        # call; train_on_batch would also update the weights.
-        keras = self.module()
-        built.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+        # call. With compiled_loss, the same train step is run compiled: train_on_batch with
+        # plain SGD at a learning rate of 0, a step that leaves every weight as it was.
+        if self.compiled_loss:
+            regularization = sum(float(self.to_numpy(term)) for term in built.losses)
+            self._compiled(built, 0.0)
+            return float(np.asarray(built.train_on_batch(x, y))), regularization
+        self._compiled(built, None)
         y_pred = built(x, training=True)
         total = built.compute_loss(x=x, y=self.to_tensor(y), y_pred=y_pred)
         regularization = sum(float(self.to_numpy(term)) for term in built.losses)
         return float(self.to_numpy(total)), regularization
 
     def train_step(self, built, x, y, lr):
-        keras = self.module()
-        built.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
+        self._compiled(built, lr)
         return float(np.asarray(built.train_on_batch(x, y)))
+
+    def _compiled(self, built, lr):
+        """Compile ``built`` with plain SGD on "mse" once; later steps only set the learning rate.
+
+        The same model serves every drawn example of a shape (conformance/actions.py): compiling
+        again would throw away the compiled train function (a retrace, up to 0.4 s on JAX), while
+        SGD without momentum keeps no state between steps, so a step is the same either way."""
+        if getattr(built, "_conformance_compiled", False):
+            if lr is not None:
+                built.optimizer.learning_rate = lr
+            return
+        keras = self.module()
+        optimizer = keras.optimizers.SGD() if lr is None else keras.optimizers.SGD(learning_rate=lr)
+        built.compile(optimizer=optimizer, loss="mse")
+        built._conformance_compiled = True
 
     def construct(self, kwargs):
         embedding = self.module().layers.Embedding
@@ -323,7 +343,7 @@ def _model_code(model, ad) -> list[str]:
 def _forward_snippet(args, ad):
     lines = []
     for x in args["inputs"]:
-        lines.append(f"print({ad.snippet_numpy(f'model({_literal(x)}, training=False)')})")
+        lines.append(f"print({ad.snippet_numpy(ad.forward_call.format(x=_literal(x)))})")
     return lines
 
 
@@ -343,6 +363,11 @@ def _train_snippet(args, ad):
 
 
 def _loss_snippet(args, ad):
+    if ad.compiled_loss:
+        lines = _training_data(args) + [
+            "model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss='mse')  # steps change nothing",
+            f"print('regularization', [{ad.snippet_numpy('t')} for t in model.losses])"]
+        return lines + [f"print('loss', model.train_on_batch(x, {_literal(y)}))" for y in args["targets"]]
     lines = _training_data(args) + ["model.compile(optimizer=keras.optimizers.SGD(), loss='mse')",
                                     "y_pred = model(x, training=True)"]
     for y in args["targets"]:

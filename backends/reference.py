@@ -12,6 +12,7 @@ import numpy as np
 
 from .base import INPUT_LENGTH_MODELS, Backend, Layer, LayerSummary, Model, Unsupported
 
+RNN_KINDS = ("simple_rnn", "lstm", "gru")
 UNIFORM_LIMIT = 0.05  # document: default initializer 'uniform' draws from [-0.05, 0.05]
 # embeddings_initializer names (Keras' string aliases) -> the class Keras' config reports
 INITIALIZERS = {"uniform": "RandomUniform", "zeros": "Zeros", "ones": "Ones"}
@@ -63,13 +64,53 @@ class RefModel:
 
     def __init__(self, spec: Model, rng=None, pretrained=None):
         self.spec = spec
-        rng = rng if rng is not None else np.random.default_rng()
-        self.weights: list[list[np.ndarray]] = []
-        features = None  # size of the last axis flowing into the next layer
+        self._rng = rng if rng is not None else np.random.default_rng()
+        # a copy now, never an alias: the caller may change its matrix before the weights are read
+        self._pretrained = None if pretrained is None else np.array(pretrained, dtype=np.float32)
+        self._weights: list[list[np.ndarray]] | None = None
+        self._plan = []  # per layer: (layer, size of the last axis flowing in, sequence length)
+        features = None
         length = spec.input_shape[0] if spec.input_shape else None
         for layer in spec.layers:
-            self.weights.append(self._init(layer, rng, features, length, pretrained))
+            if layer.kind in ("dense", *RNN_KINDS) and features is None:
+                raise ValueError(f"{layer.kind} needs a known input size; give the model an input shape")
+            initializer = layer.args.get("embeddings_initializer", "uniform")
+            if layer.kind == "embedding" and initializer not in INITIALIZERS:
+                raise Unsupported(f"the reference has no initializer {initializer!r}")
+            self._plan.append((layer, features, length))
             features, length = _out_features(layer, features, length)
+
+    @property
+    def weights(self) -> list[list[np.ndarray]]:
+        """Drawn from the generator when first read: weights that are set right after the model
+        is built (every differential check) are never drawn."""
+        if self._weights is None:
+            self._weights = [self._init(layer, self._rng, features, length, self._pretrained)
+                             for layer, features, length in self._plan]
+        return self._weights
+
+    @weights.setter
+    def weights(self, value) -> None:
+        self._weights = value
+
+    def shapes(self) -> list[list[tuple]]:
+        """The shape of every weight, per layer, without drawing them."""
+        if self._weights is not None:
+            return [[w.shape for w in ws] for ws in self._weights]
+        out = []
+        for layer, features, _ in self._plan:
+            if layer.kind == "embedding":
+                out.append([np.shape(self._pretrained) if self._pretrained is not None
+                            else (layer.args["input_dim"], layer.args["output_dim"])])
+            elif layer.kind == "flatten":
+                out.append([])
+            elif layer.kind == "dense":
+                out.append([(features, layer.args["units"]), (layer.args["units"],)])
+            else:
+                units, g = layer.args["units"], gate_count(layer.kind)
+                out.append([(features, g * units), (units, g * units),
+                            (2, g * units) if layer.kind == "gru" else (g * units,)])
+        return out
 
     @staticmethod
     def _init(layer: Layer, rng, features, length, pretrained):
@@ -178,7 +219,7 @@ def lookup(matrix, idx) -> np.ndarray:
 
 def flatten(x) -> np.ndarray:
     """(batch_size, size1, ..., sizeN) -> (batch_size, size1*...*sizeN), in row-major order."""
-    return x.reshape(x.shape[0], -1)
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # also for 0 samples
 
 
 def dense(x, kernel, bias) -> np.ndarray:
@@ -267,11 +308,12 @@ class Reference(Backend):
         return [[w.copy() for w in ws] for ws in built.weights]
 
     def set_weights(self, built, weights):
-        if len(weights) != len(built.weights):
+        held = built.shapes()
+        if len(weights) != len(held):
             raise ValueError(f"got weights for {len(weights)} layers, the model has "
-                             f"{len(built.weights)} layers")
-        for n, (layer, new, old) in enumerate(zip(built.spec.layers, weights, built.weights)):
-            want, got = [w.shape for w in old], [np.shape(w) for w in new]
+                             f"{len(held)} layers")
+        for n, (layer, new, want) in enumerate(zip(built.spec.layers, weights, held)):
+            got = [np.shape(w) for w in new]
             if want != got:
                 raise ValueError(f"layer {n} ({layer.kind}): expected shapes {want}, got {got}")
         built.weights = [[np.array(w, np.float32) for w in ws] for ws in weights]

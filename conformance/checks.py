@@ -376,7 +376,10 @@ def check_changed_rows(ctx, check):
     if before.shape != after.shape or before.ndim != 2:
         return False, "same-shaped matrices", f"shapes {list(before.shape)} and {list(after.shape)}"
     changed = sorted(int(i) for i in np.nonzero(np.any(before != after, axis=1))[0])
-    expected = sorted(set(resolve_value(check["rows"], ctx.params)))
+    if check["rows"] == "looked_up":  # the rows the clause's x looks up
+        expected = sorted({int(i) for i in np.asarray(ctx.case.args["x"]).ravel()})
+    else:
+        expected = sorted(set(resolve_value(check["rows"], ctx.params)))
     return changed == expected, expected, changed
 
 

@@ -13,6 +13,7 @@ finite number of magnitude at most :data:`MAX_MAGNITUDE`, and an exponent is at 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 
@@ -55,6 +56,7 @@ def _check(node: ast.AST, names: frozenset[str], text: str) -> None:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # drawn examples evaluate the same few formulas thousands of times
 def _parse(text: str) -> ast.Expression:
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"formula {text[:40]!r}... is {len(text)} characters long (limit {MAX_LENGTH})")

@@ -37,6 +37,10 @@ class Outcome:
     emulation: dict | None = None    # field -> the idiom the adapter computed it with (see below)
     pinned: list | None = None       # a registered divergence: its ``observed`` checks, evaluated
     duration: float = 0.0
+    examples: int | None = None      # drawn examples judged (properties.py); None: not drawable
+    seed: int | None = None          # the run's Hypothesis seed and profile
+    profile: str | None = None
+    example: dict | None = None      # the failing drawn example: params, inputs, shrinking
 
     def record(self) -> dict:
         c = self.clause
@@ -49,6 +53,7 @@ class Outcome:
             "framework_warnings": self.framework_warnings,
             "cause": self.cause, "api": self.api, "emulation": self.emulation, "pinned": self.pinned,
             "duration": round(self.duration, 4),
+            "examples": self.examples, "seed": self.seed, "profile": self.profile, "example": self.example,
         }
 
     @property
@@ -65,6 +70,8 @@ class Outcome:
         lines = [f"clause   {c.id}  [{c.level}]  ({c.section}; {c.path.name})",
                  f"claim    {c.claim}", f"backend  {self.backend}"]
         if self.status == "error":
+            if self.example:
+                lines += _example_lines(self)
             where = (self.cause or {}).get("where")
             what = {"judging": "the observation could not be judged (a formula, check or describer failed on it)",
                     "reference": "the reference could not run the clause"}.get(
@@ -90,6 +97,8 @@ class Outcome:
         if self.emulation:
             lines.append("emulated the framework plus the adapter's idiom still diverges; the adapter computed "
                          + "; ".join(f"{f}: {idiom}" for f, idiom in self.emulation.items()))
+        if self.example:
+            lines += _example_lines(self)
         for m in self.mismatches:
             lines += [f"  check    {m.check} on {m.field or '(observation)'}",
                       f"  expected {m.expected}", f"  observed {m.observed}"]
@@ -103,6 +112,29 @@ class Outcome:
             lines.append("If this divergence is understood and confirmed, register it in "
                          f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
         return "\n".join(lines)
+
+
+def _example_lines(outcome) -> list[str]:
+    """The drawn example a failure was found at: what a reader needs to run it again."""
+    ex = outcome.example
+    how = (f"shrunk, {ex['shrink_calls']} extra examples run" if ex.get("shrunk")
+           else "not shrunk (registered divergence or error)")
+    lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: "
+             f"replay with --hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}",
+             "  params   " + ", ".join(f"{k}={v}" for k, v in ex["params"].items())]
+    if ex.get("weights_seed") is not None:
+        lines[-1] += f"; weights from the reference's seed {ex['weights_seed']}"
+    for key, value in ex["with"].items():
+        for n, item in enumerate(value if isinstance(value, list) else [value]):
+            name = f"{key}[{n}]" if isinstance(value, list) else key
+            lines.append(f"  {name:8} {_array_text(item)}")
+    return lines
+
+
+def _array_text(item) -> str:
+    if isinstance(item, dict) and "values" in item:
+        return f"{item['values']} ({item['dtype']}, shape {tuple(item['shape'])})"
+    return str(item)
 
 
 def _indent(text):

@@ -19,12 +19,27 @@ import pytest
 import backends
 
 from . import SCHEMA, registry, results_file
-from .outcome import Outcome, judge, judging_error
+from .outcome import Outcome, judging_error
+from .properties import PROFILES, RunConfig, judge_item
 from .session import Session
 from .spec import SPEC_DIR, SpecError, load_all
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
+RUN = pytest.StashKey["RunConfig"]()
+XDIST_RUN = "conformance_hypothesis_run"  # the controller's profile and seed, for its workers
+
+
+def _register_profiles():
+    """Hypothesis' own pytest plugin loads --hypothesis-profile by name: the conformance run's
+    profiles must exist (their settings are properties.PROFILES; these only name them)."""
+    from hypothesis import settings
+
+    for profile in PROFILES.values():
+        settings.register_profile(profile.name, max_examples=profile.examples, deadline=None)
+
+
+_register_profiles()
 
 
 def pytest_addoption(parser):
@@ -64,6 +79,12 @@ def pytest_configure(config):
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
     session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"))
+    given = getattr(config, "workerinput", {}).get(XDIST_RUN)
+    try:
+        config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(
+            config.getoption("hypothesis_profile", None), config.getoption("hypothesis_seed", None))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if _collects_specs(config):
         # Every spec file is loaded and checked here, once, before any test and before xdist
         # starts a worker: a duplicate id across files, or any malformed clause, stops every kind
@@ -77,6 +98,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "extension: beyond the text but standard; fails like normative, "
                             "scored apart")
     config.addinivalue_line("markers", "characterization: the document is silent; record behaviour")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: every worker draws with the controller's profile and seed (a random one included)."""
+    run = node.config.stash[RUN]
+    node.workerinput[XDIST_RUN] = [run.profile.name, run.seed]
 
 
 def _collects_specs(config) -> bool:
@@ -156,7 +184,7 @@ class ClauseItem(pytest.Item):
     def runtest(self):
         session: Session = self.config.stash[STASH]
         start = time.monotonic()
-        outcome = judge(session, self.clause, self.backend)
+        outcome = judge_item(session, self.clause, self.backend, self.config.stash[RUN])
         outcome.duration = time.monotonic() - start
         self.user_properties.append(("conformance", _record_json(outcome, session)))
         if outcome.status == "skip":
@@ -175,6 +203,10 @@ class ClauseItem(pytest.Item):
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ClauseFailure):
             return excinfo.value.outcome.explain()
+        if isinstance(excinfo.value, pytest.xfail.Exception):
+            # a registered divergence: its reason says it all (pytest's default repr would parse
+            # this file's source for a traceback nobody reads, 0.15 s per known divergence)
+            return str(excinfo.value)
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
@@ -294,6 +326,12 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("conformance")
         for backend, row in counts.items():
             terminalreporter.write_line(f"{backend:18} " + ", ".join(f"{v} {k}" for k, v in sorted(row.items())))
+        drawn = [r for r in results if r.get("examples") is not None]
+        if drawn:
+            run = config.stash[RUN]
+            terminalreporter.write_line(
+                f"drawn examples: {sum(r['examples'] for r in drawn)} over {len(drawn)} clause x backend "
+                f"items (profile {run.profile.name}, seed {run.seed}; replay with --hypothesis-seed {run.seed})")
     if "written" in _STATE:
         state = _TALLY.completeness()
         if state["complete"]:
@@ -340,6 +378,7 @@ def _results(config, session: Session) -> dict:
     return {
         "schema": SCHEMA,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "hypothesis": {"profile": config.stash[RUN].profile.name, "seed": config.stash[RUN].seed},
         **_TALLY.completeness(),
         "backends": {name: _TALLY.backends.get(name) or session.info(name, probe=False)
                      for name in session.backends},

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,11 @@ class Session:
         self._workers: dict[str, Worker] = {}
         self._availability: dict[str, Availability] = {}
         self._cases: dict[str, Case] = {}
-        self._reference: dict[str, tuple] = {}
+        self._reference: dict[tuple, tuple] = {}
+        self._prefetched: dict[tuple, tuple] = {}
+        self._drawn_clause: str | None = None
+        self.drawn: tuple | None = None         # the current clause's drawn examples and cases
+        self.drawn_for: str | None = None       # (properties.py; kept for one clause at a time)
 
     def add_clauses(self, clauses):
         for clause in clauses:
@@ -83,21 +88,45 @@ class Session:
 
     def run(self, name: str, case: Case):
         """("ok", obs, snippet) | ("unsupported", reason, snippet) | ("error", text, None)."""
+        prefetched = self._prefetched.pop((name, case.clause, case.example), None)
+        if prefetched is not None:
+            return prefetched
         if name == "reference":
             return self.reference(case)
         return self._workers[name].run(case)
 
+    def run_many(self, name: str, cases: list[Case]) -> list:
+        """One reply per case (snippets None), all cases in one message to the backend's worker."""
+        if name == "reference":
+            return [self.reference(case) for case in cases]
+        return self._workers[name].run_many(cases)
+
+    def prefetch(self, name: str, case: Case, reply) -> None:
+        """A reply obtained in a batch, handed to the next run() of that very case."""
+        self._prefetched[(name, case.clause, case.example)] = reply
+
     def reference(self, case: Case):
-        if case.clause not in self._reference:
+        key = (case.clause, case.example)
+        if case.example is not None and case.clause != self._drawn_clause:
+            # items run clause by clause: the reference's observations of the previous clause's
+            # drawn examples (weights before and after training included) are done with
+            self._reference = {k: v for k, v in self._reference.items() if k[1] is None}
+            self._drawn_clause = case.clause
+        if key not in self._reference:
             try:
-                self._reference[case.clause] = ("ok", run_case(Reference(), case), None)
+                self._reference[key] = ("ok", run_case(Reference(), case), None)
             except Unsupported as exc:
-                self._reference[case.clause] = ("unsupported", str(exc), None)
+                self._reference[key] = ("unsupported", str(exc), None)
             except AdapterError as exc:
-                self._reference[case.clause] = ("error", str(exc), None)
-        return self._reference[case.clause]
+                self._reference[key] = ("error", str(exc), None)
+        return self._reference[key]
+
 
     def close(self):
+        # every idle worker is asked to stop first, so their interpreters shut down (a second or
+        # more for a framework) at the same time instead of one after the other
+        for worker in self._workers.values():
+            worker.request_stop()
         for worker in self._workers.values():
             worker.close()
 
@@ -108,8 +137,26 @@ class Session:
         return self._cases[clause.id]
 
 
-def make_case(clause: Clause) -> Case:
-    """Resolve a clause: formulas to numbers, input generators to arrays, seeded weights."""
+_SEEDED: OrderedDict = OrderedDict()
+MAX_SEEDED = 32
+
+
+def _seeded(model: Model, seed: int) -> list:
+    """The reference's seeded weights, computed once per model and seed (drawn examples share a
+    few seeds): fresh lists around the same arrays, so a batch's message carries each array once.
+    Nothing changes these arrays in place (every adapter copies what it is given)."""
+    key = (repr(model), seed)
+    if key not in _SEEDED:
+        _SEEDED[key] = seeded_weights(model, seed)
+        while len(_SEEDED) > MAX_SEEDED:
+            _SEEDED.popitem(last=False)
+    _SEEDED.move_to_end(key)
+    return [list(ws) for ws in _SEEDED[key]]
+
+
+def make_case(clause: Clause, example: str | None = None) -> Case:
+    """Resolve a clause: formulas to numbers, input generators to arrays, seeded weights. A drawn
+    example (properties.py) comes as a clause with its drawn params and arrays, and its key."""
     params = clause.params
     model = resolve_model(clause) if clause.model else None
     dtype = model.input_dtype if model else "int32"
@@ -135,7 +182,7 @@ def make_case(clause: Clause) -> Case:
     policy = clause.weights
     if model is not None and policy != "fresh":
         seed = policy.get("seed", 0) if isinstance(policy, dict) else 0
-        weights = seeded_weights(model, seed)
+        weights = _seeded(model, seed)
         for layer, ws in zip(model.layers, weights):
             if isinstance(policy, dict) and layer.kind in policy.get("zero", []):
                 ws[:] = [np.zeros_like(w) for w in ws]
@@ -148,7 +195,7 @@ def make_case(clause: Clause) -> Case:
         if "voc_size" in params and "vec_dim" in params:
             emb = Model((Layer("embedding", {"input_dim": params["voc_size"],
                                              "output_dim": params["vec_dim"]}),))
-            args["matrix"] = seeded_weights(emb)[0][0]
+            args["matrix"] = seeded_weights(emb, policy.get("seed", 0) if isinstance(policy, dict) else 0)[0][0]
         if "matrix" in raw:  # a matrix the clause gives (the document's printed one), as float32
             args["matrix"] = np.asarray(resolve_value(raw["matrix"], params), np.float32)
-    return Case(clause.id, clause.action, model, args, weights, pretrained)
+    return Case(clause.id, clause.action, model, args, weights, pretrained, example)

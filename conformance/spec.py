@@ -20,7 +20,7 @@ import yaml
 
 from backends.base import Layer, Model
 
-from . import formula, limits, paths
+from . import drawing, formula, limits, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +92,7 @@ class Clause:
     characterize: dict | None = None
     document_code: bool = False
     quote: list = field(default_factory=list)   # verbatim sentences of the tutorial
+    draw: dict | str | None = None              # domains and generators (drawing.py), or why not drawn
 
     @property
     def normative(self) -> bool:
@@ -166,7 +167,7 @@ def load_file(path: Path) -> list[Clause]:
             weights=raw.get("weights", "seeded"), args=dict(raw.get("with", {})),
             expect=list(raw.get("expect", [])), characterize=raw.get("characterize"),
             document_code=bool(raw.get("document_code", False)),
-            quote=_quotes(raw.get("quote")),
+            quote=_quotes(raw.get("quote")), draw=raw.get("draw"),
         )
         try:
             check_clause(clause)
@@ -248,6 +249,7 @@ def check_clause(clause: Clause) -> None:
     for value in _walk(clause.args):
         _formula(value, params)
     check_checks(clause.expect, params)
+    drawing.validate(clause, check_checks)
 
 
 def check_checks(checks: list, params: dict, formulas: bool = True) -> None:
@@ -271,6 +273,10 @@ def check_checks(checks: list, params: dict, formulas: bool = True) -> None:
         if (check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict)
                 and not check.get("literal")):
             for value in _walk(to):
+                formula_of(value)
+        rows = check.get("rows")
+        if rows is not None and rows != "looked_up":
+            for value in _walk(rows):
                 formula_of(value)
 
 
@@ -346,7 +352,9 @@ def resolve_model(clause: Clause, params=None) -> Model:
 
 def make_input(spec, params, default_dtype="int32") -> np.ndarray:
     """A literal nested list, or a generator: {ints: shape, high, seed}, {ones: shape},
-    {uniform: shape, seed}, {values: literal, dtype}."""
+    {uniform: shape, seed}, {values: literal, dtype}; an array (a drawn example's) as it is."""
+    if isinstance(spec, np.ndarray):
+        return spec
     if isinstance(spec, dict):
         spec = resolve_value(spec, params)
         dtype = spec.get("dtype")

@@ -30,6 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_TREE = os.path.isfile(os.path.join(ROOT, "pyproject.toml"))
 
 
+SINGLE_THREADED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 class WorkerDied(RuntimeError):
     """The worker exited, hung, or wrote something unexpected; it has been killed."""
 
@@ -87,6 +90,7 @@ class Worker:
         self.log = None
         self.hello = None
         self.busy = False  # a case is in flight: the worker would not read "stop" before it ends
+        self.stopping = False  # "stop" was sent
 
     def _start(self):
         parent, child = socket.socketpair()
@@ -96,6 +100,12 @@ class Worker:
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(
             p for p in (ROOT if SOURCE_TREE else None, os.environ.get("PYTHONPATH")) if p)}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # OpenMP/BLAS pools of one thread: the clauses run tiny ops, where a pool only adds
+        # synchronisation, and on a shared 2-core machine a pool waiting for its threads turned
+        # 1 ms steps into 0.5 s (torch: 18x faster single-threaded; TensorFlow's own pools were
+        # slower at one thread, so they keep their default). Set them to override.
+        for name in SINGLE_THREADED:
+            env.setdefault(name, "1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "conformance.worker", self.backend_name, str(child.fileno())],
             pass_fds=[child.fileno()], env=env, cwd=ROOT if SOURCE_TREE else None, start_new_session=True,
@@ -161,6 +171,30 @@ class Worker:
             self.kill()
             return ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
 
+    def run_many(self, cases: list) -> list:
+        """Every case in one message; the worker answers each in turn, so a crash or a hang is
+        pinned to the example in flight. One reply per case: ("ok", obs, None),
+        ("unsupported", reason, None) or ("error", text, None); cases after a dead worker's last
+        answer are ("error", "not run: ...", None)."""
+        replies: list = []
+        try:
+            hello = self.start()
+            if hello[0] != "ready":
+                return [("error", f"backend unavailable: {hello[1]}", None)] * len(cases)
+            self.busy = True
+            self.channel.send(("run_many", cases))
+            for n, case in enumerate(cases):
+                replies.append(self._receive(self.case_timeout, f"running {case.clause} "
+                                             f"(example {n + 1} of {len(cases)})", _check_reply))
+            self.busy = False
+        except WorkerDied as exc:
+            replies.append(("error", str(exc), None))
+        except OSError as exc:  # e.g. BrokenPipeError on send
+            self.kill()
+            replies.append(("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None))
+        lost = len(cases) - len(replies)
+        return replies + [("error", "not run: the worker died on an earlier example of the batch", None)] * lost
+
     def tail(self, lines=25) -> str:
         if self.log is None:
             return ""
@@ -177,18 +211,27 @@ class Worker:
                 pass  # the group is gone already
             self.proc.wait()
         self.proc = None
-        self.busy = False
+        self.busy = self.stopping = False
         if self.channel is not None:
             self.channel.close()
             self.channel = None
 
-    def close(self):
-        """Ask an idle worker to stop; kill one still busy (the run was interrupted)."""
-        if self.proc is not None and self.proc.poll() is None and not self.busy:
+    def request_stop(self) -> None:
+        """Ask an idle worker to stop, without waiting for it (close() waits)."""
+        if self.proc is not None and self.proc.poll() is None and not self.busy and not self.stopping:
             try:
                 self.channel.send(("stop", None))
+                self.stopping = True
+            except OSError:
+                pass
+
+    def close(self):
+        """Ask an idle worker to stop; kill one still busy (the run was interrupted)."""
+        self.request_stop()
+        if self.stopping:
+            try:
                 self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 pass
         self.kill()
         if self.log is not None:
@@ -198,7 +241,6 @@ class Worker:
 
 def _serve(backend_name: str, fd: int) -> None:
     import backends
-    from backends.base import Unsupported
 
     channel = Channel(socket.socket(fileno=fd))
     try:
@@ -218,23 +260,32 @@ def _serve(backend_name: str, fd: int) -> None:
             return
         if command == "stop":
             return
-        snippet = _snippet(backend, case)
-        backend.take_api_notes()  # only the notes of this case's run
-        try:
-            obs = run_case(backend, case)
-            notes = backend.take_api_notes()
-            if notes:  # how this release was called where releases differ (backends/base.py)
-                obs["api"] = notes
-            channel.send(("ok", obs, snippet))
-        except Unsupported as exc:
-            channel.send(("unsupported", str(exc), snippet))
-        except AdapterError as exc:
-            cause = exc.__cause__
-            channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
-                                   f"or a library it called, not the framework): {type(cause).__name__}: "
-                                   f"{' '.join(str(cause).split())[:300]}", snippet))
-        except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-            channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
+        if command == "run_many":  # one answer each; a drawn example's snippet is asked for apart
+            for one in case:
+                _answer(channel, backend, one, _snippet(backend, one) if one.example is None else None)
+        else:
+            _answer(channel, backend, case, _snippet(backend, case))
+
+
+def _answer(channel, backend, case, snippet) -> None:
+    from backends.base import Unsupported
+
+    backend.take_api_notes()  # only the notes of this case's run
+    try:
+        obs = run_case(backend, case)
+        notes = backend.take_api_notes()
+        if notes:  # how this release was called where releases differ (backends/base.py)
+            obs["api"] = notes
+        channel.send(("ok", obs, snippet))
+    except Unsupported as exc:
+        channel.send(("unsupported", str(exc), snippet))
+    except AdapterError as exc:
+        cause = exc.__cause__
+        channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
+                               f"or a library it called, not the framework): {type(cause).__name__}: "
+                               f"{' '.join(str(cause).split())[:300]}", snippet))
+    except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
+        channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
 
 
 def _snippet(backend, case):

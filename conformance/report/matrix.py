@@ -175,6 +175,8 @@ def build(doc: dict) -> dict:
                 text = res["behaviour"]
             cells[b] = {"result": res, "category": cat, "text": text,
                         "symbol": CATEGORIES[cat][1], "anchor": anchor,
+                        "examples": res.get("examples") if res else None,
+                        "example": show(res["example"]) if res and res.get("example") else None,
                         "expected": show(res["expected"]) if res else None,
                         "observed": show(res["observed"]) if res else None}
         rows.append({"id": cid, "anchor": f"c-{_slug(cid)}", "section": meta.get("section", ""),
@@ -197,9 +199,26 @@ def build(doc: dict) -> dict:
         "releases": releases.releases_run(cols),
         "sources": doc.get("sources", []),
         "generated": doc.get("generated"),
+        "drawing": drawing(results),
         "incomplete": [{"file": s["file"] or "this results file", "text": describe_incomplete(s)}
                        for s in incomplete(doc)],
     }
+
+
+def drawing(results) -> list[dict]:
+    """How the drawn examples were drawn: per Hypothesis profile and seed, the backends and the
+    number of examples run (a merged report may hold runs of several seeds)."""
+    runs: dict = {}
+    for r in results:
+        if r.get("examples") is None or r.get("profile") is None:
+            continue
+        run = runs.setdefault((r["profile"], r.get("seed")), {"profile": r["profile"], "seed": r.get("seed"),
+                                                             "backends": [], "examples": 0, "cells": 0})
+        if r["backend"] not in run["backends"]:
+            run["backends"].append(r["backend"])
+        run["examples"] += r["examples"]
+        run["cells"] += 1
+    return list(runs.values())
 
 
 def summary(rows, backends) -> dict:

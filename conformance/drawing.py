@@ -1,0 +1,509 @@
+"""Drawn examples: a clause's ``draw:`` block, its validation, and the Hypothesis strategy.
+
+A judged clause that states a property of arbitrary sizes says so in its spec file: beside the
+document's own values (``params`` and ``with``, which stay the first, explicit example), its
+``draw:`` block gives the domain of each parameter that may be drawn and a generator for each
+input array::
+
+    draw:
+      params: {voc_size: [1, 20000], vec_dim: [1, 64], batch: [0, 6], inputs: [1, 16]}
+      with:
+        inputs: [{indices: [batch, inputs], high: voc_size, dtype: [int32, int64]}]
+      expect: [...]        # optional: checks for drawn examples, when the clause's own checks
+                           # name the document's literal shapes or rows
+
+A clause that is not drawable says why instead (``draw: "pinned to the document's printed matrix"``).
+
+Generators (the shapes are lists of integers and parameter names):
+
+==================  =============================================================================
+``indices``         integers in [0, high-1], VOC_SIZE-1 drawn often; ``last: true`` makes sure it
+                    occurs; ``dtype`` lists the index dtypes the document allows (drawn)
+``padded``          index rows padded with zeros (index 0 = missing input) and non-zero indices in
+                    [1, high-1]: ``layout: anywhere`` (leading, interior and trailing zeros, each
+                    row its own) or ``trailing``; ``empty_rows: true`` allows rows of zeros only
+``floats``          float32 values in [low, high]
+``resample_masked`` a copy of another drawn array (a path such as ``targets[0]``) with new values
+                    at the steps where the index array ``where`` is 0
+==================  =============================================================================
+
+Validation refuses a domain that contradicts the clause's own literal values: every document value
+lies inside its domain, every literal input fits its generator (shape, index range, padding layout,
+dtype), and the resource limits of limits.py hold at the domains' maxima.
+
+Sizes are what make a framework compile (XLA compiles every op for every new shape), so the ``ci``
+profile draws them jointly from :data:`BUCKETS` (clipped into each clause's domain): the same few
+shapes recur across examples and clauses, while values (indices, padding, floats, the weights'
+seed) are drawn freely. The ``thorough`` profile draws every size from its whole domain.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from . import formula, limits, paths
+
+# parameters that are sizes, with the smallest value each may take
+SIZE_MINIMUM = {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0}
+# ci profile: sizes drawn jointly from these, smallest first (Hypothesis shrinks towards the
+# first); a clause's domain clips each value (batch 0, the empty batch, becomes 1 where a clause
+# does not allow it; -inf and inf stand for a domain's ends). Every new shape costs a compilation
+# on some frameworks (0.2 to 2 s on Keras/JAX for a recurrent model), and so does every new L2
+# factor (a constant of the compiled graph): ci keeps two sets of sizes, the smallest one and one
+# beyond every size the document uses, and draws the values (indices, padding, targets, learning
+# rates, the weights' seed) freely. The thorough profile draws every parameter from its domain.
+BUCKETS = (
+    {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0, "factor": -np.inf},
+    {"voc_size": 20000, "vec_dim": 16, "units": 4, "inputs": 8, "depth": 3, "batch": 5, "factor": np.inf},
+)
+INDEX_DTYPES = ("int32", "int64")
+ARRAY_KEYS = ("inputs", "x", "y", "targets")
+GENERATORS = ("indices", "padded", "floats", "resample_masked")
+LAYOUTS = ("anywhere", "trailing")
+# the reference's weights for a drawn example come from a drawn seed: a few of them, so that the
+# same weights recur (one copy in a batch's message) while values still vary between examples
+SEED_RANGE = (0, 31)
+
+
+@dataclass(frozen=True)
+class Domain:
+    low: float
+    high: float
+    integer: bool
+
+    def __contains__(self, value) -> bool:
+        return self.low <= value <= self.high and (not self.integer or float(value).is_integer())
+
+    def text(self) -> str:
+        return f"[{self.low}, {self.high}]"
+
+
+def is_drawable(clause) -> bool:
+    return isinstance(clause.draw, dict)
+
+
+def domains(draw: dict) -> dict[str, Domain]:
+    out = {}
+    for name, bounds in draw.get("params", {}).items():
+        low, high = bounds
+        integer = all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and np.isfinite(b) for b in bounds):
+            raise ValueError(f"draw: params: {name}: bounds must be finite numbers, not {bounds!r}")
+        if low > high:
+            raise ValueError(f"draw: params: {name}: empty domain [{low}, {high}] (low above high)")
+        if name in SIZE_MINIMUM:
+            if not integer:
+                raise ValueError(f"draw: params: {name}: a size is drawn from integers, not {bounds!r}")
+            if low < SIZE_MINIMUM[name]:
+                raise ValueError(f"draw: params: {name}: a size below {SIZE_MINIMUM[name]} "
+                                 f"({low}) has no meaning")
+        out[name] = Domain(low, high, integer)
+    return out
+
+
+# -- the example -----------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Example:
+    """One drawn example: every parameter (drawn or fixed), the drawn ``with`` values (arrays,
+    lists of arrays, numbers) and the seed of the reference's weights."""
+
+    params: dict
+    args: dict
+    seed: int
+
+    def key(self) -> str:
+        """A digest of the example, the same in every run and process."""
+        h = hashlib.sha256()
+        h.update(repr(sorted(self.params.items())).encode())
+        h.update(str(self.seed).encode())
+        for name in sorted(self.args):
+            h.update(name.encode())
+            _digest(h, self.args[name])
+        return h.hexdigest()[:20]
+
+    def plain(self) -> dict:
+        """The example as JSON: parameters, drawn inputs (as nested lists with their dtype)."""
+        return {"params": {k: _number(v) for k, v in self.params.items()},
+                "with": {k: _plain(v) for k, v in self.args.items()},
+                "weights_seed": self.seed}
+
+
+def _digest(h, value):
+    if isinstance(value, np.ndarray):
+        h.update(f"{value.dtype}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, list):
+        h.update(b"[")
+        for item in value:
+            _digest(h, item)
+        h.update(b"]")
+    else:
+        h.update(repr(value).encode())
+
+
+def _number(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return {"dtype": str(value.dtype), "shape": list(value.shape), "values": value.tolist()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return _number(value)
+
+
+# -- validation (spec load) ------------------------------------------------------------------------
+def validate(clause, check_expect) -> None:
+    """Raise ValueError when the clause's draw block is malformed or contradicts the clause's own
+    literal values. ``check_expect(checks, params)`` validates checks (spec.py's own rules)."""
+    draw = clause.draw
+    if draw is None or isinstance(draw, str):
+        return
+    if not clause.judged:
+        raise ValueError("draw: a characterization clause records what each backend does with one "
+                         "input the document is silent on; it is never drawn (remove 'draw')")
+    doms = domains(draw)
+    for name, dom in doms.items():
+        if name in clause.params and clause.params[name] not in dom:
+            raise ValueError(f"draw: params: {name}: the document's value {clause.params[name]} lies outside "
+                             f"the domain {dom.text()}; the document's values must stay an example")
+    names = set(clause.params) | set(doms)
+    gens = draw.get("with", {})
+    unknown = set(gens) - set(clause.args)
+    if unknown:
+        raise ValueError(f"draw: with: {sorted(unknown)} not in the clause's 'with' "
+                         f"(drawn values replace the document's)")
+    undrawn = [k for k in ARRAY_KEYS if k in clause.args and k not in gens and set(doms) & _SHAPED]
+    if undrawn:
+        raise ValueError(f"draw: with: the literal arrays {undrawn} must be drawn too (their shapes and "
+                         "indices belong to the document's sizes)")
+    lengths_differ = False
+    for key, gen in gens.items():
+        literal = clause.args[key]
+        if isinstance(gen, list):
+            if not isinstance(literal, list):
+                raise ValueError(f"draw: with: {key}: a list of generators for a single value")
+            lengths_differ |= len(gen) != len(literal)
+            for n, (g, lit) in enumerate(zip(gen, literal)):
+                _validate_generator(f"{key}[{n}]", g, lit, clause, doms, names)
+        elif isinstance(gen, dict):
+            _validate_generator(key, gen, literal, clause, doms, names)
+        elif isinstance(gen, str):
+            formula.validate(gen, names)
+    if lengths_differ and "expect" not in draw:
+        raise ValueError("draw: with: a drawn list has another length than the document's; give "
+                         "'draw: expect:' with checks that fit the drawn inputs")
+    unused = set(doms) - _names_used(clause)
+    if unused:
+        raise ValueError(f"draw: params: {sorted(unused)} drawn but used nowhere (in the model, the "
+                         "'with' block, the generators or the checks)")
+    maxima = {**clause.params, **{n: d.high for n, d in doms.items()}}
+    if "expect" in draw:
+        check_expect(draw["expect"], maxima)
+    _check_limits(clause, maxima)
+
+
+_SHAPED = set(SIZE_MINIMUM)
+_NOT_FORMULAS = {"name", "dtype", "describe", "of", "check", "why", "matching", "tolerance", "nan", "layout",
+                 "where", "resample_masked", "embeddings_initializer", "input_dtype"}
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _names_used(clause) -> set[str]:
+    """Every name a formula of the clause mentions (model, ``with``, generators, checks)."""
+    draw = clause.draw if isinstance(clause.draw, dict) else {}
+    names: set[str] = set()
+
+    def walk(value, key=None):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k not in _NOT_FORMULAS:
+                    walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str):
+            names.update(_IDENTIFIER.findall(value))
+
+    for part in (clause.model, clause.args, draw.get("with"), clause.expect, draw.get("expect")):
+        walk(part)
+    return names
+
+
+def _validate_generator(where, gen, literal, clause, doms, names):
+    kinds = [k for k in GENERATORS if k in gen]
+    if len(kinds) != 1:
+        raise ValueError(f"draw: with: {where}: one generator of {', '.join(GENERATORS)}, not {sorted(gen)}")
+    kind = kinds[0]
+    for key in ("high", "low"):
+        if key in gen:
+            formula.validate(str(gen[key]), names)
+    if kind in ("indices", "padded", "floats"):
+        shape = gen[kind]
+        for dim in shape:
+            if isinstance(dim, str) and dim not in names:
+                raise ValueError(f"draw: with: {where}: shape {shape}: {dim!r} is no parameter "
+                                 f"(known: {', '.join(sorted(names))})")
+        if kind == "padded" and len(shape) != 2:
+            raise ValueError(f"draw: with: {where}: padded rows have the shape [batch, steps], not {shape}")
+        if kind == "padded":
+            low_high = formula.evaluate(gen["high"], {**clause.params, **{n: d.low for n, d in doms.items()}})
+            if low_high < 2:
+                raise ValueError(f"draw: with: {where}: padded rows need non-zero indices: 'high' is "
+                                 f"{low_high} at the domain's minimum (draw voc_size from 2)")
+    literal_array = _literal(literal, clause, where, "float32" if kind in ("floats", "resample_masked") else "int32")
+    if kind == "indices":
+        _fits_shape(where, gen["indices"], literal_array, clause, doms)
+        high = formula.evaluate(gen["high"], clause.params)
+        dtypes = gen.get("dtype", ["int32"])
+        _fits_indices(where, literal_array, 0, high, dtypes, clause)
+        if gen.get("last") and literal_array.size and literal_array.max() != high - 1:
+            raise ValueError(f"draw: with: {where}: 'last' makes VOC_SIZE-1 occur, but the document's "
+                             f"input does not hold {high - 1}")
+    elif kind == "padded":
+        _fits_shape(where, gen["padded"], literal_array, clause, doms)
+        high = formula.evaluate(gen["high"], clause.params)
+        _fits_indices(where, literal_array, 0, high, gen.get("dtype", ["int32"]), clause)
+        present = literal_array != 0
+        if not gen.get("empty_rows") and literal_array.size and not present.any(axis=1).all():
+            raise ValueError(f"draw: with: {where}: the document's input has a row of zeros only; "
+                             "say empty_rows: true")
+        if gen.get("layout", "anywhere") == "trailing":
+            trailing = np.all(np.diff(present.astype(int), axis=1) <= 0) if literal_array.size else True
+            if not trailing:
+                raise ValueError(f"draw: with: {where}: layout trailing, but the document's rows have "
+                                 "zeros before an index")
+        if gen.get("layout", "anywhere") not in LAYOUTS:
+            raise ValueError(f"draw: with: {where}: layout is one of {', '.join(LAYOUTS)}")
+    elif kind == "floats":
+        _fits_shape(where, gen["floats"], literal_array, clause, doms)
+        low, high = (formula.evaluate(gen[k], clause.params) for k in ("low", "high"))
+        if literal_array.size and (literal_array.min() < low or literal_array.max() > high):
+            raise ValueError(f"draw: with: {where}: the document's values "
+                             f"[{literal_array.min()}, {literal_array.max()}] lie outside [{low}, {high}]")
+    else:
+        paths.validate(gen["resample_masked"])
+        keys = list(clause.draw["with"])
+        before = keys[:keys.index(where.split("[")[0])]
+        source = gen["resample_masked"]
+        earlier = source.split("[")[0] in before or (source.split("[")[0] == where.split("[")[0] and "[" in where
+                                                     and source < where)
+        if gen.get("where") not in before or not earlier:
+            raise ValueError(f"draw: with: {where}: 'resample_masked' and 'where' name arrays drawn before it "
+                             "(the values to copy, and the index array whose zeros are masked)")
+        source = _literal(paths.get(clause.args, gen["resample_masked"]), clause, where, "float32")
+        mask = _literal(clause.args[gen["where"]], clause, where) != 0
+        if source.shape != literal_array.shape or not np.array_equal(
+                np.where(mask[..., None], source, 0), np.where(mask[..., None], literal_array, 0)):
+            raise ValueError(f"draw: with: {where}: the document's array differs from "
+                             f"{gen['resample_masked']} at unmasked steps")
+
+
+def _literal(value, clause, where, dtype="int32") -> np.ndarray:
+    from .spec import make_input  # spec imports this module
+
+    if dtype == "int32" and clause.model:
+        dtype = clause.model.get("input_dtype", "int32")
+    try:
+        return make_input(value, clause.params, dtype)
+    except Exception as exc:  # noqa: BLE001 - a literal that is not an array of numbers
+        raise ValueError(f"draw: with: {where}: the document's value is not an array: {exc}") from None
+
+
+def _fits_shape(where, shape, array, clause, doms):
+    if array.ndim != len(shape):
+        raise ValueError(f"draw: with: {where}: the document's input has rank {array.ndim}, the generator "
+                         f"draws rank {len(shape)} ({shape})")
+    for dim, size in zip(shape, array.shape):
+        if isinstance(dim, str) and dim in doms:
+            if size not in doms[dim]:
+                raise ValueError(f"draw: with: {where}: the document's input has {dim} = {size}, outside "
+                                 f"the domain {doms[dim].text()}")
+        elif (clause.params[dim] if isinstance(dim, str) else dim) != size:
+            raise ValueError(f"draw: with: {where}: the document's input has size {size} where the "
+                             f"generator's shape {shape} says {dim}")
+
+
+def _fits_indices(where, array, low, high, dtypes, clause):
+    unknown = set(dtypes) - set(INDEX_DTYPES)
+    if unknown:
+        raise ValueError(f"draw: with: {where}: index dtypes are {', '.join(INDEX_DTYPES)}, not {sorted(unknown)}")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"draw: with: {where}: the document's input is not integers")
+    if str(array.dtype) not in dtypes:
+        raise ValueError(f"draw: with: {where}: the document's dtype {array.dtype} is not among the drawn "
+                         f"dtypes {dtypes}")
+    if array.size and (array.min() < low or array.max() > high - 1):
+        raise ValueError(f"draw: with: {where}: the document's indices [{array.min()}, {array.max()}] lie "
+                         f"outside [{low}, {high - 1}]")
+
+
+def _check_limits(clause, maxima):
+    """The resource limits at every domain's maximum: the largest example a run may draw."""
+    from .spec import resolve_model, resolve_value
+
+    model = resolve_model(clause, maxima) if clause.model else None
+    args = {}
+    for key, value in clause.args.items():
+        gen = clause.draw.get("with", {}).get(key)
+        if gen is None:
+            args[key] = value if key in ("data", "name") else resolve_value(value, maxima)
+        elif isinstance(gen, list):
+            args[key] = [_limit_spec(g, maxima, clause) for g in gen]
+        elif isinstance(gen, dict):
+            args[key] = _limit_spec(gen, maxima, clause)
+        else:
+            args[key] = formula.evaluate(gen, maxima)
+    try:
+        limits.check(clause.action, model, args, maxima)
+    except limits.LimitError as exc:
+        raise ValueError(f"draw: at the domains' maxima the clause {exc}") from None
+
+
+def _limit_spec(gen, params, clause):
+    kind = next(k for k in GENERATORS if k in gen)
+    if kind == "resample_masked":
+        source = paths.get(clause.draw["with"], gen["resample_masked"])
+        return _limit_spec(source, params, clause)
+    return {"ints": [formula.evaluate(d, params) for d in gen[kind]]}
+
+
+# -- strategies ------------------------------------------------------------------------------------
+def bucketed(clause) -> bool:
+    """Whether the ci profile draws this clause's sizes from BUCKETS: it builds weights or runs
+    ops (the frameworks compile per shape). A constructor-only clause draws them freely."""
+    return clause.model is not None or clause.action == "document"
+
+
+def seeded(clause) -> bool:
+    """Whether an example draws a seed: the reference's weights (seeded models), the matrix a
+    document call is given, or the framework's own generator (fresh weights)."""
+    return clause.action in ("fresh_weights", "document") or (clause.model is not None and clause.weights != "fresh")
+
+
+def strategy(clause, buckets: bool):
+    """Hypothesis strategy of :class:`Example` for a drawable clause."""
+    draw_block = clause.draw
+    doms = domains(draw_block)
+    sized = [n for n in doms if n in BUCKETS[0]]
+    others = [n for n in doms if n not in BUCKETS[0]]
+    use_buckets = buckets and bucketed(clause)
+    with_seed = seeded(clause)
+
+    @st.composite
+    def examples(draw):
+        params = dict(clause.params)
+        free = others
+        if use_buckets and sized:
+            bucket = draw(st.sampled_from(BUCKETS))
+            for name in sized:
+                dom = doms[name]
+                value = min(max(bucket[name], dom.low), dom.high)
+                params[name] = int(value) if dom.integer else float(value)
+        else:
+            free = sized + others
+        for name in free:
+            dom = doms[name]
+            params[name] = draw(st.integers(dom.low, dom.high) if dom.integer else
+                                st.floats(dom.low, dom.high, allow_nan=False, allow_infinity=False))
+        seed = draw(st.integers(*SEED_RANGE)) if with_seed else 0
+        args: dict = {}
+        for key, gen in draw_block.get("with", {}).items():
+            if isinstance(gen, list):
+                args[key] = []
+                for g in gen:  # one by one: a generator may copy an earlier one (resample_masked)
+                    args[key].append(draw(_array(g, params, args)))
+            elif isinstance(gen, dict):
+                args[key] = draw(_array(gen, params, args))
+            else:
+                args[key] = formula.evaluate(gen, params)
+        return Example(params, args, seed)
+
+    return examples()
+
+
+def _shape(dims, params) -> tuple[int, ...]:
+    return tuple(int(params[d]) if isinstance(d, str) else int(d) for d in dims)
+
+
+def _lasts(size: int, at_least: int):
+    """Positions (of a flattened array) that hold VOC_SIZE-1: the last index gets drawn often, and
+    shrinks away unless a failure needs it."""
+    if not size:
+        return st.just([])
+    return st.lists(st.integers(0, size - 1), min_size=at_least, max_size=3)
+
+
+def _array(gen, params, drawn):
+    kind = next(k for k in GENERATORS if k in gen)
+    if kind == "indices":
+        return _indices(gen, params)
+    if kind == "padded":
+        return _padded(gen, params)
+    if kind == "floats":
+        low, high = (float(formula.evaluate(gen[k], params)) for k in ("low", "high"))
+        return hnp.arrays(np.float32, _shape(gen["floats"], params),
+                          elements=st.floats(low, high, width=32, allow_subnormal=False))
+    return _resampled(gen, params, drawn)
+
+
+# Elements come from strategies Hypothesis can reuse, so an array is drawn as a fill value and a
+# few elements apart (milliseconds, where one draw per element took ten times longer). The
+# composites are defined once, here: Hypothesis inspects a composite's source when it is made.
+def _indices(gen, params):
+    return _draw_indices(_shape(gen["indices"], params), int(formula.evaluate(gen["high"], params)),
+                         tuple(gen.get("dtype", ["int32"])), bool(gen.get("last")))
+
+
+@st.composite
+def _draw_indices(draw, shape, high, dtypes, last):
+    dtype = draw(st.sampled_from(dtypes))
+    array = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1)))
+    array.flat[draw(_lasts(array.size, 1 if last else 0))] = high - 1
+    return array.astype(dtype)
+
+
+def _padded(gen, params):
+    return _draw_rows(_shape(gen["padded"], params), int(formula.evaluate(gen["high"], params)),
+                      tuple(gen.get("dtype", ["int32"])), gen.get("layout", "anywhere") == "trailing",
+                      0 if gen.get("empty_rows") else 1)
+
+
+@st.composite
+def _draw_rows(draw, shape, high, dtypes, trailing, least):
+    batch, steps = shape
+    dtype = draw(st.sampled_from(dtypes))
+    if trailing:
+        lengths = draw(hnp.arrays(np.int64, batch, elements=st.integers(least, steps)))
+        present = np.arange(steps)[None, :] < lengths[:, None]
+    else:
+        present = draw(hnp.arrays(bool, shape))
+        for b in np.nonzero(~present.any(axis=1))[0] if least else ():
+            present[b, draw(st.integers(0, steps - 1))] = True
+    values = draw(hnp.arrays(np.int64, shape, elements=st.integers(1, high - 1)))
+    values.flat[draw(_lasts(values.size, 0))] = high - 1
+    rows = np.where(present, values, 0)
+    if rows.size and not rows.any():  # rows of zeros only, but never all of them: an
+        rows.flat[draw(st.integers(0, rows.size - 1))] = high - 1  # all-masked batch is char.*
+    return rows.astype(dtype)
+
+
+def _resampled(gen, params, drawn):
+    source = paths.get(drawn, gen["resample_masked"])
+    masked = np.asarray(drawn[gen["where"]]) == 0
+    low, high = (float(formula.evaluate(gen.get(k, default), params)) for k, default in (("low", -9), ("high", 9)))
+    return _draw_resampled(source, masked, low, high)
+
+
+@st.composite
+def _draw_resampled(draw, source, masked, low, high):
+    fresh = draw(hnp.arrays(np.float32, source.shape, elements=st.floats(low, high, width=32,
+                                                                         allow_subnormal=False)))
+    where = np.broadcast_to(masked.reshape(masked.shape + (1,) * (source.ndim - masked.ndim)), source.shape)
+    return np.where(where, fresh, source).astype(np.float32)

@@ -1,0 +1,250 @@
+"""Drawn examples on every backend: Hypothesis properties, through the workers, in batches.
+
+Still one pytest item per clause x backend. For a drawable clause (conformance/drawing.py) the
+item runs:
+
+1. **pass 1**: the clause's Hypothesis test in recording mode draws the profile's number of
+   examples from the run's seed and records them, judging nothing;
+2. the document's example and every drawn one, resolved into cases, go to the backend's worker in
+   **one message** (``run_many``: one answer per example, so a crash or a hang is pinned to its
+   example); the reference runs each example in-process, once for all backends;
+3. the document's example is judged first, as it always was (``outcome.judge``); if it does not
+   conform, that is the verdict (the explicit example comes first, and a cell whose document
+   example diverges has nothing left to learn from drawn ones);
+4. **pass 2** replays the same Hypothesis run (same seed, no database, so the same examples in the
+   same order) and judges each example from the answers, with the clause's checks (or its draw
+   block's) against the reference on the same example. The first failing example is shrunk:
+   every candidate the shrinker asks for that pass 1 did not draw is one round trip, up to the
+   profile's budget; past it, candidates count as passing, so shrinking stops at the smallest
+   failure found (counted, never timed, so a run replays exactly). A registered divergence is
+   not shrunk over and over: pass 2 runs without the shrink phase and stops at its first failing
+   example.
+
+The record then says how many drawn examples were judged, the profile and the seed, and for a
+failure the example itself (parameters and inputs), its expected and observed values and a
+reproduction snippet for that very example. ``--hypothesis-seed N`` replays a run exactly.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+
+from . import drawing
+from .outcome import Outcome, judge, judging_error
+from .session import make_case
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    examples: int           # drawn examples per clause and backend (at most; fewer if the space is smaller)
+    buckets: bool           # sizes from drawing.BUCKETS (compiled shapes recur) or from the whole domains
+    shrink_calls: int       # round trips the shrinker may ask for, per failing item
+    seed: int | None        # the run's seed unless --hypothesis-seed gives one; None: a random one
+
+
+PROFILES = {
+    # the default, in every CI run: derandomized (seed 0), sizes from buckets, within the speed budget
+    "ci": Profile("ci", examples=20, buckets=True, shrink_calls=60, seed=0),
+    # the weekly CI job: every size from its whole domain, a fresh seed each week (recorded)
+    "thorough": Profile("thorough", examples=300, buckets=False, shrink_calls=300, seed=None),
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What every item of a run draws with: the profile and the seed (the same for every clause)."""
+
+    profile: Profile
+    seed: int
+
+    @classmethod
+    def make(cls, profile_name: str | None, seed: str | int | None) -> RunConfig:
+        name = profile_name or "ci"
+        if name not in PROFILES:
+            raise ValueError(f"--hypothesis-profile {name!r}: the conformance run knows the profiles "
+                             f"{', '.join(PROFILES)}")
+        profile = PROFILES[name]
+        if seed is None:
+            seed = profile.seed if profile.seed is not None else random.SystemRandom().randrange(2**32)
+        try:
+            seed = int(seed)
+        except (TypeError, ValueError):
+            raise ValueError(f"--hypothesis-seed {seed!r}: the conformance run replays an integer seed") from None
+        return cls(profile, seed)
+
+
+class _Diverges(AssertionError):
+    """Raised inside the Hypothesis test for an example that does not conform."""
+
+
+def _settings(profile: Profile, shrink: bool) -> settings:
+    return settings(max_examples=profile.examples, database=None, deadline=None, derandomize=False,
+                    phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
+                    report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
+                    verbosity=Verbosity.quiet, print_blob=False)
+
+
+def _hypothesis_run(strategy, body, conf: settings, seed: int) -> None:
+    @hypothesis_seed(seed)
+    @conf
+    @given(strategy)
+    def test(example):
+        body(example)
+
+    test()
+
+
+def draw_examples(clause, run: RunConfig) -> list:
+    """Pass 1: the examples the run draws for ``clause``, in order."""
+    drawn = []
+    _hypothesis_run(drawing.strategy(clause, run.profile.buckets), drawn.append,
+                    _settings(run.profile, shrink=False), run.seed)
+    return drawn
+
+
+def example_clause(clause, example):
+    """``clause`` at a drawn example: its parameters and arrays, the weights' seed, and the checks
+    for drawn examples."""
+    weights, args = clause.weights, {**clause.args, **example.args}
+    if weights != "fresh":
+        weights = {**(weights if isinstance(weights, dict) else {}), "seed": example.seed}
+    if clause.action == "fresh_weights":
+        args["seed"] = example.seed
+    return replace(clause, params=dict(example.params), args=args,
+                   weights=weights, expect=list(clause.draw.get("expect", clause.expect)))
+
+
+class _OneExample:
+    """The session interface outcome.judge needs, answering for one drawn example."""
+
+    def __init__(self, session, case, reply):
+        self._session, self._case, self._reply = session, case, reply
+        self.known = session.known
+
+    def availability(self, name):
+        return self._session.availability(name)
+
+    def case(self, clause):
+        return self._case
+
+    def reference(self, case):
+        return self._session.reference(case)
+
+    def run(self, name, case):
+        return self._reply
+
+
+def drawn(session, clause, run: RunConfig):
+    """The clause's drawn examples and their cases, drawn once for every backend (the same
+    examples on each, so each is compared with one reference observation)."""
+    if session.drawn_for != clause.id:
+        examples = draw_examples(clause, run)
+        session.drawn = (examples, {ex.key(): make_case(example_clause(clause, ex), ex.key()) for ex in examples})
+        session.drawn_for = clause.id
+    return session.drawn
+
+
+def judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
+    """The verdict on ``clause`` x ``backend``, drawn examples included when the clause is drawable."""
+    if not drawing.is_drawable(clause) or not session.availability(backend).available:
+        return _properties(judge(session, clause, backend), run, None)
+    try:
+        examples, cases = drawn(session, clause, run)
+    except Exception as exc:  # noqa: BLE001 - a draw block that cannot make an example
+        return _properties(judging_error(judge(session, clause, backend), exc), run, 0)
+    doc_case = session.case(clause)
+    known = (backend, clause.id) in session.known
+    if known:  # expected to diverge at the document's example: ask for it alone first
+        replies = {}
+        outcome = judge(session, clause, backend)
+        if outcome.status == "conform":
+            replies = dict(zip(cases, session.run_many(backend, list(cases.values()))))
+    else:
+        answers = session.run_many(backend, [doc_case, *cases.values()])
+        session.prefetch(backend, doc_case, answers[0])
+        replies = dict(zip(cases, answers[1:]))
+        outcome = judge(session, clause, backend)
+    if outcome.status != "conform":
+        return _properties(outcome, run, 0)
+    return _judge_examples(session, clause, backend, run, examples, cases, replies, outcome, known)
+
+
+def _judge_one(session, clause, backend, example, case, reply) -> Outcome:
+    return judge(_OneExample(session, case, reply), example_clause(clause, example), backend)
+
+
+def _judge_examples(session, clause, backend, run, examples, cases, replies, doc_outcome, known):
+    """Judge the batch's answers in order; shrink the first failing example (pass 2)."""
+    judged = 0
+    for example in examples:
+        key = example.key()
+        reply = replies[key]
+        if reply[0] == "unsupported":
+            continue
+        judged += 1
+        outcome = _judge_one(session, clause, backend, example, cases[key], reply)
+        if outcome.status == "error":  # the backend, the reference or a check could not run it: not shrunk
+            return _properties(_as_item(outcome, clause), run, judged, example=example)
+        if outcome.status == "diverge":
+            break
+    else:
+        return _properties(doc_outcome, run, judged)
+    if known:  # a registered divergence: its first failing example, not shrunk
+        return _properties(_as_item(outcome, clause), run, judged, example=example)
+    example, outcome, calls = _shrink(session, clause, backend, run, cases, replies)
+    outcome = _as_item(outcome, clause)
+    if backend != "reference":
+        reply = session.run(backend, cases[example.key()])  # the snippet of this very example
+        outcome.snippet = reply[2] or outcome.snippet
+    return _properties(outcome, run, judged, example=example, shrunk=True, calls=calls)
+
+
+def _shrink(session, clause, backend, run, cases, replies):
+    """Pass 2: the same Hypothesis run, judging from the answers, shrinks the first failure. Returns
+    (smallest failing example, its outcome, the round trips the shrinker asked for)."""
+    state = {"calls": 0, "failure": None}
+
+    def body(example):
+        key = example.key()
+        case = cases.get(key)
+        if case is None:
+            case = cases[key] = make_case(example_clause(clause, example), key)
+        reply = replies.get(key)
+        if reply is None:
+            if state["calls"] >= run.profile.shrink_calls:
+                return  # over the shrink budget: counts as passing, so shrinking stops
+            state["calls"] += 1
+            reply = replies[key] = session.run(backend, case)
+        if reply[0] != "ok":
+            return  # a candidate the backend cannot run is no smaller failure of this kind
+        outcome = _judge_one(session, clause, backend, example, case, reply)
+        if outcome.status == "diverge":
+            state["failure"] = (example, outcome)
+            raise _Diverges(outcome.summary())
+
+    try:
+        _hypothesis_run(drawing.strategy(clause, run.profile.buckets), body,
+                        _settings(run.profile, shrink=True), run.seed)
+    except _Diverges:
+        pass
+    if state["failure"] is None:  # cannot happen for a deterministic backend: say so
+        raise RuntimeError("the failing example did not fail again when replayed (a flaky backend?)")
+    example, outcome = state["failure"]
+    return example, outcome, state["calls"]
+
+
+def _as_item(outcome: Outcome, clause) -> Outcome:
+    """An example's outcome as the item's: the clause as the spec states it."""
+    outcome.clause = clause
+    return outcome
+
+
+def _properties(outcome: Outcome, run: RunConfig, judged: int | None, example=None, shrunk=False, calls=0) -> Outcome:
+    outcome.examples, outcome.seed, outcome.profile = judged, run.seed, run.profile.name
+    if example is not None:
+        outcome.example = {**example.plain(), "shrunk": shrunk, "shrink_calls": calls}
+    return outcome
