@@ -234,7 +234,7 @@ class _Doc:
         self.backend = backend
 
     def availability(self, name):
-        return type("A", (), {"available": True})()
+        return type("A", (), {"available": True, "version": None})()
 
     def case(self, clause):
         return make_case(clause)
@@ -326,7 +326,8 @@ def test_a_registered_divergence_is_not_shrunk_and_replays_exactly(tmp_path):
         (spec_dir / path.name).write_text(path.read_text())
     (spec_dir / "divergences" / "fault.yaml").write_text(
         f"backend: {fault}\ndivergences:\n  - clause: lookup.rows-are-matrix-rows\n"
-        "    reason: registered for the test, with a reason long enough to read.\n")
+        "    reason: registered for the test, with a reason long enough to read.\n"
+        "    observed: [{check: differ, of: outputs, to: reference}]\n")
     args = ("--backend", fault, "--spec-dir", str(spec_dir), "-k", "rows-are-matrix-rows", "--hypothesis-seed", "7")
     proc, data = run(tmp_path, *args)
     assert proc.returncode == 0 and "1 xfailed" in proc.stdout, proc.stdout[-3000:]
