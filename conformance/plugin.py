@@ -65,6 +65,10 @@ def _seconds(text: str) -> float:
     return value
 
 
+# tryfirst: before Hypothesis' own plugin loads --hypothesis-profile by name (with the package
+# installed, its entry point may put that plugin's configure first), so an unknown profile is
+# this plugin's usage error, not Hypothesis' INTERNALERROR.
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     available = backends.builtin()
     names = config.getoption("backend") or [n for n in backends.DEFAULT_ORDER if n in available]
