@@ -53,3 +53,12 @@ def test_tox_backend_envs_pin_only_their_framework():
 def test_tox_report_depends_on_every_backend():
     depends = _tox()["testenv:report"]["depends"].replace(",", " ").split()
     assert sorted(depends) == sorted(ENVS[:6])
+
+
+def test_the_weekly_run_draws_with_the_thorough_profile():
+    wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
+    assert "schedule" in wf[True]  # PyYAML reads the key "on" as True
+    (job,) = [j for j in wf["jobs"].values() if "matrix" in j.get("strategy", {})]
+    (step,) = [s for s in job["steps"] if "tox -e ${{ matrix.backend }}" in s.get("run", "")]
+    assert "--hypothesis-profile ${{ github.event_name == 'schedule' && 'thorough' || 'ci' }}" in step["run"]
+    assert "{posargs}" in _tox()["testenv"]["commands"]
