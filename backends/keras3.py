@@ -85,3 +85,10 @@ class KerasJax(Keras3):
         key = (what, tuple(np.shape(x)))
         built._conformance_seen = seen | {key}
         return key in seen
+
+
+class KerasTorch(Keras3):
+    name = "keras-torch"
+    requires = ("keras", "torch")
+    env = {"KERAS_BACKEND": "torch"}
+    keras_backend = "torch"
