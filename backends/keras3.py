@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import importlib
 
-import numpy as np
-
 from ._keras_common import KerasAdapter
 
 
@@ -64,27 +62,23 @@ class KerasJax(Keras3):
     env = {"KERAS_BACKEND": "jax"}
     keras_backend = "jax"
     # An eager call on JAX runs op by op and traces a recurrent layer's lax.scan again on every
-    # call (0.1 to 0.3 s each, whatever the shape). A model called again with an input of the
-    # same shape (one built once and reused for drawn examples, conformance/actions.py) runs
-    # compiled instead: predict_on_batch, and for the loss the train step with a learning rate
-    # of 0, traced once per model and shape, then about 0.1 ms a call. A first call stays eager,
-    # which is cheaper once (the document's own examples).
+    # call (0.1 to 0.3 s each, whatever the shape). A model built once and reused for drawn
+    # examples (conformance/actions.py says so through reuse()) runs compiled instead:
+    # predict_on_batch, and for the loss the train step with a learning rate of 0, traced once
+    # per model and input shape, then about 0.1 ms a call. A model called once or twice (the
+    # document's own examples) stays eager, which is cheaper then.
     forward_call = "model.predict_on_batch({x})"
 
+    def reuse(self, built):
+        built._conformance_reused = True
+
     def forward(self, built, x):
-        if self._again(built, "forward", x):
+        if getattr(built, "_conformance_reused", False):
             return self.to_numpy(built.predict_on_batch(x))
         return super().forward(built, x)
 
     def compiled_loss(self, built, x):
-        return self._again(built, "loss", x)
-
-    @staticmethod
-    def _again(built, what, x) -> bool:
-        seen = getattr(built, "_conformance_seen", frozenset())
-        key = (what, tuple(np.shape(x)))
-        built._conformance_seen = seen | {key}
-        return key in seen
+        return getattr(built, "_conformance_reused", False)
 
 
 class KerasTorch(Keras3):
