@@ -15,6 +15,7 @@ from conformance import drawing
 from conformance.actions import run_case
 from conformance.outcome import judge
 from conformance.properties import PROFILES, RunConfig, draw_examples
+from conformance.report.render import write_report
 from conformance.session import make_case
 from conformance.spec import SpecError, load_all, load_file
 from tests import off_example_faults
@@ -277,6 +278,13 @@ def test_the_ci_profile_judges_20_examples_per_drawable_clause(tmp_path):
         assert (r["profile"], r["seed"]) == ("ci", 0)
         assert r["examples"] == (20 if cid in drawable else None), cid
     assert "drawn examples: " in proc.stdout and "profile ci, seed 0" in proc.stdout
+    # the report states the profile and seed, and the examples run in every cell
+    write_report(data, tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "Drawn examples: Hypothesis profile **ci**, seed 0" in md and "· 20 ex.](#" in md
+    assert "drawn examples: 20 (profile ci, seed 0)" in md
+    assert "Hypothesis profile <strong>ci</strong>, seed 0" in html and "20 ex.</span>" in html
 
 
 def test_the_thorough_profile_judges_300_and_records_its_random_seed(tmp_path):
