@@ -254,8 +254,10 @@ def construct(backend, case):
 
 def pretrained(backend, case):
     """Build from a pre-trained matrix, then modify the caller's matrix in place: a layer that
-    aliases it sees the change."""
-    source = np.array(case.pretrained, dtype=np.float32)
+    aliases it sees the change. Whether a framework aliases may depend on where the matrix lies
+    (Keras on JAX shares a host buffer aligned to 64 bytes, as NumPy's large arrays are, and
+    copies any other), so the matrix is given twice: 64-byte aligned, and 16 bytes off."""
+    source = _placed(case.pretrained, 0)
     original = source.copy()
     built = _build(backend, case, pretrained=source)
     first = backend.get_weights(built)[0][0]
@@ -264,7 +266,23 @@ def pretrained(backend, case):
     obs["aliased"] = bool(not np.array_equal(backend.get_weights(built)[0][0], first))
     if "x" in case.args:
         obs["output"] = np.asarray(backend.forward(built, case.args["x"]))
+    other = _placed(case.pretrained, 16)
+    built = _build(backend, case, pretrained=other)
+    first = backend.get_weights(built)[0][0]
+    other += 1.0
+    obs["aliased_unaligned"] = bool(not np.array_equal(backend.get_weights(built)[0][0], first))
     return obs
+
+
+def _placed(matrix, offset: int) -> np.ndarray:
+    """A float32 copy of ``matrix`` starting ``offset`` bytes after a 64-byte boundary: where an
+    array lies in memory is otherwise up to the allocator (and to what ran before)."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    buffer = np.empty(matrix.size + 32, np.float32)
+    start = ((-buffer.ctypes.data) % 64 + offset) // 4
+    placed = buffer[start:start + matrix.size].reshape(matrix.shape)
+    placed[...] = matrix
+    return placed
 
 
 def document(backend, case):

@@ -60,6 +60,10 @@ def output_shape(obs, case):
 def alias(obs, case):
     if not isinstance(obs["aliased"], (bool, np.bool_)):
         return f"answers {type(obs['aliased']).__name__} to 'aliased'"
+    unaligned = obs.get("aliased_unaligned", obs["aliased"])
+    if bool(unaligned) != bool(obs["aliased"]):
+        return ("aliases the caller's matrix when it is 64-byte aligned, copies it otherwise" if obs["aliased"]
+                else "copies the caller's matrix when it is 64-byte aligned, aliases it otherwise")
     return "aliases the caller's matrix" if obs["aliased"] else "copies the matrix"
 
 

@@ -37,8 +37,9 @@ class Session:
         self._reference: dict[tuple, tuple] = {}
         self._prefetched: dict[tuple, tuple] = {}
         self._drawn_clause: str | None = None
-        self.drawn: tuple | None = None         # the current clause's drawn examples and cases
-        self.drawn_for: str | None = None       # (properties.py; kept for one clause at a time)
+        # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
+        self.following: dict[tuple, tuple] | None = None
+        self.drawn: dict[str, tuple] = {}
 
     def add_clauses(self, clauses):
         for clause in clauses:
@@ -92,14 +93,31 @@ class Session:
         return self._workers[name].run(case)
 
     def run_many(self, name: str, cases: list[Case]) -> list:
-        """One reply per case (snippets None), all cases in one message to the backend's worker."""
+        """One reply per case, all cases in one message to the backend's worker (the answers to
+        the same batch submitted before, if it was)."""
         if name == "reference":
             return [self.reference(case) for case in cases]
-        return self._workers[name].run_many(cases)
+        worker = self._workers[name]
+        if worker.pending:
+            if _keys(worker._batch) == _keys(cases):
+                return worker.collect()
+            worker.collect()  # another batch, submitted for an item that did not run
+        return worker.run_many(cases)
+
+    def submit(self, name: str, cases: list[Case]) -> None:
+        """Hand a backend's worker its batch now and collect the answers later (run_many): the
+        workers of the next items compute while this one is judged, on the machine's other cores."""
+        if name != "reference" and self.availability(name).available and not self._workers[name].pending:
+            self._workers[name].submit(cases)
 
     def prefetch(self, name: str, case: Case, reply) -> None:
         """A reply obtained in a batch, handed to the next run() of that very case."""
         self._prefetched[(name, case.clause, case.example)] = reply
+
+    def set_plan(self, items) -> None:
+        """The (clause id, backend) of every item, in the order they run."""
+        items = list(items)
+        self.following = dict(zip(items, items[1:]))
 
     def reference(self, case: Case):
         key = (case.clause, case.example)
@@ -131,6 +149,10 @@ class Session:
         if clause.id not in self._cases:
             self._cases[clause.id] = make_case(clause)
         return self._cases[clause.id]
+
+
+def _keys(cases) -> list:
+    return [(case.clause, case.example) for case in cases]
 
 
 _SEEDED: OrderedDict = OrderedDict()

@@ -86,6 +86,8 @@ class Worker:
         self.hello = None
         self.busy = False  # a case is in flight: the worker would not read "stop" before it ends
         self.stopping = False  # "stop" was sent
+        self._batch = None     # the cases of a batch submitted and not collected yet
+        self._sent = None      # why that batch never reached the worker (its error reply)
 
     def _start(self):
         parent, child = socket.socketpair()
@@ -151,6 +153,8 @@ class Worker:
 
     def run(self, case):
         """Returns ("ok", obs, snippet), ("unsupported", reason, snippet) or ("error", text, None)."""
+        if self.pending:  # a batch nobody collected (an interrupted item): its answers are void
+            self.collect()
         try:
             hello = self.start()
             if hello[0] != "ready":
@@ -168,25 +172,48 @@ class Worker:
 
     def run_many(self, cases: list) -> list:
         """Every case in one message; the worker answers each in turn, so a crash or a hang is
-        pinned to the example in flight. One reply per case: ("ok", obs, None),
-        ("unsupported", reason, None) or ("error", text, None); cases after a dead worker's last
-        answer are ("error", "not run: ...", None)."""
-        replies: list = []
+        pinned to the example in flight. One reply per case: ("ok", obs, snippet) (a snippet
+        for the document's example only), ("unsupported", reason, None) or ("error", text,
+        None); cases after a dead worker's last answer are ("error", "not run: ...", None)."""
+        self.submit(cases)
+        return self.collect()
+
+    def submit(self, cases: list) -> None:
+        """Send a batch and return at once: the worker computes while the test process does
+        something else (properties.py hands the next backends their batch in advance).
+        collect() reads the answers; nothing else may be sent before it."""
+        self._batch, self._sent = list(cases), None
         try:
             hello = self.start()
             if hello[0] != "ready":
-                return [("error", f"backend unavailable: {hello[1]}", None)] * len(cases)
+                self._sent = ("error", f"backend unavailable: {hello[1]}", None)
+                return
             self.busy = True
-            self.channel.send(("run_many", cases))
+            self.channel.send(("run_many", self._batch))
+        except WorkerDied as exc:
+            self._sent = ("error", str(exc), None)
+        except OSError as exc:  # e.g. BrokenPipeError on send
+            self.kill()
+            self._sent = ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
+
+    @property
+    def pending(self) -> bool:
+        return self._batch is not None
+
+    def collect(self) -> list:
+        """The answers to the batch submit() sent, one per case (see run_many)."""
+        cases, failed = self._batch, self._sent
+        self._batch = self._sent = None
+        if failed is not None:
+            return [failed] * len(cases)
+        replies: list = []
+        try:
             for n, case in enumerate(cases):
                 replies.append(self._receive(self.case_timeout, f"running {case.clause} "
                                              f"(example {n + 1} of {len(cases)})", _check_reply))
             self.busy = False
         except WorkerDied as exc:
             replies.append(("error", str(exc), None))
-        except OSError as exc:  # e.g. BrokenPipeError on send
-            self.kill()
-            replies.append(("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None))
         lost = len(cases) - len(replies)
         return replies + [("error", "not run: the worker died on an earlier example of the batch", None)] * lost
 
@@ -205,6 +232,8 @@ class Worker:
             except (ProcessLookupError, PermissionError):
                 pass  # the group is gone already
             self.proc.wait()
+        if self._batch is not None and self._sent is None:
+            self._sent = ("error", f"{self.backend_name} worker was killed before it answered", None)
         self.proc = None
         self.busy = self.stopping = False
         if self.channel is not None:
