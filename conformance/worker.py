@@ -56,6 +56,18 @@ def _check_reply(reply):
     raise ChannelError(f"not a reply: {_short(reply)}")
 
 
+def _check_answer(case):
+    """The checker of a batch's answer to ``case``: a reply that also names its case
+    (clause, example), so an answer can never be taken for another case's."""
+    def check(answer):
+        if isinstance(answer, tuple) and len(answer) == 4:
+            if answer[3] != (case.clause, case.example):
+                raise ChannelError(f"an answer for {answer[3]!r} where {(case.clause, case.example)!r} was due")
+            return _check_reply(answer[:3])
+        raise ChannelError(f"not a reply: {_short(answer)}")
+    return check
+
+
 def _short(obj, limit=200) -> str:
     text = repr(obj)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -182,19 +194,20 @@ class Worker:
         """Send a batch and return at once: the worker computes while the test process does
         something else (properties.py hands the next backends their batch in advance).
         collect() reads the answers; nothing else may be sent before it."""
-        self._batch, self._sent = list(cases), None
+        batch, failed = list(cases), None
         try:
-            hello = self.start()
+            hello = self.start()  # (re)starting kills a dead worker: before the batch is pending
             if hello[0] != "ready":
-                self._sent = ("error", f"backend unavailable: {hello[1]}", None)
-                return
-            self.busy = True
-            self.channel.send(("run_many", self._batch))
+                failed = ("error", f"backend unavailable: {hello[1]}", None)
+            else:
+                self.busy = True
+                self.channel.send(("run_many", batch))
         except WorkerDied as exc:
-            self._sent = ("error", str(exc), None)
+            failed = ("error", str(exc), None)
         except OSError as exc:  # e.g. BrokenPipeError on send
             self.kill()
-            self._sent = ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
+            failed = ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
+        self._batch, self._sent = batch, failed
 
     @property
     def pending(self) -> bool:
@@ -209,8 +222,9 @@ class Worker:
         replies: list = []
         try:
             for n, case in enumerate(cases):
-                replies.append(self._receive(self.case_timeout, f"running {case.clause} "
-                                             f"(example {n + 1} of {len(cases)})", _check_reply))
+                what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
+                replies.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
+                                             _check_answer(case)))
             self.busy = False
         except WorkerDied as exc:
             replies.append(("error", str(exc), None))
@@ -283,27 +297,38 @@ def _serve(backend_name: str, fd: int) -> None:
             return
         if command == "stop":
             return
-        if command == "run_many":  # one answer each; a drawn example's snippet is asked for apart
-            for one in case:
-                _answer(channel, backend, one, _snippet(backend, one) if one.example is None else None)
+        if command == "run_many":  # one answer each, naming its case; a drawn example's snippet
+            for one in case:        # is asked for apart
+                snippet = _snippet(backend, one) if one.example is None else None
+                _send(channel, _answer(backend, one, snippet) + ((one.clause, one.example),))
         else:
-            _answer(channel, backend, case, _snippet(backend, case))
+            _send(channel, _answer(backend, case, _snippet(backend, case)))
 
 
-def _answer(channel, backend, case, snippet) -> None:
+def _send(channel, answer) -> None:
+    """Send an answer; one that cannot be pickled (nothing was sent) becomes an error answer."""
+    try:
+        channel.send(answer)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
+        channel.send(("error", f"{type(exc).__name__}: {exc}", answer[2]) + tuple(answer[3:]))
+
+
+def _answer(backend, case, snippet) -> tuple:
     from backends.base import Unsupported
 
     try:
-        channel.send(("ok", run_case(backend, case), snippet))
+        return ("ok", run_case(backend, case), snippet)
     except Unsupported as exc:
-        channel.send(("unsupported", str(exc), snippet))
+        return ("unsupported", str(exc), snippet)
     except AdapterError as exc:
         cause = exc.__cause__
-        channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
-                               f"or a library it called, not the framework): {type(cause).__name__}: "
-                               f"{' '.join(str(cause).split())[:300]}", snippet))
+        return ("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
+                         f"or a library it called, not the framework): {type(cause).__name__}: "
+                         f"{' '.join(str(cause).split())[:300]}", snippet)
     except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-        channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
+        return ("error", f"{type(exc).__name__}: {exc}", snippet)
 
 
 def _snippet(backend, case):
