@@ -399,3 +399,27 @@ def test_xdist_workers_draw_with_the_controllers_seed(tmp_path):
     seed = data["hypothesis"]["seed"]
     assert {r["seed"] for r in data["results"]} == {seed} and len(data["results"]) == 4
     assert all(r["examples"] == 300 for r in data["results"])
+
+
+def test_items_handed_their_batch_ahead_give_the_same_results(tmp_path):
+    """A serial run hands the next item's worker its batch before this item's answers are read;
+    a single xdist worker runs without that plan, one item at a time: the same records."""
+    args = ("--backend", "reference", "--backend", f"{FAULTS}:IndexFiveAndAbove", "--backend",
+            f"{FAULTS}:CrashesOnLargeVocabularies", "-k", "lookup or mask.marks")
+    _, ahead = run(tmp_path, *args, name="ahead.json")
+    _, alone = run(tmp_path, *args, "-n", "1", name="alone.json")
+    assert len(ahead["results"]) == 15
+    assert _without_timing(ahead)["results"] == _without_timing(alone)["results"]
+
+
+def test_an_answer_is_never_taken_for_another_cases():
+    from conformance.actions import Case
+    from conformance.channel import ChannelError
+    from conformance.worker import _check_answer
+
+    case = Case("lookup.x", "forward", None, example="abc")
+    assert _check_answer(case)(("ok", {}, None, ("lookup.x", "abc"))) == ("ok", {}, None)
+    with pytest.raises(ChannelError, match="where .*'abc'.* was due"):
+        _check_answer(case)(("ok", {}, None, ("lookup.x", "other")))
+    with pytest.raises(ChannelError, match="not a reply"):
+        _check_answer(case)(("ok", {}, None))
