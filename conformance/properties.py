@@ -153,7 +153,16 @@ def drawn(session, clause, run: RunConfig):
 
 def judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
     """The verdict on ``clause`` x ``backend``: the document's example, then the drawn ones when
-    the clause is drawable, all in one message to the backend's worker."""
+    the clause is drawable, all in one message to the backend's worker. Always a record: anything
+    that goes wrong on the way (Hypothesis itself included) is an error naming its cause."""
+    try:
+        return _judge_item(session, clause, backend, run)
+    except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
+        drawable = drawing.is_drawable(clause)
+        return _properties(judging_error(Outcome(clause, backend, "conform"), exc), run, 0 if drawable else None)
+
+
+def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
     drawable = drawing.is_drawable(clause)
     if not session.availability(backend).available:
         return _properties(judge(session, clause, backend), run, None)

@@ -423,3 +423,23 @@ def test_an_answer_is_never_taken_for_another_cases():
         _check_answer(case)(("ok", {}, None, ("lookup.x", "other")))
     with pytest.raises(ChannelError, match="not a reply"):
         _check_answer(case)(("ok", {}, None))
+
+
+def test_anything_failing_while_drawing_or_shrinking_still_ends_in_a_record(monkeypatch, tmp_path):
+    from conformance import properties
+
+    (c,) = load_file(write(tmp_path, DRAWN))
+
+    class Session:
+        known, drawn, following = {}, {}, None
+
+        def availability(self, name):
+            return type("A", (), {"available": True})()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Hypothesis gave up")
+
+    monkeypatch.setattr(properties, "_judge_item", broken)
+    outcome = properties.judge_item(Session(), c, "reference", RunConfig.make("ci", 0))
+    assert outcome.status == "error" and "Hypothesis gave up" in outcome.reason
+    assert outcome.record()["examples"] == 0 and outcome.record()["profile"] == "ci"
