@@ -36,7 +36,6 @@ class KerasAdapter(Backend):
     framework = "keras"
     snippet_module = "keras"   # what the snippet imports as ``keras``
     forward_call = "model({x}, training=False)"  # the inference call forward() makes, for snippets
-    compiled_loss = False  # loss(): the train step run compiled (train_on_batch, learning rate 0)
 
     # -- what a subclass provides -----------------------------------------------------------
     def module(self):
@@ -174,9 +173,9 @@ class KerasAdapter(Backend):
         # call with training=True, then Model.compute_loss(x, y, y_pred), which applies the
         # compiled "mse" with the mask Keras attached to y_pred and adds model.losses (the
         # regularizers). test_on_batch/evaluate would add a metrics tracker around the same
-        # call. With compiled_loss, the same train step is run compiled: train_on_batch with
-        # plain SGD at a learning rate of 0, a step that leaves every weight as it was.
-        if self.compiled_loss:
+        # call. Where compiled_loss says so, the same train step runs compiled: train_on_batch
+        # with plain SGD at a learning rate of 0, a step that leaves every weight as it was.
+        if self.compiled_loss(built, x):
             regularization = sum(float(self.to_numpy(term)) for term in built.losses)
             self._compiled(built, 0.0)
             return float(np.asarray(built.train_on_batch(x, y))), regularization
@@ -185,6 +184,10 @@ class KerasAdapter(Backend):
         total = built.compute_loss(x=x, y=self.to_tensor(y), y_pred=y_pred)
         regularization = sum(float(self.to_numpy(term)) for term in built.losses)
         return float(self.to_numpy(total)), regularization
+
+    def compiled_loss(self, built, x) -> bool:
+        """Whether loss() reads the loss from the compiled train step (see KerasJax)."""
+        return False
 
     def train_step(self, built, x, y, lr):
         self._compiled(built, lr)
@@ -363,7 +366,7 @@ def _train_snippet(args, ad):
 
 
 def _loss_snippet(args, ad):
-    if ad.compiled_loss:
+    if ad.forward_call.startswith("model.predict_on_batch"):  # the compiled calls (KerasJax)
         lines = _training_data(args) + [
             "model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss='mse')  # steps change nothing",
             f"print('regularization', [{ad.snippet_numpy('t')} for t in model.losses])"]

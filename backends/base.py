@@ -135,6 +135,11 @@ class Backend:
         at construction the way the framework's users do it (not by a later set_weights)."""
         raise Unsupported(f"{self.name} cannot build models")
 
+    def reuse(self, built) -> None:
+        """A hint, nothing more: ``built`` will serve many drawn examples, each setting its own
+        weights and calling it with inputs of the same ranks (conformance/actions.py keeps it).
+        An adapter may switch such a model to the framework's compiled calls. Default: nothing."""
+
     def get_weights(self, built) -> list[list[np.ndarray]]:
         """Per layer, in the reference layout. Return copies, never views of live parameters:
         the aliasing clause compares reads taken before and after the caller's matrix changes."""

@@ -66,13 +66,23 @@ class KerasJax(Keras3):
     env = {"KERAS_BACKEND": "jax"}
     keras_backend = "jax"
     # An eager call on JAX runs op by op and traces a recurrent layer's lax.scan again on every
-    # call (0.1 to 0.3 s each, whatever the shape); predict_on_batch runs the model's compiled
-    # predict function (jax.jit), traced once per model and input shape, then about 0.1 ms.
+    # call (0.1 to 0.3 s each, whatever the shape). A model built once and reused for drawn
+    # examples (conformance/actions.py says so through reuse()) runs compiled instead:
+    # predict_on_batch, and for the loss the train step with a learning rate of 0, traced once
+    # per model and input shape, then about 0.1 ms a call. A model called once or twice (the
+    # document's own examples) stays eager, which is cheaper then.
     forward_call = "model.predict_on_batch({x})"
-    compiled_loss = True  # for the same reason: the train step, compiled, with a learning rate of 0
+
+    def reuse(self, built):
+        built._conformance_reused = True
 
     def forward(self, built, x):
-        return self.to_numpy(built.predict_on_batch(x))
+        if getattr(built, "_conformance_reused", False):
+            return self.to_numpy(built.predict_on_batch(x))
+        return super().forward(built, x)
+
+    def compiled_loss(self, built, x):
+        return getattr(built, "_conformance_reused", False)
 
 
 class KerasTorch(Keras3):

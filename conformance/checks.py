@@ -363,11 +363,24 @@ def check_identical(ctx, check):
 
 
 def check_row_norms(ctx, check):
+    """Every row's norm is ``to``; with ``rows: [i, ...]``, those rows' norms are ``to`` (one
+    number, or one per row)."""
     matrix = _numbers(_field(ctx, check["of"]))
     norms = np.linalg.norm(matrix, axis=1)
     target = resolve_value(check.get("to", 1.0), ctx.params)
-    ok = bool(np.allclose(norms, target, **TOLERANCES[check.get("tolerance", "loose")]))
-    return ok, f"every row norm {target}", {"min": _num(norms.min()), "max": _num(norms.max())}
+    tolerance = TOLERANCES[check.get("tolerance", "loose")]
+    if "rows" not in check:
+        if not norms.size:
+            return False, f"every row norm {target}", "a matrix without rows"
+        ok = bool(np.allclose(norms, target, **tolerance))
+        return ok, f"every row norm {target}", {"min": _num(norms.min()), "max": _num(norms.max())}
+    rows = [int(resolve_value(r, ctx.params)) for r in check["rows"]]
+    if any(not 0 <= r < norms.size for r in rows):
+        return False, {"rows": rows, "norms": target}, f"a matrix of {norms.size} rows"
+    targets = np.broadcast_to(np.asarray(target, np.float64), (len(rows),))
+    picked = norms[rows]
+    ok = bool(np.allclose(picked, targets, **tolerance))
+    return ok, {"rows": rows, "norms": targets.tolist()}, {"rows": rows, "norms": [_num(n) for n in picked]}
 
 
 def check_changed_rows(ctx, check):

@@ -194,7 +194,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
     case = session.case(clause)
     ref_kind, ref_obs, _ = session.reference(case)
     kind, payload, snippet = session.run(backend, case)
-    entry = registry.find(session.known, backend, clause.id, availability.version)
+    entry = registry.find(session.known, backend, clause.id, availability.version, drawn=case.example is not None)
     outcome.snippet = snippet
     if kind == "unsupported":
         outcome.status, outcome.reason = "unsupported", payload
@@ -235,7 +235,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
         outcome.status = "emulated"
         outcome.reason = ("conforms only through what the adapter computed by hand (" + ", ".join(
             outcome.emulation) + "; see emulation): not the framework's own conformance")
-    if entry is not None:
+    if entry is not None and (entry.scope is None or outcome.status == "diverge"):
         outcome.link = entry.link
         outcome.snippet = entry.snippet or snippet
         if outcome.status == "diverge" and entry.observed:

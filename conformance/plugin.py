@@ -256,6 +256,12 @@ def pytest_sessionstart(session):
 
 def pytest_collection_finish(session):
     _TALLY.add_collected(item.nodeid for item in session.items)
+    conformance = session.config.stash.get(STASH, None)
+    if conformance is not None and not results_file.is_xdist_worker(session.config):
+        # which backends each clause runs on, in order: a clause's first item hands the others
+        # their batch ahead (properties.py). An xdist worker runs only some of its items: no plan.
+        conformance.set_plan((item.clause.id, item.backend) for item in session.items
+                             if isinstance(item, ClauseItem))
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

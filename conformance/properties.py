@@ -140,38 +140,83 @@ class _OneExample:
 
 def drawn(session, clause, run: RunConfig):
     """The clause's drawn examples and their cases, drawn once for every backend (the same
-    examples on each, so each is compared with one reference observation)."""
-    if session.drawn_for != clause.id:
-        examples = draw_examples(clause, run)
-        session.drawn = (examples, {ex.key(): make_case(example_clause(clause, ex), ex.key()) for ex in examples})
-        session.drawn_for = clause.id
-    return session.drawn
+    examples on each, so each is compared with one reference observation). Kept for the clause
+    at hand and the next ones, whose batches go out ahead."""
+    if clause.id not in session.drawn:
+        examples = draw_examples(clause, run) if drawing.is_drawable(clause) else []
+        session.drawn[clause.id] = (examples, {ex.key(): make_case(example_clause(clause, ex), ex.key())
+                                               for ex in examples})
+        while len(session.drawn) > 3:
+            session.drawn.pop(next(iter(session.drawn)))
+    return session.drawn[clause.id]
 
 
 def judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
-    """The verdict on ``clause`` x ``backend``, drawn examples included when the clause is drawable."""
-    if not drawing.is_drawable(clause) or not session.availability(backend).available:
+    """The verdict on ``clause`` x ``backend``: the document's example, then the drawn ones when
+    the clause is drawable, all in one message to the backend's worker. Always a record: anything
+    that goes wrong on the way (Hypothesis itself included) is an error naming its cause."""
+    try:
+        return _judge_item(session, clause, backend, run)
+    except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
+        drawable = drawing.is_drawable(clause)
+        return _properties(judging_error(Outcome(clause, backend, "conform"), exc), run, 0 if drawable else None)
+
+
+def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
+    drawable = drawing.is_drawable(clause)
+    if not session.availability(backend).available:
         return _properties(judge(session, clause, backend), run, None)
     try:
-        examples, cases = drawn(session, clause, run)
-    except Exception as exc:  # noqa: BLE001 - a draw block that cannot make an example
-        return _properties(judging_error(judge(session, clause, backend), exc), run, 0)
-    doc_case = session.case(clause)
-    # a registered divergence of this release (entries may hold for some releases only)
-    known = registry.find(session.known, backend, clause.id, session.availability(backend).version) is not None
+        batch, examples, cases = _batch(session, clause, run)
+    except Exception as exc:  # noqa: BLE001 - a clause or draw block that cannot make a case
+        return _properties(judging_error(judge(session, clause, backend), exc), run, 0 if drawable else None)
+    _submit_ahead(session, clause, backend, run)
+    known = _known(session, clause.id, backend)
     if known:  # expected to diverge at the document's example: ask for it alone first
-        replies = {}
         outcome = judge(session, clause, backend)
-        if outcome.status == "conform":
-            replies = dict(zip(cases, session.run_many(backend, list(cases.values()))))
+        if not drawable or outcome.status != "conform":
+            return _properties(outcome, run, 0 if drawable else None)
+        answers = [None, *session.run_many(backend, batch[1:])]
     else:
-        answers = session.run_many(backend, [doc_case, *cases.values()])
-        session.prefetch(backend, doc_case, answers[0])
-        replies = dict(zip(cases, answers[1:]))
+        answers = session.run_many(backend, batch)
+        session.prefetch(backend, batch[0], answers[0])
         outcome = judge(session, clause, backend)
+    if not drawable:
+        return _properties(outcome, run, None)
     if outcome.status != "conform":
         return _properties(outcome, run, 0)
+    replies = dict(zip(cases, answers[1:]))
     return _judge_examples(session, clause, backend, run, examples, cases, replies, outcome, known)
+
+
+def _known(session, clause_id, backend) -> bool:
+    """A divergence registered for this release of ``backend`` (entries may hold for some only)."""
+    return registry.find(session.known, backend, clause_id, session.availability(backend).version) is not None
+
+
+def _batch(session, clause, run):
+    """(the document's case and every drawn one, the examples, their cases by key)."""
+    examples, cases = drawn(session, clause, run)
+    return [session.case(clause), *cases.values()], examples, cases
+
+
+# A serial run uses both cores: the next item's backend gets its batch before this item's
+# answers are read, so that worker computes while this one is waited for and judged. One item
+# ahead, not more: every framework busy at once on two cores only fought for them (slower than
+# serial). The order of the items is known only when one process runs them all (not under xdist).
+def _submit_ahead(session, clause, backend, run) -> None:
+    following = (session.following or {}).get((clause.id, backend))
+    if (following is not None and following[0] in session.clauses and following[1] != backend
+            and not _known(session, following[0], following[1])):  # a known one asks its example alone
+        _submit(session, following[1], session.clauses[following[0]], run)
+
+
+def _submit(session, name, clause, run) -> None:
+    try:
+        batch = _batch(session, clause, run)[0]
+    except Exception:  # noqa: BLE001 - its own item reports it
+        return
+    session.submit(name, batch)
 
 
 def _judge_one(session, clause, backend, example, case, reply) -> Outcome:
@@ -194,7 +239,7 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
             break
     else:
         return _properties(doc_outcome, run, judged)
-    if known:  # a registered divergence: its first failing example, not shrunk
+    if known or outcome.known:  # a registered divergence: its first failing example, not shrunk
         return _properties(_as_item(outcome, clause), run, judged, example=example)
     example, outcome, calls = _shrink(session, clause, backend, run, cases, replies)
     outcome = _as_item(outcome, clause)

@@ -39,8 +39,9 @@ class Session:
         self._reference: dict[tuple, tuple] = {}
         self._prefetched: dict[tuple, tuple] = {}
         self._drawn_clause: str | None = None
-        self.drawn: tuple | None = None         # the current clause's drawn examples and cases
-        self.drawn_for: str | None = None       # (properties.py; kept for one clause at a time)
+        # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
+        self.following: dict[tuple, tuple] | None = None
+        self.drawn: dict[str, tuple] = {}
 
     def add_clauses(self, clauses):
         for clause in clauses:
@@ -96,14 +97,31 @@ class Session:
         return self._workers[name].run(case)
 
     def run_many(self, name: str, cases: list[Case]) -> list:
-        """One reply per case (snippets None), all cases in one message to the backend's worker."""
+        """One reply per case, all cases in one message to the backend's worker (the answers to
+        the same batch submitted before, if it was)."""
         if name == "reference":
             return [self.reference(case) for case in cases]
-        return self._workers[name].run_many(cases)
+        worker = self._workers[name]
+        if worker.pending:
+            if _keys(worker._batch) == _keys(cases):
+                return worker.collect()
+            worker.collect()  # another batch, submitted for an item that did not run
+        return worker.run_many(cases)
+
+    def submit(self, name: str, cases: list[Case]) -> None:
+        """Hand a backend's worker its batch now and collect the answers later (run_many): the
+        workers of the next items compute while this one is judged, on the machine's other cores."""
+        if name != "reference" and self.availability(name).available and not self._workers[name].pending:
+            self._workers[name].submit(cases)
 
     def prefetch(self, name: str, case: Case, reply) -> None:
         """A reply obtained in a batch, handed to the next run() of that very case."""
         self._prefetched[(name, case.clause, case.example)] = reply
+
+    def set_plan(self, items) -> None:
+        """The (clause id, backend) of every item, in the order they run."""
+        items = list(items)
+        self.following = dict(zip(items, items[1:]))
 
     def reference(self, case: Case):
         key = (case.clause, case.example)
@@ -137,6 +155,10 @@ class Session:
         return self._cases[clause.id]
 
 
+def _keys(cases) -> list:
+    return [(case.clause, case.example) for case in cases]
+
+
 _SEEDED: OrderedDict = OrderedDict()
 MAX_SEEDED = 32
 
@@ -152,6 +174,19 @@ def _seeded(model: Model, seed: int) -> list:
             _SEEDED.popitem(last=False)
     _SEEDED.move_to_end(key)
     return [list(ws) for ws in _SEEDED[key]]
+
+
+def _rescaled(matrix: np.ndarray, rows: list, params: dict) -> np.ndarray:
+    """A copy of ``matrix`` whose listed rows keep their direction and get the given norm (e.g. a
+    row of norm 1e-6, within reach of a framework's epsilon)."""
+    out = matrix.copy()
+    for item in rows:
+        row = int(resolve_value(item["row"], params))
+        if not 0 <= row < out.shape[0]:
+            raise ValueError(f"weights: rescale_rows: row {row} is not a row of the ({out.shape[0]}, "
+                             f"{out.shape[1]}) embedding matrix")
+        out[row] = out[row] * np.float32(resolve_value(item["norm"], params) / np.linalg.norm(out[row]))
+    return out
 
 
 def make_case(clause: Clause, example: str | None = None) -> Case:
@@ -186,6 +221,8 @@ def make_case(clause: Clause, example: str | None = None) -> Case:
         for layer, ws in zip(model.layers, weights):
             if isinstance(policy, dict) and layer.kind in policy.get("zero", []):
                 ws[:] = [np.zeros_like(w) for w in ws]
+            if isinstance(policy, dict) and layer.kind == "embedding" and policy.get("rescale_rows"):
+                ws[0] = _rescaled(ws[0], policy["rescale_rows"], params)  # a copy: the cached arrays stay
         if any(layer.get("pretrained") for layer in model.layers) or clause.action == "pretrained":
             pretrained = weights[0][0]
         if clause.action == "pretrained":

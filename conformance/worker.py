@@ -61,6 +61,18 @@ def _check_reply(reply):
     raise ChannelError(f"not a reply: {_short(reply)}")
 
 
+def _check_answer(case):
+    """The checker of a batch's answer to ``case``: a reply that also names its case
+    (clause, example), so an answer can never be taken for another case's."""
+    def check(answer):
+        if isinstance(answer, tuple) and len(answer) == 4:
+            if answer[3] != (case.clause, case.example):
+                raise ChannelError(f"an answer for {answer[3]!r} where {(case.clause, case.example)!r} was due")
+            return _check_reply(answer[:3])
+        raise ChannelError(f"not a reply: {_short(answer)}")
+    return check
+
+
 def _short(obj, limit=200) -> str:
     text = repr(obj)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -91,6 +103,8 @@ class Worker:
         self.hello = None
         self.busy = False  # a case is in flight: the worker would not read "stop" before it ends
         self.stopping = False  # "stop" was sent
+        self._batch = None     # the cases of a batch submitted and not collected yet
+        self._sent = None      # why that batch never reached the worker (its error reply)
 
     def _start(self):
         parent, child = socket.socketpair()
@@ -156,6 +170,8 @@ class Worker:
 
     def run(self, case):
         """Returns ("ok", obs, snippet), ("unsupported", reason, snippet) or ("error", text, None)."""
+        if self.pending:  # a batch nobody collected (an interrupted item): its answers are void
+            self.collect()
         try:
             hello = self.start()
             if hello[0] != "ready":
@@ -173,25 +189,50 @@ class Worker:
 
     def run_many(self, cases: list) -> list:
         """Every case in one message; the worker answers each in turn, so a crash or a hang is
-        pinned to the example in flight. One reply per case: ("ok", obs, None),
-        ("unsupported", reason, None) or ("error", text, None); cases after a dead worker's last
-        answer are ("error", "not run: ...", None)."""
+        pinned to the example in flight. One reply per case: ("ok", obs, snippet) (a snippet
+        for the document's example only), ("unsupported", reason, None) or ("error", text,
+        None); cases after a dead worker's last answer are ("error", "not run: ...", None)."""
+        self.submit(cases)
+        return self.collect()
+
+    def submit(self, cases: list) -> None:
+        """Send a batch and return at once: the worker computes while the test process does
+        something else (properties.py hands the next backends their batch in advance).
+        collect() reads the answers; nothing else may be sent before it."""
+        batch, failed = list(cases), None
+        try:
+            hello = self.start()  # (re)starting kills a dead worker: before the batch is pending
+            if hello[0] != "ready":
+                failed = ("error", f"backend unavailable: {hello[1]}", None)
+            else:
+                self.busy = True
+                self.channel.send(("run_many", batch))
+        except WorkerDied as exc:
+            failed = ("error", str(exc), None)
+        except OSError as exc:  # e.g. BrokenPipeError on send
+            self.kill()
+            failed = ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
+        self._batch, self._sent = batch, failed
+
+    @property
+    def pending(self) -> bool:
+        return self._batch is not None
+
+    def collect(self) -> list:
+        """The answers to the batch submit() sent, one per case (see run_many)."""
+        cases, failed = self._batch, self._sent
+        self._batch = self._sent = None
+        if failed is not None:
+            return [failed] * len(cases)
         replies: list = []
         try:
-            hello = self.start()
-            if hello[0] != "ready":
-                return [("error", f"backend unavailable: {hello[1]}", None)] * len(cases)
-            self.busy = True
-            self.channel.send(("run_many", cases))
             for n, case in enumerate(cases):
-                replies.append(self._receive(self.case_timeout, f"running {case.clause} "
-                                             f"(example {n + 1} of {len(cases)})", _check_reply))
+                what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
+                replies.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
+                                             _check_answer(case)))
             self.busy = False
         except WorkerDied as exc:
             replies.append(("error", str(exc), None))
-        except OSError as exc:  # e.g. BrokenPipeError on send
-            self.kill()
-            replies.append(("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None))
         lost = len(cases) - len(replies)
         return replies + [("error", "not run: the worker died on an earlier example of the batch", None)] * lost
 
@@ -210,6 +251,8 @@ class Worker:
             except (ProcessLookupError, PermissionError):
                 pass  # the group is gone already
             self.proc.wait()
+        if self._batch is not None and self._sent is None:
+            self._sent = ("error", f"{self.backend_name} worker was killed before it answered", None)
         self.proc = None
         self.busy = self.stopping = False
         if self.channel is not None:
@@ -260,14 +303,25 @@ def _serve(backend_name: str, fd: int) -> None:
             return
         if command == "stop":
             return
-        if command == "run_many":  # one answer each; a drawn example's snippet is asked for apart
-            for one in case:
-                _answer(channel, backend, one, _snippet(backend, one) if one.example is None else None)
+        if command == "run_many":  # one answer each, naming its case; a drawn example's snippet
+            for one in case:        # is asked for apart
+                snippet = _snippet(backend, one) if one.example is None else None
+                _send(channel, _answer(backend, one, snippet) + ((one.clause, one.example),))
         else:
-            _answer(channel, backend, case, _snippet(backend, case))
+            _send(channel, _answer(backend, case, _snippet(backend, case)))
 
 
-def _answer(channel, backend, case, snippet) -> None:
+def _send(channel, answer) -> None:
+    """Send an answer; one that cannot be pickled (nothing was sent) becomes an error answer."""
+    try:
+        channel.send(answer)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
+        channel.send(("error", f"{type(exc).__name__}: {exc}", answer[2]) + tuple(answer[3:]))
+
+
+def _answer(backend, case, snippet) -> tuple:
     from backends.base import Unsupported
 
     backend.take_api_notes()  # only the notes of this case's run
@@ -276,16 +330,16 @@ def _answer(channel, backend, case, snippet) -> None:
         notes = backend.take_api_notes()
         if notes:  # how this release was called where releases differ (backends/base.py)
             obs["api"] = notes
-        channel.send(("ok", obs, snippet))
+        return ("ok", obs, snippet)
     except Unsupported as exc:
-        channel.send(("unsupported", str(exc), snippet))
+        return ("unsupported", str(exc), snippet)
     except AdapterError as exc:
         cause = exc.__cause__
-        channel.send(("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
-                               f"or a library it called, not the framework): {type(cause).__name__}: "
-                               f"{' '.join(str(cause).split())[:300]}", snippet))
+        return ("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
+                         f"or a library it called, not the framework): {type(cause).__name__}: "
+                         f"{' '.join(str(cause).split())[:300]}", snippet)
     except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-        channel.send(("error", f"{type(exc).__name__}: {exc}", snippet))
+        return ("error", f"{type(exc).__name__}: {exc}", snippet)
 
 
 def _snippet(backend, case):

@@ -67,6 +67,31 @@ def test_row_norms_and_identical():
     assert not ev({"a": a, "b": a.astype(np.float64)}, {"check": "identical", "of": "a", "to": {"of": "b"}}).ok
 
 
+def test_row_norms_of_chosen_rows():
+    m = np.array([[0.6, 0.8], [1e-4, 0.0], [0.0, 1e-6]])
+    assert not ev({"m": m}, {"check": "row_norms", "of": "m"}).ok  # every row: two are short
+    assert ev({"m": m}, {"check": "row_norms", "of": "m", "rows": [0]}).ok
+    assert ev({"m": m}, {"check": "row_norms", "of": "m", "rows": [1, 2], "to": [1e-4, 1e-6], "tolerance": "exact"}).ok
+    r = ev({"m": m}, {"check": "row_norms", "of": "m", "rows": [2, 1], "to": [1e-4, 1e-6], "tolerance": "exact"})
+    assert not r.ok and r.observed["norms"] == [1e-6, 1e-4]
+    assert not ev({"m": m}, {"check": "row_norms", "of": "m", "rows": [3]}).ok  # no such row
+    assert not ev({"m": np.zeros((0, 2))}, {"check": "row_norms", "of": "m"}).ok  # no rows: nothing shown
+
+
+def test_rescaled_rows_keep_their_direction_and_the_cached_weights_stay():
+    from conformance.session import _seeded, make_case
+    from conformance.spec import load_all
+
+    (clause,) = [c for c in load_all() if c.id == "constraint.unit-norm-short-rows"]
+    case = make_case(clause)
+    matrix, seeded = case.weights[0][0], _seeded(case.model, 0)[0][0]
+    norms = np.linalg.norm(matrix, axis=1)
+    assert np.allclose(norms[[3, 4]], [1e-4, 1e-6], rtol=1e-6)
+    assert np.allclose(matrix[3] / norms[3], seeded[3] / np.linalg.norm(seeded[3]), rtol=1e-5)
+    assert np.array_equal(np.delete(matrix, [3, 4], axis=0), np.delete(seeded, [3, 4], axis=0))
+    assert not np.allclose(np.linalg.norm(seeded[[3, 4]], axis=1), [1e-4, 1e-6])  # the cache is untouched
+
+
 def test_an_exception_fails_value_checks_and_satisfies_raises():
     obs = {"raised": "TypeError", "message": "missing input_dim", "warnings": []}
     r = ev(obs, {"check": "equal", "of": "params", "to": [1]})

@@ -99,3 +99,12 @@ def test_weekly_nightly_canary_is_non_blocking_and_feeds_the_report():
     assert upload["if"] == "${{ !cancelled() }}"
     report = jobs["report"]
     assert "nightly" in report["needs"] and report["if"] == "${{ !cancelled() }}"
+
+
+def test_the_weekly_run_draws_with_the_thorough_profile():
+    wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
+    assert "schedule" in wf[True]  # PyYAML reads the key "on" as True
+    (step,) = [s for j in wf["jobs"].values() for s in j.get("steps", [])
+               if "tox -e ${{ matrix.backend }}" in s.get("run", "")]
+    assert "--hypothesis-profile ${{ github.event_name == 'schedule' && 'thorough' || 'ci' }}" in step["run"]
+    assert "{posargs}" in _tox()["testenv"]["commands"]

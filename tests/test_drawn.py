@@ -15,6 +15,7 @@ from conformance import drawing
 from conformance.actions import run_case
 from conformance.outcome import judge
 from conformance.properties import PROFILES, RunConfig, draw_examples
+from conformance.report.render import write_report
 from conformance.session import make_case
 from conformance.spec import SpecError, load_all, load_file
 from tests import off_example_faults
@@ -277,6 +278,13 @@ def test_the_ci_profile_judges_20_examples_per_drawable_clause(tmp_path):
         assert (r["profile"], r["seed"]) == ("ci", 0)
         assert r["examples"] == (20 if cid in drawable else None), cid
     assert "drawn examples: " in proc.stdout and "profile ci, seed 0" in proc.stdout
+    # the report states the profile and seed, and the examples run in every cell
+    write_report(data, tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "Drawn examples: Hypothesis profile **ci**, seed 0" in md and "· 20 ex.](#" in md
+    assert "drawn examples: 20 (profile ci, seed 0)" in md
+    assert "Hypothesis profile <strong>ci</strong>, seed 0" in html and "20 ex.</span>" in html
 
 
 def test_the_thorough_profile_judges_300_and_records_its_random_seed(tmp_path):
@@ -338,6 +346,42 @@ def test_a_registered_divergence_is_not_shrunk_and_replays_exactly(tmp_path):
     assert _without_timing(again) == _without_timing(data)
 
 
+def _registry(tmp_path, backend, entries: str):
+    spec_dir = tmp_path / "specs"
+    (spec_dir / "divergences").mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "specs").glob("*.yaml"):
+        (spec_dir / path.name).write_text(path.read_text())
+    (spec_dir / "divergences" / "fault.yaml").write_text(f"backend: {backend}\ndivergences:\n{entries}")
+    return spec_dir
+
+
+def test_a_divergence_registered_for_drawn_examples_only_is_expected_where_it_shows_and_not_strict(tmp_path):
+    """``scope: drawn``: the document's example conforms; a drawn example that diverges as pinned is
+    a known divergence (not shrunk); a cell whose drawn examples never show it conforms."""
+    fault = f"{FAULTS}:IndexFiveAndAbove"
+    entry = ("  - clause: {clause}\n    scope: drawn\n"
+             "    reason: registered for the test, with a reason long enough to read.\n"
+             "    observed: [{{check: differ, of: outputs, to: reference}}]\n")
+    clauses = ("lookup.rows-are-matrix-rows", "lookup.shape-inferred-from-input")
+    spec_dir = _registry(tmp_path, fault, "".join(entry.format(clause=c) for c in clauses))
+    proc, data = run(tmp_path, "--backend", fault, "--spec-dir", str(spec_dir), "-k",
+                     "rows-are-matrix-rows or shape-inferred-from-input")
+    assert proc.returncode == 0 and "1 passed, 69 deselected, 1 xfailed" in proc.stdout, proc.stdout[-3000:]
+    shown, absent = records(data)[clauses[0]], records(data)[clauses[1]]
+    assert shown["status"] == "diverge" and shown["known"] and shown["example"]["shrunk"] is False
+    assert absent["status"] == "conform" and not absent["known"] and absent["examples"] == 20
+    # the same entry without the scope is strict: a cell that conforms fails the run
+    plain = entry.replace("    scope: drawn\n", "").format(clause=clauses[1])
+    spec_dir = _registry(tmp_path / "plain", fault, plain)
+    proc, data = run(tmp_path, "--backend", fault, "--spec-dir", str(spec_dir), "-k", "shape-inferred-from-input")
+    assert proc.returncode == 1 and records(data)[clauses[1]]["known"], proc.stdout[-3000:]
+    # and a scope it does not know is a usage error naming the file and clause
+    spec_dir = _registry(tmp_path / "bad", fault, entry.replace("scope: drawn", "scope: sometimes").format(
+        clause=clauses[0]))
+    proc, _ = run(tmp_path, "--backend", fault, "--spec-dir", str(spec_dir))
+    assert proc.returncode == 4 and "fault.yaml" in proc.stderr and "'scope' is drawn" in proc.stderr, proc.stderr
+
+
 def test_a_replay_with_the_seed_gives_the_same_json(tmp_path):
     args = ("--backend", "reference", "--backend", f"{FAULTS}:LastIndexOffByOne", "--backend",
             f"{FAULTS}:RegularizerFixedFactor", "-k", "every-index or l2-adds or shape-inferred",
@@ -392,3 +436,47 @@ def test_xdist_workers_draw_with_the_controllers_seed(tmp_path):
     seed = data["hypothesis"]["seed"]
     assert {r["seed"] for r in data["results"]} == {seed} and len(data["results"]) == 4
     assert all(r["examples"] == 300 for r in data["results"])
+
+
+def test_items_handed_their_batch_ahead_give_the_same_results(tmp_path):
+    """A serial run hands the next item's worker its batch before this item's answers are read;
+    a single xdist worker runs without that plan, one item at a time: the same records."""
+    args = ("--backend", "reference", "--backend", f"{FAULTS}:IndexFiveAndAbove", "--backend",
+            f"{FAULTS}:CrashesOnLargeVocabularies", "-k", "lookup or mask.marks")
+    _, ahead = run(tmp_path, *args, name="ahead.json")
+    _, alone = run(tmp_path, *args, "-n", "1", name="alone.json")
+    assert len(ahead["results"]) == 15
+    assert _without_timing(ahead)["results"] == _without_timing(alone)["results"]
+
+
+def test_an_answer_is_never_taken_for_another_cases():
+    from conformance.actions import Case
+    from conformance.channel import ChannelError
+    from conformance.worker import _check_answer
+
+    case = Case("lookup.x", "forward", None, example="abc")
+    assert _check_answer(case)(("ok", {}, None, ("lookup.x", "abc"))) == ("ok", {}, None)
+    with pytest.raises(ChannelError, match="where .*'abc'.* was due"):
+        _check_answer(case)(("ok", {}, None, ("lookup.x", "other")))
+    with pytest.raises(ChannelError, match="not a reply"):
+        _check_answer(case)(("ok", {}, None))
+
+
+def test_anything_failing_while_drawing_or_shrinking_still_ends_in_a_record(monkeypatch, tmp_path):
+    from conformance import properties
+
+    (c,) = load_file(write(tmp_path, DRAWN))
+
+    class Session:
+        known, drawn, following = {}, {}, None
+
+        def availability(self, name):
+            return type("A", (), {"available": True})()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Hypothesis gave up")
+
+    monkeypatch.setattr(properties, "_judge_item", broken)
+    outcome = properties.judge_item(Session(), c, "reference", RunConfig.make("ci", 0))
+    assert outcome.status == "error" and "Hypothesis gave up" in outcome.reason
+    assert outcome.record()["examples"] == 0 and outcome.record()["profile"] == "ci"
