@@ -227,6 +227,7 @@ def _build(backend, case: Case, pretrained=None, slot=None):
     if built is None:
         built = backend.build(case.model, pretrained=case.pretrained if pretrained is None else pretrained)
         if reuse:
+            backend.reuse(built)  # a hint: this model will run again (Keras on JAX then compiles it)
             _BUILT[key] = built
             while len(_BUILT) > MAX_BUILT:
                 _BUILT.popitem(last=False)
