@@ -101,6 +101,9 @@ class Backend:
     framework: str = ""       # the framework's name in reports, e.g. "keras"
     requires: tuple[str, ...] = ()  # modules that must be importable, e.g. ("keras", "jax")
     env: dict[str, str] = {}  # environment of the worker process (e.g. KERAS_BACKEND)
+    # environment the worker gets unless the caller set the variable (e.g. compiler settings
+    # that make a run faster and change no result)
+    env_defaults: dict[str, str] = {}
 
     # -- which API of this release was used --------------------------------------------------
     def note_api(self, note: str) -> None:

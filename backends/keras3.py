@@ -65,6 +65,11 @@ class KerasJax(Keras3):
     requires = ("keras", "jax")
     env = {"KERAS_BACKEND": "jax"}
     keras_backend = "jax"
+    # XLA compiles every new model and shape; its LLVM backend at -O0 compiles a recurrent model
+    # in about two thirds of the time, and the clauses' tiny ops run no slower. Code generation
+    # only: the computation XLA is given, and the results, are the same (the run conforms alike).
+    # A caller's own XLA_FLAGS win.
+    env_defaults = {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
     # An eager call on JAX runs op by op and traces a recurrent layer's lax.scan again on every
     # call (0.1 to 0.3 s each, whatever the shape). A model built once and reused for drawn
     # examples (conformance/actions.py says so through reuse()) runs compiled instead:

@@ -57,7 +57,8 @@ def load() -> list[float]:
 
 def floor_seconds(name: str, case) -> dict:
     """A fresh worker for ``name``: spawn, import, one lookup; the seconds until its answer."""
-    worker = Worker(name, dict(backends.resolve(name).env), START_TIMEOUT, START_TIMEOUT)
+    cls = backends.resolve(name)  # the environment the run gives its workers
+    worker = Worker(name, dict(cls.env), START_TIMEOUT, START_TIMEOUT, env_defaults=dict(cls.env_defaults))
     start = time.perf_counter()
     try:
         hello = worker.start()

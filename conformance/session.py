@@ -63,7 +63,8 @@ class Session:
             ref = Reference()
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
         worker = self._workers.setdefault(
-            name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout))
+            name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout,
+                         env_defaults=dict(getattr(cls, "env_defaults", {}))))
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:

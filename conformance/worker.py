@@ -94,8 +94,9 @@ class Worker:
     the adapter or framework started too; nothing is left orphaned.
     """
 
-    def __init__(self, backend_name: str, env: dict, start_timeout: float, case_timeout: float):
-        self.backend_name, self.env = backend_name, env
+    def __init__(self, backend_name: str, env: dict, start_timeout: float, case_timeout: float,
+                 env_defaults: dict | None = None):
+        self.backend_name, self.env, self.env_defaults = backend_name, env, env_defaults or {}
         self.start_timeout, self.case_timeout = start_timeout, case_timeout
         self.proc = None
         self.channel = None
@@ -120,6 +121,8 @@ class Worker:
         # slower at one thread, so they keep their default). Set them to override.
         for name in SINGLE_THREADED:
             env.setdefault(name, "1")
+        for name, value in self.env_defaults.items():
+            env.setdefault(name, value)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "conformance.worker", self.backend_name, str(child.fileno())],
             pass_fds=[child.fileno()], env=env, cwd=ROOT if SOURCE_TREE else None, start_new_session=True,

@@ -14,7 +14,8 @@ def start_worker(name):
     missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"{name}: not installed: {', '.join(missing)}")
-    handle = Worker(name, dict(cls.env), start_timeout=300.0, case_timeout=120.0)
+    handle = Worker(name, dict(cls.env), start_timeout=300.0, case_timeout=120.0,
+                    env_defaults=dict(getattr(cls, "env_defaults", {})))
     hello = handle.start()
     if hello[0] != "ready":
         handle.close()

@@ -253,3 +253,31 @@ def test_numpy_is_never_the_framework_under_test():
 
     with pytest.raises(AdapterError, match="cannot reshape"):
         _construct(ListsNumpy(), "numpy")
+
+
+def test_a_workers_environment_defaults_give_way_to_the_callers(monkeypatch):
+    """Keras on JAX gets XLA_FLAGS for a faster compile unless the caller set XLA_FLAGS."""
+    from backends.keras3 import KerasJax
+    from conformance import worker as worker_module
+    from conformance.session import Session
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def popen(args, env, **kwargs):
+        seen.append(env)
+        raise Stop("no process started")
+
+    monkeypatch.setattr(worker_module.subprocess, "Popen", popen)
+    monkeypatch.setattr(KerasJax, "requires", ())  # probed as installed, whatever is
+    for caller in (None, "--xla_dump_to=/tmp/x"):
+        if caller is None:
+            monkeypatch.delenv("XLA_FLAGS", raising=False)
+        else:
+            monkeypatch.setenv("XLA_FLAGS", caller)
+        availability = Session({"keras-jax": KerasJax}, {}, 10.0).availability("keras-jax")
+        assert "Stop" in availability.reason  # the worker's start went no further than Popen
+    assert seen[0]["XLA_FLAGS"] == "--xla_backend_optimization_level=0" and seen[0]["KERAS_BACKEND"] == "jax"
+    assert seen[1]["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
