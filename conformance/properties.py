@@ -203,12 +203,22 @@ def _batch(session, clause, run):
 # A serial run uses both cores: the next item's backend gets its batch before this item's
 # answers are read, so that worker computes while this one is waited for and judged. One item
 # ahead, not more: every framework busy at once on two cores only fought for them (slower than
-# serial). The order of the items is known only when one process runs them all (not under xdist).
+# serial). "Next" skips the items that have no batch to hand ahead (the reference, which runs in
+# this process, and a known divergence, which asks for its document example alone), so that the
+# pipeline does not stall where one clause ends and the next begins. The order of the items is
+# known only when one process runs them all (not under xdist).
+LOOK_AHEAD = 3  # items looked at for the next batch to hand ahead
+
+
 def _submit_ahead(session, clause, backend, run) -> None:
-    following = (session.following or {}).get((clause.id, backend))
-    if (following is not None and following[0] in session.clauses and following[1] != backend
-            and not _known(session, following[0], following[1])):  # a known one asks its example alone
-        _submit(session, following[1], session.clauses[following[0]], run)
+    item = (clause.id, backend)
+    for _ in range(LOOK_AHEAD):
+        item = (session.following or {}).get(item)
+        if item is None or item[0] not in session.clauses or item[1] == backend:
+            return
+        if item[1] != "reference" and not _known(session, *item):
+            _submit(session, item[1], session.clauses[item[0]], run)
+            return
 
 
 def _submit(session, name, clause, run) -> None:
