@@ -194,7 +194,8 @@ def _judge(session, outcome: Outcome) -> Outcome:
     case = session.case(clause)
     ref_kind, ref_obs, _ = session.reference(case)
     kind, payload, snippet = session.run(backend, case)
-    entry = registry.find(session.known, backend, clause.id, availability.version, drawn=case.example is not None)
+    entry = registry.find(session.known, backend, clause.id, availability.version,
+                          drawn=getattr(case, "example", None) is not None)
     outcome.snippet = snippet
     if kind == "unsupported":
         outcome.status, outcome.reason = "unsupported", payload
