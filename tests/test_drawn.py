@@ -3,6 +3,7 @@ document's own values, examples judged on a backend through its worker, a failur
 reported with its snippet, a registered divergence not shrunk, replay by seed, profiles, and the
 planted off-example faults of tests/off_example_faults.py all caught."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -480,3 +481,13 @@ def test_anything_failing_while_drawing_or_shrinking_still_ends_in_a_record(monk
     outcome = properties.judge_item(Session(), c, "reference", RunConfig.make("ci", 0))
     assert outcome.status == "error" and "Hypothesis gave up" in outcome.reason
     assert outcome.record()["examples"] == 0 and outcome.record()["profile"] == "ci"
+
+
+def test_the_readme_lists_every_planted_fault_and_its_score():
+    text = (ROOT / "README.md").read_text()
+    names = [f.__name__ for f in off_example_faults.FAULTS]
+    listed = re.findall(r"^\| `(\w+)` \| .+ \| `([\w.-]+)` \| yes \|$", text, re.M)
+    assert sorted(name for name, _ in listed) == sorted(names)
+    catches = {f.__name__: f.catches for f in off_example_faults.FAULTS}
+    assert all(clause in catches[name] for name, clause in listed), listed
+    assert f"Score: **{len(names)} / {len(names)}** caught by the `ci` profile" in text
