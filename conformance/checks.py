@@ -103,17 +103,22 @@ def _nan_equal(check) -> bool:
     return check.get("nan", "never") == "equal"
 
 
+def _array(value):
+    """``value`` as a regular NumPy array, or None for None, strings, mappings and ragged nests."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _numeric(value):
     """``value`` as a float64 array if it is a regular array of numbers or booleans, else None.
 
     None, strings, objects and ragged nests are not numbers (NumPy would turn None into NaN)."""
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return None
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    if raw.dtype.kind not in "biuf":
+    raw = _array(value)
+    if raw is None or raw.dtype.kind not in "biuf":
         return None
     return raw.astype(np.float64)
 
@@ -398,13 +403,8 @@ def check_changed_rows(ctx, check):
 
 def _booleans(value):
     """Booleans only: NaN, numbers, strings and None are neither true nor false here."""
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return None
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return array if array.dtype.kind == "b" and array.size else None
+    array = _array(value)
+    return array if array is not None and array.dtype.kind == "b" and array.size else None
 
 
 def check_is_true(ctx, check):

@@ -132,12 +132,14 @@ def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
 def find(entries, backend: str, clause: str, version: str | None, drawn: bool = False) -> Divergence | None:
     """The entry for ``clause`` on ``backend`` that holds at this framework ``version``, for the
     document's example or (``drawn``) for a drawn one, where a ``scope: drawn`` entry holds too."""
-    for entry in sorted(entries.values(), key=lambda e: e.scope is not None):  # plain entries first
-        if entry.scope is not None and not drawn:
-            continue
+    drawn_only = None  # a plain entry wins over a ``scope: drawn`` one
+    for entry in entries.values():
         if entry.backend == backend and entry.clause == clause and entry.applies_to(version):
-            return entry
-    return None
+            if entry.scope is None:
+                return entry
+            if drawn and drawn_only is None:
+                drawn_only = entry
+    return drawn_only
 
 
 def check_pins(entries, clauses) -> None:

@@ -248,8 +248,30 @@ def check_clause(clause: Clause) -> None:
                     _formula(value, params)
     for value in _walk(clause.args):
         _formula(value, params)
+    _check_rescaled_rows(clause)
     check_checks(clause.expect, params)
     drawing.validate(clause, check_checks)
+
+
+def _check_rescaled_rows(clause: Clause) -> None:
+    """``weights: {rescale_rows: ...}`` names rows of the model's embedding matrix, at the
+    clause's parameters and, for a drawn clause, at the smallest sizes its domains allow."""
+    rows = clause.weights.get("rescale_rows") if isinstance(clause.weights, dict) else None
+    if not rows:
+        return
+    layers = [args for layer in (clause.model or {}).get("layers", []) for kind, args in layer.items()
+              if kind == "embedding"]
+    if not layers:
+        raise ValueError("weights: rescale_rows needs a model with an embedding layer")
+    domains = clause.draw.get("params", {}) if isinstance(clause.draw, dict) else {}
+    smallest = {**clause.params, **{name: low for name, (low, _) in domains.items()}}
+    for params in (clause.params, smallest):
+        size = resolve_value(layers[0]["input_dim"], params)
+        for item in rows:
+            row = resolve_value(item["row"], params)
+            if not (isinstance(row, int) and 0 <= row < size):
+                raise ValueError(f"weights: rescale_rows: row {row!r} is not a row of the embedding "
+                                 f"matrix of {size} rows (input_dim at {params})")
 
 
 def check_checks(checks: list, params: dict, formulas: bool = True) -> None:

@@ -21,25 +21,13 @@ from conformance.session import make_case
 from conformance.spec import SpecError, load_all, load_file
 from tests import off_example_faults
 
-from .test_spec_validation import write
+from .test_spec_validation import GOOD, write
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
 FAULTS = "tests.off_example_faults"
 
-DRAWN = """
-  - id: lookup.sample
-    level: normative
-    quote: given an input number i, it outputs the i-th row
-    claim: Index i gives row i of the matrix.
-    params: {voc_size: 5, vec_dim: 2}
-    model:
-      layers: [{embedding: {input_dim: voc_size, output_dim: vec_dim}}]
-    action: forward
-    with: {inputs: [[[0, 1]]]}
-    expect:
-      - {check: close, of: "outputs[0]", to: reference}
-    draw:
+DRAWN = GOOD + """    draw:
       params: {voc_size: [1, 20000], vec_dim: [1, 64], batch: [0, 6], inputs: [1, 16]}
       with:
         inputs: [{indices: [batch, inputs], high: voc_size, dtype: [int32, int64]}]

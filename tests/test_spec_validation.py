@@ -296,3 +296,21 @@ def test_yaml_aliases_cannot_multiply_a_file(tmp_path, inputs):
     body = GOOD.replace("with: {inputs: [[[0, 1]]]}", "with:\n      inputs:\n      - " + inputs
                         if inputs.startswith("&l1") else f"with: {{inputs: {inputs}}}")
     assert "01-test.yaml: more than 100,000 values once its aliases are expanded" in error_of(tmp_path, body)
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ("weights: {rescale_rows: [{row: 5, norm: 1.0e-4}]}", "row 5 is not a row of the embedding matrix of 5 rows"),
+    ("weights: {rescale_rows: [{row: -1, norm: 1.0e-4}]}", "row -1 is not a row"),
+    ("weights: {rescale_rows: [{row: 1, norm: 0}]}", "rescale_rows"),  # the schema: a norm above 0
+])
+def test_rescaled_rows_are_rows_of_the_matrix(tmp_path, extra, fragment):
+    load_file(write(tmp_path, clause(weights="weights: {rescale_rows: [{row: 4, norm: 1.0e-4}]}")))
+    message = error_of(tmp_path, clause(weights=extra))
+    assert "01-test.yaml" in message and "lookup.sample" in message and fragment in message, message
+
+
+def test_rescaled_rows_fit_the_smallest_drawn_vocabulary(tmp_path):
+    body = clause(weights="weights: {rescale_rows: [{row: 4, norm: 1.0e-4}]}") + (
+        "    draw:\n      params: {voc_size: [3, 100]}\n")
+    message = error_of(tmp_path, body)
+    assert "row 4 is not a row of the embedding matrix of 3 rows" in message, message
