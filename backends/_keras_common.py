@@ -196,7 +196,7 @@ class KerasAdapter(Backend):
     def _compiled(self, built, lr):
         """Compile ``built`` with plain SGD on "mse" once; later steps only set the learning rate.
 
-        The same model serves every drawn example of a shape (conformance/actions.py): compiling
+        The same model serves every drawn example of a shape (conformance/running/actions.py): compiling
         again would throw away the compiled train function (a retrace, up to 0.4 s on JAX), while
         SGD without momentum keeps no state between steps, so a step is the same either way."""
         if getattr(built, "_conformance_compiled", False):

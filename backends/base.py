@@ -140,7 +140,7 @@ class Backend:
 
     def reuse(self, built) -> None:
         """A hint, nothing more: ``built`` will serve many drawn examples, each setting its own
-        weights and calling it with inputs of the same ranks (conformance/actions.py keeps it).
+        weights and calling it with inputs of the same ranks (conformance/running/actions.py keeps it).
         An adapter may switch such a model to the framework's compiled calls. Default: nothing."""
 
     def get_weights(self, built) -> list[list[np.ndarray]]:

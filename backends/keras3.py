@@ -1,4 +1,4 @@
-"""Keras 3 on each of its backends: one process per backend (conformance/worker.py applies
+"""Keras 3 on each of its backends: one process per backend (conformance/running/worker.py applies
 ``env``), since Keras fixes its backend when it is first imported.
 
 The mapping is backends/_keras_common.py; this module only says which Keras it is.
@@ -72,7 +72,7 @@ class KerasJax(Keras3):
     env_defaults = {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
     # An eager call on JAX runs op by op and traces a recurrent layer's lax.scan again on every
     # call (0.1 to 0.3 s each, whatever the shape). A model built once and reused for drawn
-    # examples (conformance/actions.py says so through reuse()) runs compiled instead:
+    # examples (conformance/running/actions.py says so through reuse()) runs compiled instead:
     # predict_on_batch, and for the loss the train step with a learning rate of 0, traced once
     # per model and input shape, then about 0.1 ms a call. A model called once or twice (the
     # document's own examples) stays eager, which is cheaper then.

@@ -2,7 +2,7 @@
 the same invocation.
 
 The floor is what no run can avoid: for each backend, a fresh worker process (the suite's own,
-``python -m conformance.worker NAME``) that imports its framework and answers one embedding lookup
+``python -m conformance.running.worker NAME``) that imports its framework and answers one embedding lookup
 (the clause ``lookup.rows-are-matrix-rows``), one backend after the other, summed. Then
 ``pytest conformance`` runs on the same backends twice, serial and with ``-n 2``, each timed from
 the outside (interpreter start to exit); each is given as a ratio to the floor. Per backend, the
@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import backends  # noqa: E402
-from conformance.session import START_TIMEOUT, make_case  # noqa: E402
-from conformance.spec import load_all  # noqa: E402
-from conformance.worker import Worker  # noqa: E402
+from conformance.language.spec import load_all  # noqa: E402
+from conformance.running.session import START_TIMEOUT, make_case  # noqa: E402
+from conformance.running.worker import Worker  # noqa: E402
 
 LOOKUP_CLAUSE = "lookup.rows-are-matrix-rows"
 QUICK_BACKENDS = ("reference", "torch")

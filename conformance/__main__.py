@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
     div.add_argument("--update", metavar="README", help="rewrite the table block in this file")
     swp = sub.add_parser("sweep", help="run the suite on several releases per backend, each in its own venv")
-    from . import sweep
+    from conformance.tools import sweep
 
     sweep.add_arguments(swp)
     st = sub.add_parser("selftest", help="run the mutants of tests/mutants.py; print the kill matrix and "
@@ -55,14 +55,14 @@ def main(argv=None) -> int:
         return sweep.main(args)
 
     if args.command == "selftest":
-        from . import selftest
+        from conformance.tools import selftest
 
         args.spec_dir = args.spec_dir or str(selftest.SPEC_DIR)
         args.weak = args.weak or str(selftest.WEAK_FILE)
         return selftest.main(args)
 
     if args.command == "divergences":
-        from . import registry_doc
+        from conformance.tools import registry_doc
 
         if args.update:
             try:
@@ -78,7 +78,8 @@ def main(argv=None) -> int:
             print(registry_doc.markdown(), end="")
         return 0
 
-    from .report import ReportError, diff, load, load_many, render
+    from conformance.report import ReportError, diff, load, load_many, render
+
     from .report.load import describe_incomplete, incomplete
 
     try:

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 import backends
-
-from . import SCHEMA, registry, results_file
-from .outcome import Outcome, judging_error
-from .properties import PROFILES, RunConfig, judge_item
-from .session import Session
-from .spec import SPEC_DIR, SpecError, load_all
+from conformance import SCHEMA
+from conformance.judging.outcome import Outcome, judging_error
+from conformance.language import registry
+from conformance.language.spec import SPEC_DIR, SpecError, load_all
+from conformance.report import results_file
+from conformance.running.properties import PROFILES, RunConfig, judge_item
+from conformance.running.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
@@ -266,11 +267,11 @@ def pytest_collection_finish(session):
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Each backend on one xdist worker, the costliest backends first (conformance/scheduling.py)."""
+    """Each backend on one xdist worker, the costliest backends first (conformance/running/scheduling.py)."""
     session: Session | None = config.stash.get(STASH, None)
     if session is None or not _collects_specs(config):
         return None  # e.g. pytest tests -n 2: xdist's own scheduler
-    from . import scheduling  # imports xdist, which only a -n run is sure to have
+    from conformance.running import scheduling  # imports xdist, which only a -n run is sure to have
 
     return scheduling.make_scheduler(config, log, session.clauses, session.backends)
 

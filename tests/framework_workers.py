@@ -4,7 +4,7 @@ import importlib.util
 import pytest
 
 import backends
-from conformance.worker import Worker
+from conformance.running.worker import Worker
 
 
 def start_worker(name):

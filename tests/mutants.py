@@ -35,9 +35,9 @@ _OUTPUT_SHAPE, _PARAM_COUNT, _MSE = reference._output_shape, reference.param_cou
 
 
 def in_worker() -> bool:
-    """Whether this process is a backend's worker (python -m conformance.worker)."""
+    """Whether this process is a backend's worker (python -m conformance.running.worker)."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    return getattr(spec, "name", None) == "conformance.worker"
+    return getattr(spec, "name", None) == "conformance.running.worker"
 
 
 def _patch(owner, patches: dict, who: str) -> None:

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from conformance.actions import Case
-from conformance.checks import Context, evaluate
+from conformance.judging.checks import Context, evaluate
+from conformance.running.actions import Case
 
 
 def ev(obs, check, ref=None, params=None, case=None):
@@ -79,8 +79,8 @@ def test_row_norms_of_chosen_rows():
 
 
 def test_rescaled_rows_keep_their_direction_and_the_cached_weights_stay():
-    from conformance.session import _seeded, make_case
-    from conformance.spec import load_all
+    from conformance.language.spec import load_all
+    from conformance.running.session import _seeded, make_case
 
     (clause,) = [c for c in load_all() if c.id == "constraint.unit-norm-short-rows"]
     case = make_case(clause)

@@ -73,7 +73,7 @@ def test_release_envs_run_their_backend_into_a_release_named_results_file():
 
 
 def test_release_envs_install_what_the_sweep_installs():
-    from conformance import sweep
+    from conformance.tools import sweep
 
     cfg = _tox()
     targets = {(t.backend, t.release): t for t in sweep.load()}

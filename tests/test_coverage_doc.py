@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import load_all
+from conformance.language.spec import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
 COVERAGE = ROOT / "docs" / "COVERAGE.md"

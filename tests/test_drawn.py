@@ -1,4 +1,4 @@
-"""Drawn examples (conformance/drawing.py, properties.py): draw blocks checked against the
+"""Drawn examples (conformance/language/drawing.py, properties.py): draw blocks checked against the
 document's own values, examples judged on a backend through its worker, a failure shrunk and
 reported with its snippet, a registered divergence not shrunk, replay by seed, profiles, and the
 planted off-example faults of tests/off_example_faults.py all caught."""
@@ -12,19 +12,19 @@ import jsonschema
 import pytest
 
 from backends.reference import Reference
-from conformance import drawing
-from conformance.actions import run_case
-from conformance.outcome import judge
-from conformance.properties import PROFILES, RunConfig, draw_examples
+from conformance.judging.outcome import judge
+from conformance.language import drawing
+from conformance.language.spec import SpecError, load_all, load_file
 from conformance.report.render import write_report
-from conformance.session import make_case
-from conformance.spec import SpecError, load_all, load_file
+from conformance.running.actions import run_case
+from conformance.running.properties import PROFILES, RunConfig, draw_examples
+from conformance.running.session import make_case
 from tests import off_example_faults
 
 from .test_spec_validation import GOOD, write
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "conformance" / "report" / "results.schema.json").read_text())
 FAULTS = "tests.off_example_faults"
 
 DRAWN = GOOD + """    draw:
@@ -439,9 +439,9 @@ def test_items_handed_their_batch_ahead_give_the_same_results(tmp_path):
 
 
 def test_an_answer_is_never_taken_for_another_cases():
-    from conformance.actions import Case
-    from conformance.channel import ChannelError
-    from conformance.worker import _check_answer
+    from conformance.running.actions import Case
+    from conformance.running.channel import ChannelError
+    from conformance.running.worker import _check_answer
 
     case = Case("lookup.x", "forward", None, example="abc")
     assert _check_answer(case)(("ok", {}, None, ("lookup.x", "abc"))) == ("ok", {}, None)
@@ -452,7 +452,7 @@ def test_an_answer_is_never_taken_for_another_cases():
 
 
 def test_anything_failing_while_drawing_or_shrinking_still_ends_in_a_record(monkeypatch, tmp_path):
-    from conformance import properties
+    from conformance.running import properties
 
     (c,) = load_file(write(tmp_path, DRAWN))
 

@@ -12,11 +12,11 @@ from backends.base import Layer, Model
 from backends.keras3 import KerasJax
 from backends.pytorch import EMULATIONS, Torch
 from backends.tf_keras import TfKeras
-from conformance.outcome import _overlaps, emulated_fields
-from conformance.spec import load_all
+from conformance.judging.outcome import _overlaps, emulated_fields
+from conformance.language.spec import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "conformance" / "report" / "results.schema.json").read_text())
 
 EMB = Layer("embedding", {"input_dim": 5, "output_dim": 2})
 MASKED = Layer("embedding", {"input_dim": 5, "output_dim": 2, "mask_zero": True})

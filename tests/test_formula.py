@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conformance.formula import FormulaError, evaluate, validate
+from conformance.language.formula import FormulaError, evaluate, validate
 
 ENV = {"units": 1, "vec_dim": 2, "voc_size": 5, "inputs": 3}
 

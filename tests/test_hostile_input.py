@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import backends
-from conformance import limits, registry
-from conformance.spec import SpecError
+from conformance.language import limits, registry
+from conformance.language.spec import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from conformance.actions import Case
-from conformance.checks import Context, attains_false_alarm, evaluate
+from conformance.judging.checks import Context, attains_false_alarm, evaluate
+from conformance.running.actions import Case
 
 ATTAINS = {"check": "attains", "of": "m", "low": -0.05, "high": 0.05, "margin": 0.0004}
 INDEPENDENT = {"check": "independent", "of": "m", "alpha": 1e-6}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import load_all
+from conformance.language.spec import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "conformance", "backends", "specs")
@@ -64,7 +64,7 @@ def installed(tmp_path_factory):
 
 def test_the_installed_package_holds_the_engine_the_specs_and_the_plugin(installed):
     python, site_dir, elsewhere = installed
-    probe = _call([python, "-c", "import conformance.spec as s, importlib.metadata as m; print(s.__file__); "
+    probe = _call([python, "-c", "import conformance.language.spec as s, importlib.metadata as m; print(s.__file__); "
                    "print(s.SPEC_DIR); print([e.value for e in m.entry_points(group='pytest11') "
                    "if e.value.startswith('conformance')])"], cwd=elsewhere)
     engine, spec_dir, entry = probe.stdout.splitlines()
@@ -73,7 +73,7 @@ def test_the_installed_package_holds_the_engine_the_specs_and_the_plugin(install
     for sub in ("", "divergences"):
         installed_files = sorted(p.name for p in (Path(spec_dir) / sub).glob("*.yaml"))
         assert installed_files == sorted(p.name for p in (ROOT / "specs" / sub).glob("*.yaml")) != []
-    for data in ("releases.yaml", "results.schema.json", "spec.schema.json", "run.ini",
+    for data in ("tools/releases.yaml", "report/results.schema.json", "language/spec.schema.json", "run.ini",
                  "report/templates/report.md.j2", "report/templates/report.html.j2"):
         assert (site_dir / "conformance" / data).is_file(), data
     assert entry == "['conformance.plugin']"

@@ -6,7 +6,7 @@ computes. If the two layouts differed (a transposed kernel, another gate order, 
 the round trip or the forward would fail here, before any conformance clause is judged.
 
 Keras fixes its backend when first imported, so the adapters run in their own worker process
-(conformance/worker.py), exactly as in a conformance run; this test process never imports Keras.
+(conformance/running/worker.py), exactly as in a conformance run; this test process never imports Keras.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 
 from backends.base import Layer, Model
 from backends.reference import Reference, seeded_weights
-from conformance.actions import Case, run_case
-from conformance.tolerances import TOLERANCES
+from conformance.judging.tolerances import TOLERANCES
+from conformance.running.actions import Case, run_case
 from tests.framework_workers import start_worker
 
 ADAPTERS = ("keras-tensorflow", "tf-keras")

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 
 from conformance.__main__ import main
-from conformance.characterize import describe
-from conformance.outcome import judge
-from conformance.spec import SPEC_DIR, load_all
+from conformance.judging.describers import describe
+from conformance.judging.outcome import judge
+from conformance.language.spec import SPEC_DIR, load_all
 from tests.hostile import HOSTILE
 from tests.report_fixtures import result, scenario, write
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "conformance" / "report" / "results.schema.json").read_text())
 CLAUSES = {c.id: c for c in load_all()}
 # checks that compare the numbers a backend computed (shape, dtype, raises, warnings do not, nor
 # does equal on a field of shapes or counts)
@@ -95,7 +95,7 @@ def _clause(cid, **changes):
 
 
 class StubSession:
-    """Just enough of conformance.session.Session for judge(): one backend answering ``obs``."""
+    """Just enough of conformance.running.session.Session for judge(): one backend answering ``obs``."""
 
     def __init__(self, obs, ref=None, case_error=None):
         self.obs, self.ref, self.case_error = obs, ref if ref is not None else obs, case_error

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import jsonschema
 
-from conformance.spec import load_all
+from conformance.language.spec import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "conformance" / "results.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "conformance" / "report" / "results.schema.json").read_text())
 
 
 def run(tmp_path, *args, timeout=300):

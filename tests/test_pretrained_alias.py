@@ -5,8 +5,9 @@ import pytest
 
 from backends.base import Layer, Model
 from backends.reference import Reference
-from conformance import actions, characterize
-from conformance.actions import Case
+from conformance.judging import describers as characterize
+from conformance.running import actions
+from conformance.running.actions import Case
 
 
 @pytest.mark.parametrize("offset", [0, 4, 8, 60])

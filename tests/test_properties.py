@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backends.reference import Reference
-from conformance import checks
-from conformance.session import make_case
-from conformance.spec import load_all
+from conformance.judging import checks
+from conformance.language.spec import load_all
+from conformance.running.session import make_case
 
 FORMULA_CHECKS = {"equal", "shape"}
 SIZES = st.integers(min_value=1, max_value=12)
@@ -34,7 +34,7 @@ def test_formula_expectations_hold_for_drawn_parameters(clause, data):
         params["voc_size"] = max(params["voc_size"], 5)  # the clauses' literal inputs use ids up to 4
     drawn = type(clause)(**{**clause.__dict__, "params": params})
     case = make_case(drawn)
-    from conformance.actions import run_case
+    from conformance.running.actions import run_case
     obs = run_case(Reference(), case)
     for check in drawn.expect:
         result = checks.evaluate(checks.Context(obs, None, params, case), check)

@@ -1,7 +1,8 @@
 """The README keeps its promises: the two commands, and the divergence table in sync with the registry."""
 from pathlib import Path
 
-from conformance import registry, registry_doc
+from conformance.language import registry
+from conformance.tools import registry_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

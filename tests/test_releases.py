@@ -10,9 +10,9 @@ import pytest
 
 from backends.base import Layer, Model
 from backends.reference import seeded_weights
-from conformance import registry
-from conformance.actions import Case
-from conformance.spec import SpecError
+from conformance.language import registry
+from conformance.language.spec import SpecError
+from conformance.running.actions import Case
 from tests.framework_workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent

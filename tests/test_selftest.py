@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from backends import reference
-from conformance import selftest
-from conformance.selftest import Mutant, SelftestError, judge
-from conformance.spec import load_all
+from conformance.language.spec import load_all
+from conformance.tools import selftest
+from conformance.tools.selftest import Mutant, SelftestError, judge
 
 ROOT = Path(__file__).resolve().parent.parent
 

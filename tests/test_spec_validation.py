@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from backends import DEFAULT_ORDER
-from conformance import limits, registry
-from conformance.spec import SPEC_DIR, SpecError, load_all, load_file, resolve_model, resolve_value
+from conformance.language import limits, registry
+from conformance.language.cases import resolve_model, resolve_value
+from conformance.language.spec import SPEC_DIR, SpecError, load_all, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -218,7 +219,7 @@ def test_no_spec_files_is_an_error(tmp_path):
         load_all(tmp_path)
 
 
-# -- resource limits (conformance/limits.py, README "Resource limits") ---------------------------
+# -- resource limits (conformance/language/limits.py, README "Resource limits") ---------------------------
 def test_a_runaway_formula_in_a_spec_is_refused(tmp_path):
     msg = error_of(tmp_path, GOOD.replace("input_dim: voc_size", 'input_dim: "(((9**64)**64)**64)**64"'))
     assert "01-test.yaml: clause 'lookup.sample': formula '(((9**64)**64)**64)**64' reaches" in msg

@@ -1,4 +1,4 @@
-"""The release sweep (conformance/sweep.py) with a fake pip and venv: no network, no framework.
+"""The release sweep (conformance/tools/sweep.py) with a fake pip and venv: no network, no framework.
 
 The fake runner records every command; "pip install" of a requirement named in ``refuse`` fails the
 way pip does, and "pytest" writes a small results file as the plugin would.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import sweep
 from conformance.__main__ import main
+from conformance.tools import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 

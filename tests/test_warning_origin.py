@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.actions import Case, run_case
-from conformance.checks import Context, evaluate
+from conformance.judging.checks import Context, evaluate
 from conformance.report import load_many, matrix
+from conformance.running.actions import Case, run_case
 from tests.warning_adapters import AdapterCallsLibrary, FakeFramework
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from backends.base import Backend, FrameworkRaised
-from conformance.actions import AdapterError, Case, run_case
-from conformance.channel import ChannelError, loads_plain
-from conformance.worker import _check_hello, _check_reply
+from conformance.running.actions import AdapterError, Case, run_case
+from conformance.running.channel import ChannelError, loads_plain
+from conformance.running.worker import _check_hello, _check_reply
 from tests import hostile_workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,8 +258,8 @@ def test_numpy_is_never_the_framework_under_test():
 def test_a_workers_environment_defaults_give_way_to_the_callers(monkeypatch):
     """Keras on JAX gets XLA_FLAGS for a faster compile unless the caller set XLA_FLAGS."""
     from backends.keras3 import KerasJax
-    from conformance import worker as worker_module
-    from conformance.session import Session
+    from conformance.running import worker as worker_module
+    from conformance.running.session import Session
 
     seen = []
 

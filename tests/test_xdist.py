@@ -1,7 +1,7 @@
 """Under xdist (``-n 2``) every backend stays on one xdist worker, whatever ``--dist`` says, the costliest
 backends start first on different xdist workers, and the results are the serial run's.
 
-The scheduler itself (conformance/scheduling.py) is driven in-process with fake xdist nodes over the
+The scheduler itself (conformance/running/scheduling.py) is driven in-process with fake xdist nodes over the
 real clause ids and the six backend names; end to end, a spy plugin (tests/xdist_where.py) reports
 from inside each xdist worker which items ran there and which backend worker processes it started.
 """
@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 import backends
-from conformance import scheduling
-from conformance.spec import load_all
+from conformance.language.spec import load_all
+from conformance.running import scheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAUSE_IDS = [c.id for c in load_all()]

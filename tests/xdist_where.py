@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import worker as framework_worker
+from conformance.running import worker as framework_worker
 
 _KEY = pytest.StashKey[Path]()
 _SEEN = {"items": [], "started": []}

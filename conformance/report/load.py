@@ -25,7 +25,7 @@ from pathlib import Path
 
 import jsonschema
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "results.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 # fields that may differ between two runs of the same observation
 VOLATILE = frozenset({"duration"})

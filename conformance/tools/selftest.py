@@ -33,8 +33,8 @@ from pathlib import Path
 
 import yaml
 
-from . import blocks
-from .spec import ROOT, SPEC_DIR, SpecError, load_all, read_yaml
+from conformance.language.spec import ROOT, SPEC_DIR, SpecError, load_all, read_yaml
+from conformance.tools import blocks
 
 MODULE = "tests.mutants"
 WEAK_FILE = ROOT / "tests" / "weak_clauses.yaml"

@@ -46,7 +46,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from . import formula, limits, paths
+from conformance.language import formula, limits, paths
+from conformance.language.cases import make_input, resolve_model, resolve_value
 
 # parameters that are sizes, with the smallest value each may take
 SIZE_MINIMUM = {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0}
@@ -306,7 +307,6 @@ def _validate_generator(where, gen, literal, clause, doms, names):
 
 
 def _literal(value, clause, where, dtype="int32") -> np.ndarray:
-    from .spec import make_input  # spec imports this module
 
     if dtype == "int32" and clause.model:
         dtype = clause.model.get("input_dtype", "int32")
@@ -346,7 +346,6 @@ def _fits_indices(where, array, low, high, dtypes, clause):
 
 def _check_limits(clause, maxima):
     """The resource limits at every domain's maximum: the largest example a run may draw."""
-    from .spec import resolve_model, resolve_value
 
     model = resolve_model(clause, maxima) if clause.model else None
     args = {}

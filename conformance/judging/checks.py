@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import paths
-from .spec import resolve_value
-from .tolerances import DEFAULT, TOLERANCES
+from conformance.judging.tolerances import DEFAULT, TOLERANCES
+from conformance.language import paths
+from conformance.language.cases import resolve_value
 
 
 class NotNumeric(ValueError):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 RELEASES = Path(__file__).resolve().parent / "releases.yaml"
 # The suite's own dependencies, unpinned: the pins in pyproject.toml (numpy 2) do not fit old
 # frameworks, so pip chooses versions that fit the framework's requirements.

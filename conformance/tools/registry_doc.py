@@ -7,9 +7,9 @@ import re
 import yaml
 
 from backends import DEFAULT_ORDER
-
-from . import blocks, registry
-from .spec import load_all
+from conformance.language import registry
+from conformance.language.spec import load_all
+from conformance.tools import blocks
 
 START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
 

@@ -9,10 +9,10 @@ import numpy as np
 
 from backends.base import Layer, Model, Unsupported
 from backends.reference import Reference, seeded_weights
-
-from .actions import AdapterError, Case, run_case
-from .spec import Clause, make_input, resolve_model, resolve_value
-from .worker import Worker
+from conformance.language.cases import make_input, resolve_model, resolve_value
+from conformance.language.spec import Clause
+from conformance.running.actions import AdapterError, Case, run_case
+from conformance.running.worker import Worker
 
 START_TIMEOUT = 600.0  # importing TensorFlow on a busy 2-core machine can take a while
 

@@ -10,9 +10,10 @@ import re
 import traceback
 from dataclasses import dataclass, field
 
-from . import checks, registry
-from .characterize import describe
-from .spec import Clause
+from conformance.judging import checks
+from conformance.judging.describers import describe
+from conformance.language import registry
+from conformance.language.spec import Clause
 
 
 @dataclass

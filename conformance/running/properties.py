@@ -1,6 +1,6 @@
 """Drawn examples on every backend: Hypothesis properties, through the workers, in batches.
 
-Still one pytest item per clause x backend. For a drawable clause (conformance/drawing.py) the
+Still one pytest item per clause x backend. For a drawable clause (conformance/language/drawing.py) the
 item runs:
 
 1. **pass 1**: the clause's Hypothesis test in recording mode draws the profile's number of
@@ -32,9 +32,9 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from . import drawing, registry
-from .outcome import Outcome, judge, judging_error
-from .session import make_case
+from conformance.judging.outcome import Outcome, judge, judging_error
+from conformance.language import drawing, registry
+from conformance.running.session import make_case
 
 
 @dataclass(frozen=True)

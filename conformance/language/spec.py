@@ -15,14 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
-import numpy as np
 import yaml
 
-from backends.base import Layer, Model
+from conformance.language import drawing, formula, limits, paths, vocabulary
+from conformance.language.cases import NAMES, resolve_model, resolve_value
 
-from . import drawing, formula, limits, paths
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _spec_dir() -> Path:
@@ -30,7 +28,7 @@ def _spec_dir() -> Path:
     source tree's specs/ there, as package data), else specs/ next to the conformance package
     (a source tree, an editable install). Found from this file, never by importing a top-level
     ``specs``, which a folder of that name where the suite runs would shadow."""
-    packaged = Path(str(importlib.resources.files(__package__) / "specs"))
+    packaged = Path(str(importlib.resources.files("conformance") / "specs"))
     return packaged if packaged.is_dir() else ROOT / "specs"
 
 
@@ -52,11 +50,9 @@ ACTION_ARGS = {
 }
 NEEDS_MODEL = {"forward", "summary", "weights", "fresh_weights", "train_step", "loss", "mask",
                "pretrained"}
-INPUT_GENERATORS = {"ints", "ones", "uniform", "values"}
 # normative: the document says it (the clause quotes it); extension: beyond the text but standard
 # Keras behaviour, judged like normative and scored apart; characterization: the document is silent
 LEVELS = ("normative", "extension", "characterization")
-NAMES = ("dtype", "name", "embeddings_initializer")  # keys whose string values are names, not formulas
 JUDGED = ("normative", "extension")
 
 
@@ -203,7 +199,6 @@ def _id_pattern() -> re.Pattern:
 
 
 def check_clause(clause: Clause) -> None:
-    from . import characterize
 
     # the schema's pattern is searched, and its '$' also matches before a final newline
     if not _id_pattern().fullmatch(clause.id):
@@ -231,9 +226,9 @@ def check_clause(clause: Clause) -> None:
                          "rests on, verbatim (or make it an extension)")
     if clause.level == "characterization" and not clause.characterize:
         raise ValueError("a characterization clause needs 'characterize'")
-    if clause.characterize and clause.characterize["describe"] not in characterize.DESCRIBERS:
+    if clause.characterize and clause.characterize["describe"] not in vocabulary.DESCRIBERS:
         raise ValueError(f"unknown describer {clause.characterize['describe']!r} "
-                         f"(known: {', '.join(sorted(characterize.DESCRIBERS))})")
+                         f"(known: {', '.join(sorted(vocabulary.DESCRIBERS))})")
     if clause.model:
         for dim in clause.model.get("input", []):
             _formula(dim, params)
@@ -322,7 +317,7 @@ def _formula(value, params):
 
 
 def check_limits(clause: Clause) -> None:
-    """Refuse a clause whose arrays exceed the budget of conformance/limits.py."""
+    """Refuse a clause whose arrays exceed the budget of conformance/language/limits.py."""
     model = resolve_model(clause) if clause.model else None
     args = {key: value if key in ("data", "name") else resolve_value(value, clause.params)
             for key, value in clause.args.items()}
@@ -348,47 +343,3 @@ def _walk(value):
             yield from _walk(item)
     elif isinstance(value, str):
         yield value
-
-
-# -- resolution: formulas -> numbers, generators -> arrays ---------------------------------------
-def resolve_value(value, params):
-    if isinstance(value, list):
-        return [resolve_value(v, params) for v in value]
-    if isinstance(value, dict):
-        return {k: (v if k in NAMES else resolve_value(v, params)) for k, v in value.items()}
-    if value is None or isinstance(value, bool):
-        return value
-    return formula.evaluate(value, params)
-
-
-def resolve_model(clause: Clause, params=None) -> Model:
-    params = clause.params if params is None else params
-    layers = []
-    for layer in clause.model["layers"]:
-        (kind, args), = layer.items()
-        layers.append(Layer(kind, resolve_value(dict(args), params)))
-    shape = clause.model.get("input")
-    return Model(tuple(layers), tuple(resolve_value(shape, params)) if shape else None,
-                 clause.model.get("input_dtype", "int32"))
-
-
-def make_input(spec, params, default_dtype="int32") -> np.ndarray:
-    """A literal nested list, or a generator: {ints: shape, high, seed}, {ones: shape},
-    {uniform: shape, seed}, {values: literal, dtype}; an array (a drawn example's) as it is."""
-    if isinstance(spec, np.ndarray):
-        return spec
-    if isinstance(spec, dict):
-        spec = resolve_value(spec, params)
-        dtype = spec.get("dtype")
-        if "ints" in spec:
-            rng = np.random.default_rng(spec.get("seed", 0))
-            return rng.integers(spec.get("low", 0), spec["high"], spec["ints"]).astype(dtype or default_dtype)
-        if "ones" in spec:
-            return np.ones(spec["ones"], dtype or "float32")
-        if "uniform" in spec:
-            rng = np.random.default_rng(spec.get("seed", 0))
-            return rng.uniform(-1, 1, spec["uniform"]).astype(dtype or "float32")
-        if "values" in spec:
-            return np.asarray(spec["values"], dtype or default_dtype)
-        raise ValueError(f"unknown input generator {sorted(spec)}; use one of {sorted(INPUT_GENERATORS)}")
-    return np.asarray(resolve_value(spec, params), default_dtype)

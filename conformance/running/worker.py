@@ -3,7 +3,7 @@
 Keras fixes its backend at import (``KERAS_BACKEND``) and tf-keras and Keras 3 both load
 TensorFlow, so every non-reference backend runs in a process of its own, with the environment
 its adapter asks for. The test process sends it resolved cases over a socket and gets
-observations back (conformance/channel.py: plain values and NumPy arrays only, so no framework
+observations back (conformance/running/channel.py: plain values and NumPy arrays only, so no framework
 object is ever unpickled, and no framework imported, in the test process). If the worker
 crashes, hangs, or writes anything but a well-formed reply, only the case in flight is reported
 as an error and the worker's whole process group is killed; the next case starts a fresh
@@ -19,10 +19,10 @@ import sys
 import tempfile
 import time
 
-from .actions import AdapterError, run_case
-from .channel import Channel, ChannelError, loads_plain
+from conformance.running.actions import AdapterError, run_case
+from conformance.running.channel import Channel, ChannelError, loads_plain
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A source tree: the worker runs from its root, which goes first on its PYTHONPATH (so the
 # engine, the adapters and tests' adapters import from it). An installed suite imports from
 # site-packages like any package; putting site-packages ahead of the standard library, or
@@ -124,7 +124,7 @@ class Worker:
         for name, value in self.env_defaults.items():
             env.setdefault(name, value)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "conformance.worker", self.backend_name, str(child.fileno())],
+            [sys.executable, "-m", "conformance.running.worker", self.backend_name, str(child.fileno())],
             pass_fds=[child.fileno()], env=env, cwd=ROOT if SOURCE_TREE else None, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )

@@ -20,7 +20,7 @@ import numpy as np
 
 from backends.base import FrameworkRaised, Layer, Model, Unsupported
 
-_ENGINE = Path(__file__).resolve().parent
+_ENGINE = Path(__file__).resolve().parent.parent  # the conformance package
 _ADAPTERS = _ENGINE.parent / "backends"
 # The reference *is* the system under test when it runs: its deliberate errors (an index out of
 # the layer's contract) are its behaviour, like a framework's. Its bugs are caught by tests/.

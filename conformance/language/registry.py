@@ -27,7 +27,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
+from conformance.language.spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
 ENTRY_KEYS = {"clause", "reason", "link", "snippet", "releases", "observed", "scope"}
