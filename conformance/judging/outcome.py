@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from conformance.judging import checks
 from conformance.judging.describers import describe
-from conformance.language import registry
+from conformance.language import registry, vocabulary
 from conformance.language.spec import Clause
 
 
@@ -261,9 +261,7 @@ def emulated_fields(clause: Clause, declared) -> dict | None:
     not touch ``shapes[0]``."""
     if not declared or not isinstance(declared, dict):
         return None
-    read = [path for check in clause.expect
-            for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict)
-                         else None) if path]
+    read = [path for check in clause.expect for path in vocabulary.fields_read(check)]
     if clause.characterize and clause.characterize.get("of"):
         read.append(clause.characterize["of"])
     touched = {str(f): str(idiom) for f, idiom in declared.items()

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from backends.base import Layer, Model
-from conformance.language import formula
+from conformance.language import formula, vocabulary
 
-NAMES = ("dtype", "name", "embeddings_initializer")  # keys whose string values are names, not formulas
-INPUT_GENERATORS = {"ints", "ones", "uniform", "values"}
+NAMES = vocabulary.NAMES  # keys whose string values are names, not formulas
+INPUT_GENERATORS = tuple(vocabulary.INPUT_GENERATORS)
 
 
 # -- resolution: formulas -> numbers, generators -> arrays ---------------------------------------

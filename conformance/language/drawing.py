@@ -14,18 +14,9 @@ input array::
 
 A clause that is not drawable says why instead (``draw: "pinned to the document's printed matrix"``).
 
-Generators (the shapes are lists of integers and parameter names):
-
-==================  =============================================================================
-``indices``         integers in [0, high-1], VOC_SIZE-1 drawn often; ``last: true`` makes sure it
-                    occurs; ``dtype`` lists the index dtypes the document allows (drawn)
-``padded``          index rows padded with zeros (index 0 = missing input) and non-zero indices in
-                    [1, high-1]: ``layout: anywhere`` (leading, interior and trailing zeros, each
-                    row its own) or ``trailing``; ``empty_rows: true`` allows rows of zeros only
-``floats``          float32 values in [low, high]
-``resample_masked`` a copy of another drawn array (a path such as ``targets[0]``) with new values
-                    at the steps where the index array ``where`` is 0
-==================  =============================================================================
+The generators (``indices``, ``padded``, ``floats``, ``resample_masked``), their arguments and the
+parameters that are sizes are declared in conformance/language/vocabulary/generators.py and listed
+in docs/SPEC-LANGUAGE.md.
 
 Validation refuses a domain that contradicts the clause's own literal values: every document value
 lies inside its domain, every literal input fits its generator (shape, index range, padding layout,
@@ -46,11 +37,11 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance.language import formula, limits, paths
+from conformance.language import formula, limits, paths, vocabulary
 from conformance.language.cases import make_input, resolve_model, resolve_value
 
-# parameters that are sizes, with the smallest value each may take
-SIZE_MINIMUM = {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0}
+# parameters that are sizes, with the smallest value each may take (vocabulary.SIZES)
+SIZE_MINIMUM = {name: low for name, (low, _) in vocabulary.SIZES.items()}
 # ci profile: sizes drawn jointly from these, smallest first (Hypothesis shrinks towards the
 # first); a clause's domain clips each value (batch 0, the empty batch, becomes 1 where a clause
 # does not allow it; -inf and inf stand for a domain's ends). Every new shape costs a compilation
@@ -62,10 +53,10 @@ BUCKETS = (
     {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0, "factor": -np.inf},
     {"voc_size": 20000, "vec_dim": 16, "units": 4, "inputs": 8, "depth": 3, "batch": 5, "factor": np.inf},
 )
-INDEX_DTYPES = ("int32", "int64")
-ARRAY_KEYS = ("inputs", "x", "y", "targets")
-GENERATORS = ("indices", "padded", "floats", "resample_masked")
-LAYOUTS = ("anywhere", "trailing")
+INDEX_DTYPES = vocabulary.INDEX_DTYPES
+ARRAY_KEYS = vocabulary.ARRAY_KEYS
+GENERATORS = tuple(vocabulary.DRAW_GENERATORS)
+LAYOUTS = vocabulary.DRAW_GENERATORS["padded"].arg("layout").values
 # the reference's weights for a drawn example come from a drawn seed: a few of them, so that the
 # same weights recur (one copy in a batch's message) while values still vary between examples
 SEED_RANGE = (0, 31)
@@ -211,8 +202,7 @@ def validate(clause, check_expect) -> None:
 
 
 _SHAPED = set(SIZE_MINIMUM)
-_NOT_FORMULAS = {"name", "dtype", "describe", "of", "check", "why", "matching", "tolerance", "nan", "layout",
-                 "where", "resample_masked", "embeddings_initializer", "input_dtype"}
+_NOT_FORMULAS = vocabulary.NOT_FORMULAS
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -242,6 +232,9 @@ def _validate_generator(where, gen, literal, clause, doms, names):
     if len(kinds) != 1:
         raise ValueError(f"draw: with: {where}: one generator of {', '.join(GENERATORS)}, not {sorted(gen)}")
     kind = kinds[0]
+    problem = vocabulary.args_problem(vocabulary.DRAW_GENERATORS[kind], gen, f"the {kind} generator")
+    if problem:
+        raise ValueError(f"draw: with: {where}: {problem}")
     for key in ("high", "low"):
         if key in gen:
             formula.validate(str(gen[key]), names)

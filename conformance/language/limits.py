@@ -19,11 +19,16 @@ import math
 
 import numpy as np
 
+from conformance.language import vocabulary
+
 MAX_ELEMENTS = 10_000_000
 MAX_STEPS = 10_000
 MAX_COUNT = 100
 MAX_NODES = 100_000
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+# input generators whose own key is the array's shape ({ints: [2, 3]}); ``values`` holds the array
+_SHAPED_GENERATORS = tuple(name for name, word in vocabulary.INPUT_GENERATORS.items()
+                           if word.arg(name).kind == "shape")
 
 
 class LimitError(ValueError):
@@ -59,7 +64,7 @@ def dim(value) -> int:
 def shape_of(spec) -> tuple[int, ...]:
     """The shape of an input array, from a resolved generator or a literal nested list."""
     if isinstance(spec, dict):
-        for key in ("ints", "ones", "uniform"):
+        for key in _SHAPED_GENERATORS:
             if key in spec:
                 size = spec[key]
                 return tuple(dim(d) for d in (size if isinstance(size, (list, tuple)) else [size]))
@@ -128,8 +133,8 @@ def check(action: str, model, args: dict, params: dict) -> None:
     count = dim(args.get("count", 1)) if action == "fresh_weights" else 1
     if count > MAX_COUNT:
         raise LimitError(f"fresh_weights builds {count:,} models (limit {MAX_COUNT})")
-    inputs = [("inputs", s) for s in args.get("inputs", [])] + [
-        (key, args[key]) for key in ("x", "y") if key in args] + [("targets", s) for s in args.get("targets", [])]
+    inputs = [(arg.key, spec) for arg in vocabulary.ACTIONS[action].args if arg.key in args
+              for spec in (args[arg.key] if arg.kind == "arrays" else [args[arg.key]] if arg.kind == "array" else [])]
     if model is not None:
         copies = count * (len(args.get("inputs", [])) if args.get("separately") else 1) or 1
         items += [(what, size * copies) for what, size in weights(model)]

@@ -18,7 +18,7 @@ import jsonschema
 import yaml
 
 from conformance.language import drawing, formula, limits, paths, vocabulary
-from conformance.language.cases import NAMES, resolve_model, resolve_value
+from conformance.language.cases import resolve_model, resolve_value
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -35,24 +35,9 @@ def _spec_dir() -> Path:
 SPEC_DIR = _spec_dir()
 SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
 
-# action -> (required keys, optional keys) of its ``with`` block
-ACTION_ARGS = {
-    "forward": ({"inputs"}, {"sequences", "separately"}),
-    "summary": (set(), set()),
-    "weights": (set(), {"x"}),
-    "fresh_weights": (set(), {"count", "seed"}),
-    "train_step": ({"x", "y", "lr"}, set()),
-    "loss": ({"x", "targets"}, set()),
-    "mask": ({"x"}, set()),
-    "construct": ({"kwargs"}, {"config"}),
-    "pretrained": (set(), {"x"}),
-    "document": ({"name"}, {"data", "shape", "matrix"}),
-}
-NEEDS_MODEL = {"forward", "summary", "weights", "fresh_weights", "train_step", "loss", "mask",
-               "pretrained"}
 # normative: the document says it (the clause quotes it); extension: beyond the text but standard
 # Keras behaviour, judged like normative and scored apart; characterization: the document is silent
-LEVELS = ("normative", "extension", "characterization")
+LEVELS = tuple(vocabulary.LEVELS)
 JUDGED = ("normative", "extension")
 
 
@@ -110,7 +95,7 @@ class Clause:
 
 @lru_cache(maxsize=1)
 def _validator():
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = vocabulary.fill_schema(json.loads(SCHEMA_PATH.read_text()))
     return jsonschema.Draft202012Validator(schema)
 
 
@@ -209,15 +194,17 @@ def check_clause(clause: Clause) -> None:
         except formula.FormulaError as exc:
             raise ValueError(f"params: {name}: {exc}") from None
     params = clause.params
-    required, optional = ACTION_ARGS[clause.action]
-    missing = required - set(clause.args)
-    unknown = set(clause.args) - required - optional
+    action = vocabulary.ACTIONS[clause.action]
+    missing = [key for key in action.required if key not in clause.args]
+    unknown = set(clause.args) - set(action.keys)
     if missing:
         raise ValueError(f"action {clause.action!r} needs 'with' keys {sorted(missing)}")
     if unknown:
-        raise ValueError(f"unknown 'with' keys {sorted(unknown)} for action {clause.action!r}")
-    if clause.action in NEEDS_MODEL and not clause.model:
+        raise ValueError(f"unknown 'with' keys {sorted(unknown)} for action {clause.action!r} "
+                         f"(it takes {', '.join(action.keys) or 'none'})")
+    if action.needs_model and not clause.model:
         raise ValueError(f"action {clause.action!r} needs a model")
+    _check_arrays(clause, action)
     if clause.judged and not clause.expect:
         raise ValueError(f"a{'n' if clause.level == 'extension' else ''} {clause.level} clause needs "
                          "at least one 'expect' check")
@@ -237,7 +224,7 @@ def check_clause(clause: Clause) -> None:
             for key, value in args.items():
                 if key == "embeddings_regularizer":
                     _formula(value["l2"], params)
-                elif key in NAMES:
+                elif key in vocabulary.NAMES:
                     continue
                 elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
                     _formula(value, params)
@@ -246,6 +233,22 @@ def check_clause(clause: Clause) -> None:
     _check_rescaled_rows(clause)
     check_checks(clause.expect, params)
     drawing.validate(clause, check_checks)
+
+
+def _check_arrays(clause: Clause, action) -> None:
+    """The ``with`` values that are arrays: a list of them where the action takes one per call,
+    and every input generator known and given the arguments it takes."""
+    for arg in action.args:
+        value = clause.args.get(arg.key)
+        if value is None or arg.kind not in ("array", "arrays"):
+            continue
+        if arg.kind == "arrays" and not isinstance(value, list):
+            raise ValueError(f"with: {arg.key}: a list of arrays (one per call), not {value!r}"[:300])
+        for where, item in ([(f"{arg.key}[{n}]", v) for n, v in enumerate(value)] if arg.kind == "arrays"
+                            else [(arg.key, value)]):
+            problem = vocabulary.input_generator_problem(item) if isinstance(item, dict) else None
+            if problem:
+                raise ValueError(f"with: {where}: {problem}")
 
 
 def _check_rescaled_rows(clause: Clause) -> None:
@@ -278,23 +281,22 @@ def check_checks(checks: list, params: dict, formulas: bool = True) -> None:
         for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict) else None):
             if path is not None:
                 paths.validate(path)
-        if check["check"] == "normal" and not {"mean", "std"} <= set(check):
-            raise ValueError("a normal check needs 'mean' and 'std'")
-        if check["check"] in ("within", "uniform", "attains") and not {"low", "high"} <= set(check):
-            raise ValueError(f"a{'n' if check['check'] == 'attains' else ''} {check['check']} check "
-                             "needs 'low' and 'high'")
-        for key in ("low", "high", "mean", "std"):
-            if key in check:
-                formula_of(check[key])
-        to = check.get("to")
-        if (check["check"] in ("equal", "shape") and to != "reference" and not isinstance(to, dict)
-                and not check.get("literal")):
-            for value in _walk(to):
+        problem = vocabulary.check_problem(check)
+        if problem:
+            raise ValueError(problem)
+        for arg in vocabulary.CHECKS[check["check"]].args:
+            value = check.get(arg.key)
+            if value is None:
+                continue
+            if arg.kind == "formula":
                 formula_of(value)
-        rows = check.get("rows")
-        if rows is not None and rows != "looked_up":
-            for value in _walk(rows):
-                formula_of(value)
+            elif arg.kind == "target" and value != "reference" and not isinstance(value, dict) \
+                    and not check.get("literal"):
+                for leaf in _walk(value):
+                    formula_of(leaf)
+            elif arg.kind == "rows" and value != "looked_up":
+                for leaf in _walk(value):
+                    formula_of(leaf)
 
 
 def check_errors(checks) -> str | None:
@@ -335,7 +337,7 @@ def _walk(value):
     """Formula-bearing leaves of a ``with`` block (strings under known numeric keys)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("name", "dtype", "describe"):
+            if key in vocabulary.NAMES:
                 continue
             yield from _walk(item)
     elif isinstance(value, list):
