@@ -1,4 +1,4 @@
-"""``python -m conformance run|report|diff|divergences|sweep|selftest``: thin argparse front end."""
+"""``python -m conformance run|report|diff|divergences|sweep|selftest|spec-language``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,22 @@ def run(pytest_args) -> int:
     package = Path(__file__).resolve().parent
     return subprocess.call([sys.executable, "-m", "pytest", "-c", str(package / "run.ini"), "--rootdir",
                             str(package), "-p", "conformance.plugin", str(package), *pytest_args])
+
+
+def spec_language(args) -> int:
+    """``python -m conformance spec-language [--write | --schema]``."""
+    import json
+
+    from conformance.language import spec, vocabulary
+    from conformance.tools import spec_language as doc
+
+    if args.schema:
+        print(json.dumps(vocabulary.fill_schema(json.loads(spec.SCHEMA_PATH.read_text())), indent=1))
+    elif args.write:
+        print(f"{doc.DOC_PATH}: {'updated' if doc.write() else 'already up to date'}")
+    else:
+        print(doc.markdown(), end="")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -49,7 +65,15 @@ def main(argv=None) -> int:
     st.add_argument("--module", default="tests.mutants", help="where the mutants are (default tests.mutants)")
     st.add_argument("--spec-dir", default=None, help="the spec files (default specs/)")
     st.add_argument("--weak", default=None, help="the list of weak clauses (default tests/weak_clauses.yaml)")
+    lang = sub.add_parser("spec-language", help="print docs/SPEC-LANGUAGE.md, the catalogue of the spec "
+                                                "language, generated from conformance/language/vocabulary")
+    lang.add_argument("--write", action="store_true", help="rewrite docs/SPEC-LANGUAGE.md")
+    lang.add_argument("--schema", action="store_true",
+                      help="print spec.schema.json with its enumerations filled from the vocabulary")
     args = parser.parse_args(argv)
+
+    if args.command == "spec-language":
+        return spec_language(args)
 
     if args.command == "sweep":
         return sweep.main(args)

@@ -8,6 +8,9 @@ Nothing passes by accident: values are compared in full (the short forms made by
 are for messages only), nested lists must have the same lengths at every level, a value that is
 not numeric never matches a number, and NaN never matches anything, NaN included, unless the
 check says ``nan: equal`` (then NaN matches NaN at the same place).
+
+Each check is declared, with its arguments, in conformance/language/vocabulary/checks.py
+(tests/test_vocabulary.py fails on a check implemented here but not declared there).
 """
 from __future__ import annotations
 

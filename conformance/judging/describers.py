@@ -5,6 +5,8 @@ backend's description side by side and flags where backends disagree.
 
 Where the framework raised, the observation holds only ``raised`` and ``message``: :func:`describe`
 answers "raises <type>" for every describer, so none of them reads a field that is not there.
+
+Each describer is declared in conformance/language/vocabulary/clauses.py (tests/test_vocabulary.py).
 """
 from __future__ import annotations
 

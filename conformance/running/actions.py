@@ -4,6 +4,9 @@ A :class:`Case` is a fully resolved clause (numbers instead of formulas, arrays 
 generators, the reference's seeded weights). It is plain data, so it can be sent to the
 backend's worker process, where :func:`run_case` turns it into an *observation*: a dict of
 plain values and NumPy arrays that the checks read by field path.
+
+Each action is declared, with its ``with`` keys and the fields it produces, in
+conformance/language/vocabulary/actions.py (tests/test_vocabulary.py holds the two together).
 """
 from __future__ import annotations
 

@@ -60,5 +60,5 @@ ACTIONS = table(
           Arg("data", "literal", "the data the document's code is given, as written"),
           Arg("shape", "shape", "an array shape the code is given"),
           Arg("matrix", "formulas", "the embedding matrix to set (the document's printed one)")),
-         writes=("output", "weights", "shape", "trainable", "non_trainable", "output_shapes")),
+         writes=("output", "weights", "shape", "trainable", "non_trainable", "output_shapes", "params")),
 )

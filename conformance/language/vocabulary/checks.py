@@ -11,6 +11,8 @@ from conformance.language.vocabulary.records import Arg, Word, table
 WHY = Arg("why", "text", "why the check holds: shown with a failure")
 OF = Arg("of", "field", "the field checked", required=True)
 TO = Arg("to", "target", "the expected value", default="reference")
+LITERAL = Arg("literal", "flag", "take 'to' exactly as written (strings are text, not formulas), e.g. what "
+                                 "an unbuilt Keras model shows, '?'")
 TOLERANCE = Arg("tolerance", "name", "how close is close (rtol/atol)", values=("float32", "loose", "exact"),
                 default="float32")
 NAN = Arg("nan", "name", "equal: NaN matches NaN at the same place; never: NaN matches nothing",
@@ -29,25 +31,25 @@ TOLERANCES = {
 
 CHECKS = table(
     Word("equal", "the field equals the target exactly (nested lists: same lengths at every level)",
-         (OF, TO, Arg("literal", "flag", "compare with 'to' exactly as written (strings are text, not "
-                                         "formulas), e.g. what an unbuilt Keras model shows, '?'"), NAN, WHY)),
+         (OF, TO, LITERAL, NAN, WHY)),
     Word("close", "the field is close to the target, element by element, same shape",
-         (OF, TO, TOLERANCE, NAN, WHY)),
+         (OF, TO, LITERAL, TOLERANCE, NAN, WHY)),
     Word("shape", "the field's shape is the target (a list of formulas), or the reference's field's shape",
-         (OF, TO, WHY)),
+         (OF, TO, LITERAL, WHY)),
     Word("dtype", "the field's NumPy dtype is the named one",
          (OF, Arg("to", "name", "the dtype, e.g. float32", required=True), WHY)),
     Word("within", "every value of the field lies in [low, high]", (OF, LOW, HIGH, WHY)),
     Word("uniform", "the field's values are a sample of U[low, high] (Kolmogorov-Smirnov, mean, variance)",
          (OF, LOW, HIGH, ALPHA, WHY)),
-    Word("differ", "the field differs from the target (arrays of numbers without NaN)", (OF, TO, WHY)),
-    Word("identical", "the field is bit for bit the target: same shape, dtype and bytes", (OF, TO, NAN, WHY)),
+    Word("differ", "the field differs from the target (arrays of numbers without NaN)", (OF, TO, LITERAL, WHY)),
+    Word("identical", "the field is bit for bit the target: same shape, dtype and bytes",
+         (OF, TO, LITERAL, NAN, WHY)),
     Word("row_norms", "every row of the field (a matrix) has norm 'to'; with 'rows', those rows do",
          (OF, Arg("to", "formula", "the norm, one number or one per row", default=1.0),
           Arg("tolerance", "name", TOLERANCE.text, values=TOLERANCE.values, default="loose"),
           Arg("rows", "rows", "the rows whose norms are checked"), WHY)),
     Word("changed_rows", "exactly the listed rows differ between the field and the target (matrices)",
-         (OF, TO, Arg("rows", "rows", "the rows expected to change, or looked_up: the indices of the "
+         (OF, TO, LITERAL, Arg("rows", "rows", "the rows expected to change, or looked_up: the indices of the "
                                       "clause's x", required=True), WHY)),
     Word("is_true", "the field is true (booleans only; every element of an array)", (OF, WHY)),
     Word("is_false", "the field is false (booleans only; every element of an array)", (OF, WHY),
@@ -61,13 +63,13 @@ CHECKS = table(
     Word("repeats_at_masked", "at each masked step (index 0) after a sample's first input, the output "
          "repeats the previous step's (the field: per-step outputs of the clause's first input)", (OF, WHY)),
     Word("last_step", "the field equals the last step of the target (a return_sequences=True output)",
-         (OF, TO, TOLERANCE, NAN, WHY)),
+         (OF, TO, LITERAL, TOLERANCE, NAN, WHY)),
     Word("attains", "the sample reaches both ends of [low, high], within 'margin'",
          (OF, LOW, HIGH, Arg("margin", "formula", "how near an end counts as reaching it", default=0.0004), WHY)),
     Word("independent", "neighbouring components of a matrix (in rows and in columns) are uncorrelated",
          (OF, ALPHA, WHY)),
     Word("close_from_first_input", "close to the target at every (sample, step) from the sample's first "
-         "unmasked input on (per-step outputs of the clause's first input)", (OF, TO, TOLERANCE, WHY)),
+         "unmasked input on (per-step outputs of the clause's first input)", (OF, TO, LITERAL, TOLERANCE, WHY)),
     Word("normal", "the field's values are a sample of N(mean, std^2) (Kolmogorov-Smirnov, mean, variance)",
          (OF, Arg("mean", "formula", "the mean", required=True),
           Arg("std", "formula", "the standard deviation", required=True), ALPHA, WHY)),
