@@ -309,7 +309,7 @@ def _md(text: str) -> str:
 
 
 def markdown(verdict: Verdict) -> str:
-    """The generated block of docs/SELFTEST.md: the score, every mutant with the clauses that caught it, the weak list."""
+    """The block of docs/SELFTEST.md: the score, every mutant with the clauses that caught it, the weak list."""
     normative = sum(c.level == "normative" for c in verdict.clauses)
     lines = [f"**Mutation score: {verdict.killed}/{len(verdict.mutants)} ({verdict.score:.0f}%).** "
              f"{len(verdict.mutants)} mutants (`tests/mutants.py`), each a plausible framework bug run as a "
