@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     dif.add_argument("--allow-incomplete", action="store_true",
                      help="compare even if NEW does not say its run was complete")
     div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
-    div.add_argument("--update", metavar="README", help="rewrite the table block in this file")
+    div.add_argument("--update", metavar="FILE", help="rewrite the table block in this file (docs/DIVERGENCES.md)")
     swp = sub.add_parser("sweep", help="run the suite on several releases per backend, each in its own venv")
     from conformance.tools import sweep
 
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
     st.add_argument("--mutant", action="append", default=[], metavar="NAME",
                     help="run only this mutant (repeatable; the weak-clause check needs them all)")
-    st.add_argument("--update", metavar="README", help="rewrite the selftest block in this file")
+    st.add_argument("--update", metavar="FILE", help="rewrite the selftest block in this file (docs/SELFTEST.md)")
     st.add_argument("--module", default="tests.mutants", help="where the mutants are (default tests.mutants)")
     st.add_argument("--spec-dir", default=None, help="the spec files (default specs/)")
     st.add_argument("--weak", default=None, help="the list of weak clauses (default tests/weak_clauses.yaml)")

@@ -4,7 +4,7 @@ Each is the NumPy reference with one bug that never fires at any of the document
 every clause passes at the document's values) and only shows at other sizes or values: a larger
 index, a wider vector, a bigger batch, more units, a longer sequence, another L2 factor or
 learning rate, another index dtype, an empty batch. The drawn examples of the ``ci`` profile must
-catch every one of them (tests/test_drawn.py runs them; the README lists them with the score):
+catch every one of them (tests/test_drawn.py runs them; docs/DRAWN-EXAMPLES.md lists them with the score):
 
     pytest conformance --backend tests.off_example_faults:IndexFiveAndAbove
 

@@ -93,9 +93,9 @@ def test_a_huge_dimension_is_refused_at_load(tmp_path):
     assert "embedding matrix 1000000000 x 2" in line
 
 
-def test_the_readme_documents_the_limits():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Resource limits", 1)[1].split("\n#", 1)[0]
+def test_the_docs_document_the_limits():
+    page = (ROOT / "docs" / "RELIABILITY.md").read_text()
+    section = page.split("## Resource limits", 1)[1].split("\n#", 1)[0]
     for number in (limits.MAX_ELEMENTS, limits.MAX_STEPS, limits.MAX_COUNT, limits.MAX_NODES):
         assert f"{number:,}" in section
     assert "2**64" in section and "--case-timeout" in section

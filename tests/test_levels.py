@@ -62,7 +62,9 @@ def test_the_report_shows_both_scores_and_the_quotes():
     assert "| Normative | Extensions |" in md and "**1/2 conform** | 1/3 conform |" in md
     assert "> it outputs the i-th row" in md
     html = render(model, "report.html.j2")
-    assert "extensions: 1/3 conform" in html and "<blockquote>it outputs the i-th row</blockquote>" in html
+    summary = html.split('id="summary"', 1)[1].split('id="matrix"', 1)[0]  # the summary opens the report
+    assert "<strong>1/2 conform</strong>" in summary and "1/3 conform" in summary
+    assert "<blockquote>it outputs the i-th row</blockquote>" in html
 
 
 SPEC = """

@@ -285,7 +285,7 @@ def test_real_errata_say_since_which_release_from_the_runs(real):
 
 
 def test_real_facts_of_the_two_releases(real):
-    """What the README's release notes record (each confirmed with a framework-only snippet): Keras 3.0
+    """What docs/FRAMEWORK-RELEASES.md records (each confirmed with a framework-only snippet): Keras 3.0
     refuses input_length (ValueError), 3.15 accepts it with a deprecation warning; predict on a plain
     list fails on both."""
     _, model = real

@@ -1,4 +1,7 @@
-"""The report's content (errata, coverage, characterization) and its rendering (escaped)."""
+"""The report's content (errata, coverage, characterization) and its rendering (escaped, and laid
+out so that a 1,400-pixel window shows the summary first and every backend's column)."""
+import html as html_lib
+import json
 import re
 import subprocess
 import sys
@@ -215,6 +218,68 @@ def test_html_renders_in_headless_chromium(tmp_path):
                    capture_output=True, timeout=120, check=False)
     assert png.exists() and png.stat().st_size > 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# Appended to a copy of report.html: once laid out, the page writes where things are into the DOM,
+# which --dump-dom prints. The matrix is the first table after the "matrix" heading; its last
+# len(backends) header cells are the backend columns.
+PROBE = """<script>
+window.addEventListener('load', () => {
+  const n = %d, top = id => { const e = document.getElementById(id); return e ? e.getBoundingClientRect().top : null; };
+  let el = document.getElementById('matrix');
+  while (el && !(el.matches('table') || el.querySelector('table'))) el = el.nextElementSibling;
+  const table = el && (el.matches('table') ? el : el.querySelector('table'));
+  const ths = table ? [...table.querySelectorAll('thead th')].slice(-n) : [];
+  const out = {width: window.innerWidth, summary: top('summary'), matrix: top('matrix'),
+               headers: ths.map(th => ({text: th.textContent, right: th.getBoundingClientRect().right}))};
+  const pre = document.createElement('pre'); pre.id = 'layout-probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _realistic():
+    """The scenario with what makes a real report wide: each backend's engine named in full, long
+    claims and behaviours, drawn examples in every judged cell."""
+    doc = scenario()
+    details = {"reference": "NumPy reference (numpy 2.4.6)",
+               "keras-tensorflow": "keras 3.15.1 on tensorflow 2.21.0", "keras-jax": "keras 3.15.1 on jax 0.10.2",
+               "keras-torch": "keras 3.15.1 on torch 2.13.0+cpu", "tf-keras": "tf-keras 2.21.0 on tensorflow 2.21.0",
+               "torch": "PyTorch 2.13.0+cpu (nn.Embedding, nn.Linear, nn.RNN/LSTM/GRU)"}
+    for name, info in doc["backends"].items():
+        info["detail"] = details[name]
+    for r in doc["results"]:
+        r["claim"] = ("input_length takes effect: written as in the document, Sequential() with Embedding("
+                      "input_dim=VOC_SIZE, output_dim=VEC_DIM, input_length=inputs) and no Input has the "
+                      "output shape (None, inputs, VEC_DIM) before it has seen any data.")
+        if r["level"] == "characterization" and r["backend"] != "reference":
+            r["behaviour"] = "raises InvalidArgumentError; 0 -> row 0; -1 -> row 4 (UserWarning)"
+        elif r["status"] in ("conform", "diverge"):
+            r.update(examples=20, profile="ci", seed=0)
+    return doc
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium not installed")
+def test_a_1400_pixel_window_shows_the_summary_first_and_every_backend_column(tmp_path):
+    doc = _realistic()
+    render.write_report(doc, tmp_path / "out")
+    labels = [b["label"] for b in matrix.build(doc)["backends"]]
+    page = (tmp_path / "out" / "report.html").read_text()
+    probe = tmp_path / "out" / "probe.html"
+    probe.write_text(page.replace("</body>", PROBE % len(labels) + "</body>"))
+    proc = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                           "--disable-background-networking", "--disable-component-update",
+                           "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                           "--window-size=1400,1000", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=120, check=False)
+    found = re.search(r'<pre id="layout-probe">([^<]*)</pre>', proc.stdout)
+    assert found, proc.stderr[-2000:]
+    layout = json.loads(html_lib.unescape(found.group(1)))
+    assert layout["width"] == 1400
+    assert [h["text"].strip().startswith(label) for h, label in zip(layout["headers"], labels)] == [True] * 6
+    off = {label: round(h["right"]) for h, label in zip(layout["headers"], labels) if h["right"] > layout["width"]}
+    assert off == {}, f"backend columns past the right edge of a 1,400-pixel window: {off}"
+    assert layout["summary"] is not None and layout["summary"] < layout["matrix"], layout
 
 
 def _with_emulated():

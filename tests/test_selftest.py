@@ -1,5 +1,5 @@
 """The mutation self-test: every mutant caught by a clause it names, no weak normative clause,
-and the README's block current. The full run (about 30 s on 2 cores) happens once per session."""
+and the block of docs/SELFTEST.md current. The full run (about 30 s on 2 cores) happens once per session."""
 import subprocess
 import sys
 from pathlib import Path
@@ -53,9 +53,9 @@ def test_the_mutants_cover_the_bugs_the_issue_lists(verdict):
     assert any(m.base == "torch" for m in verdict.mutants)  # framework-level patches, not only the reference
 
 
-def test_the_readme_shows_the_current_score_and_weak_list(verdict):
-    assert selftest.current(ROOT / "README.md") == selftest.markdown(verdict), (
-        "README.md's selftest block is stale: run python -m conformance selftest --update README.md")
+def test_the_selftest_page_shows_the_current_score_and_weak_list(verdict):
+    assert selftest.current(ROOT / selftest.DOC) == selftest.markdown(verdict), (
+        f"{selftest.DOC}'s selftest block is stale: run python -m conformance selftest --update {selftest.DOC}")
 
 
 def test_the_matrix_marks_named_and_other_catches(verdict):

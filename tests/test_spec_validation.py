@@ -219,7 +219,7 @@ def test_no_spec_files_is_an_error(tmp_path):
         load_all(tmp_path)
 
 
-# -- resource limits (conformance/language/limits.py, README "Resource limits") ---------------------------
+# -- resource limits (conformance/language/limits.py, docs/RELIABILITY.md "Resource limits") ---------------------------
 def test_a_runaway_formula_in_a_spec_is_refused(tmp_path):
     msg = error_of(tmp_path, GOOD.replace("input_dim: voc_size", 'input_dim: "(((9**64)**64)**64)**64"'))
     assert "01-test.yaml: clause 'lookup.sample': formula '(((9**64)**64)**64)**64' reaches" in msg

@@ -161,4 +161,4 @@ def check(action: str, model, args: dict, params: dict) -> None:
     if total > MAX_ELEMENTS:
         what, size = max(items, key=lambda item: item[1])
         raise LimitError(f"needs about {total:,} array elements, over the limit of {MAX_ELEMENTS:,} per clause "
-                         f"(largest: {what}, {size:,} elements; see README 'Resource limits')")
+                         f"(largest: {what}, {size:,} elements; see docs/RELIABILITY.md, 'Resource limits')")

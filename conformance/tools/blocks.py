@@ -1,4 +1,4 @@
-"""Generated blocks in hand-written files (the README's divergence table, the self-test score):
+"""Generated blocks in hand-written files (docs/DIVERGENCES.md's divergence table, docs/SELFTEST.md's self-test score):
 the text between two marker lines is rewritten, everything else is left as it is."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The README's table of known divergences, generated from specs/divergences/*.yaml so that the
-two never drift apart (tests/test_readme.py checks the README holds exactly this text)."""
+"""The table of known divergences in docs/DIVERGENCES.md, generated from specs/divergences/*.yaml
+so that the two never drift apart (tests/test_readme.py checks the page holds exactly this text)."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,7 @@ from conformance.language.spec import load_all
 from conformance.tools import blocks
 
 START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
+DOC = "docs/DIVERGENCES.md"  # the page holding the block, from the repository root
 
 
 def _anchor(entry) -> str:

@@ -16,7 +16,7 @@ still alone in its worker), then reads the results:
 
 It prints the kill matrix (clause x mutant) and the score, and exits 1 if a mutant survives, a
 normative clause is weak without being listed or a listed one is not weak; 2 on a usage error.
-``--update README.md`` rewrites the README's block between the selftest markers
+``--update docs/SELFTEST.md`` (:data:`DOC`) rewrites the block between the selftest markers
 (tests/test_selftest.py keeps it current).
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ from conformance.tools import blocks
 MODULE = "tests.mutants"
 WEAK_FILE = ROOT / "tests" / "weak_clauses.yaml"
 START, END = "<!-- selftest:start -->", "<!-- selftest:end -->"
+DOC = "docs/SELFTEST.md"  # the page holding the block, from the repository root
 FRAMEWORK_COST = 10   # a mutant of a real framework (imports it, runs it) costs about ten NumPy ones
 TIMEOUT = 1800.0
 
@@ -308,7 +309,7 @@ def _md(text: str) -> str:
 
 
 def markdown(verdict: Verdict) -> str:
-    """The README's block: the score, every mutant with the clauses that caught it, the weak list."""
+    """The block of docs/SELFTEST.md: the score, every mutant with the clauses that caught it, the weak list."""
     normative = sum(c.level == "normative" for c in verdict.clauses)
     lines = [f"**Mutation score: {verdict.killed}/{len(verdict.mutants)} ({verdict.score:.0f}%).** "
              f"{len(verdict.mutants)} mutants (`tests/mutants.py`), each a plausible framework bug run as a "
@@ -326,7 +327,7 @@ def markdown(verdict: Verdict) -> str:
 
 
 def update(path, verdict: Verdict) -> bool:
-    """Rewrite the README block between the selftest markers; True when the file changed."""
+    """Rewrite the block between the selftest markers; True when the file changed."""
     try:
         return blocks.rewrite(path, START, END, markdown(verdict))
     except ValueError as exc:
@@ -334,7 +335,7 @@ def update(path, verdict: Verdict) -> bool:
 
 
 def current(path) -> str:
-    """The README's block as it stands."""
+    """The block as it stands in ``path``."""
     text = Path(path).read_text(encoding="utf-8")
     return text.split(START, 1)[1].split(END, 1)[0].lstrip("\n") if START in text else ""
 
