@@ -130,7 +130,7 @@ def test_tox_report_depends_on_every_backend():
 
 
 # -- other releases: tox envs on demand, the weekly nightly canary ------------------------------------
-RELEASE_ENVS = {  # tox env -> (backend, release in conformance/releases.yaml)
+RELEASE_ENVS = {  # tox env -> (backend, release its adapter declares for the sweep)
     "keras-tensorflow-3.0": ("keras-tensorflow", "3.0"),
     "keras-nightly": ("keras-jax", "nightly"),
     "tf-nightly": ("keras-tensorflow", "nightly"),
