@@ -25,8 +25,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[all,dev]"
-	@# tf-keras declares the full `tensorflow` package; it runs on tensorflow-cpu, so no deps
+	@# backend-no-deps:start (generated from the adapters' declarations by python -m conformance catalogue --write)
+	@# tf-keras: tf-keras==2.21.0 is installed with pip --no-deps: it declares the full `tensorflow`
+	@# package, which would clash with tensorflow-cpu (it runs on tensorflow-cpu)
 	$(PY) -m pip install --quiet --no-deps tf-keras==2.21.0
+	@# backend-no-deps:end
 	touch $@
 
 install: $(VENV)/.installed

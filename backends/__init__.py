@@ -1,15 +1,18 @@
 """Adapters, discovered by subclass (as in einops' _backends.py).
 
-Importing an adapter module never imports its framework; that happens inside its methods.
+A built-in backend is a class, in a module of this package, that declares itself with
+``declaration = Declaration(...)`` (backends/base.py). The modules are found with pkgutil, so
+adding a built-in backend is adding its module (and its divergence entries): nothing here, in the
+engine or in the tests lists the backends. Importing an adapter module never imports its
+framework; that happens inside its methods.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import pkgutil
 
-from .base import Backend, Unsupported  # noqa: F401
-
-BUILTIN_MODULES = ("reference", "keras3", "tf_keras", "pytorch")
-DEFAULT_ORDER = ("reference", "keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch")
+from .base import Backend, Declaration, Unsupported  # noqa: F401
 
 
 class UnknownBackend(LookupError):
@@ -22,14 +25,44 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
+@functools.cache
+def _discover() -> tuple[type[Backend], ...]:
+    """The declared adapter classes of this package's modules (private modules aside), in the
+    default order: by ``declaration.order``, then by name."""
+    for module in pkgutil.iter_modules(__path__, f"{__name__}."):
+        if not module.name.rpartition(".")[2].startswith("_"):
+            importlib.import_module(module.name)
+    found: dict[str, type[Backend]] = {}
+    for cls in _subclasses(Backend):
+        declared = cls.__dict__.get("declaration")
+        if declared is None or not cls.__module__.startswith(f"{__name__}."):
+            continue
+        other = found.setdefault(declared.name, cls)
+        if other is not cls:
+            raise ValueError(f"two built-in backends are named {declared.name!r}: "
+                             f"{other.__module__}.{other.__qualname__} and {cls.__module__}.{cls.__qualname__}")
+    return tuple(sorted(found.values(), key=lambda cls: (cls.declaration.order, cls.declaration.name)))
+
+
 def builtin() -> dict[str, type[Backend]]:
-    for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module}":
-                raise
-    return {cls.name: cls for cls in _subclasses(Backend) if cls.name and cls.__module__.startswith(__name__)}
+    """Name -> adapter class of every built-in backend, in the default order."""
+    return {cls.declaration.name: cls for cls in _discover()}
+
+
+def catalogue() -> tuple[Declaration, ...]:
+    """The declarations of the built-in backends, in the default order."""
+    return tuple(cls.declaration for cls in _discover())
+
+
+def default_order() -> tuple[str, ...]:
+    """The built-in backends' names in the order a run (and a report) takes them."""
+    return tuple(d.name for d in catalogue())
+
+
+def __getattr__(name):
+    if name == "DEFAULT_ORDER":  # read when first asked for: discovery imports every adapter module
+        return default_order()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -56,6 +89,6 @@ def resolve(name: str) -> type[Backend]:
         return cls
     known = builtin()
     if name not in known:
-        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(DEFAULT_ORDER)} "
+        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(default_order())} "
                              "or package.module:ClassName")
     return known[name]

@@ -23,7 +23,8 @@ A third party can run the suite on its own adapter with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -90,6 +91,73 @@ INPUT_LENGTH_MODELS = {
 }
 
 
+RELEASE_ROLES = ("oldest", "middle", "pinned", "nightly")
+
+
+@dataclass(frozen=True)
+class Release:
+    """A framework release that ``python -m conformance sweep`` runs the backend on, in a virtual
+    environment of its own. The pinned release is not listed: it is the declaration's ``pins``.
+
+    ``requirements`` are pip's (with the pins an old release needs, e.g. ``numpy<2``); the suite's
+    own dependencies are added unpinned. ``no_deps`` are installed afterwards with ``--no-deps``.
+    ``pre``: pip ``--pre`` (not needed for a nightly that is its package's only candidate).
+    """
+
+    release: str                      # label: results go to <backend>@<release>.json
+    role: str                         # oldest | middle | nightly (pinned: made from the pins)
+    requirements: tuple[str, ...]
+    no_deps: tuple[str, ...] = ()
+    pre: bool = False
+    note: str = ""                    # why these requirements, for whoever edits them
+
+    def __post_init__(self):
+        if self.role not in RELEASE_ROLES:
+            raise ValueError(f"release {self.release!r}: role must be one of {', '.join(RELEASE_ROLES)}, "
+                             f"not {self.role!r}")
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """Everything the project knows about a built-in backend, declared once, on its adapter class
+    (``declaration = Declaration(...)``). backends/__init__.py discovers the adapters of the
+    package by it; the run's order, xdist's costs (conformance/running/scheduling.py), the sweep's
+    releases, and the generated blocks of pyproject.toml, tox.ini, the CI workflow, the Makefile
+    and the README (``python -m conformance catalogue --write``) all come from it.
+    """
+
+    name: str                         # --backend NAME, tox env, CI job, report column
+    framework: str                    # the framework's name in reports, e.g. "keras"
+    display: str                      # what runs, for people: "Keras 3 on JAX"
+    order: int                        # place in the default order of a run (ascending)
+    seconds_per_item: float           # expected cost under xdist (scheduling.py): only the order matters
+    summary: str = ""                 # one more phrase for the README's table
+    requires: tuple[str, ...] = ()    # modules that must be importable, e.g. ("keras", "jax")
+    pins: tuple[str, ...] = ()        # pip requirements, exactly pinned: the extra and the tox env
+    no_deps: tuple[str, ...] = ()     # installed afterwards with pip --no-deps (the install quirk)
+    no_deps_why: str = ""             # why they need --no-deps: "it declares ..."
+    env: Mapping[str, str] = field(default_factory=dict)           # the worker's environment
+    env_defaults: Mapping[str, str] = field(default_factory=dict)  # unless the caller set it
+    releases: tuple[Release, ...] = ()  # other releases for the sweep (the pinned one is ``pins``)
+    pinned_release: str = ""          # the label of the pinned release in the sweep, e.g. "3.15"
+
+    def __post_init__(self):
+        object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
+        object.__setattr__(self, "env_defaults", MappingProxyType(dict(self.env_defaults)))
+        if self.no_deps and not self.no_deps_why:
+            raise ValueError(f"backend {self.name!r}: no_deps needs no_deps_why")
+        if (self.pins or self.no_deps) and not self.pinned_release:
+            raise ValueError(f"backend {self.name!r}: pins need pinned_release, their label in the sweep")
+        if any(r.role == "pinned" for r in self.releases):
+            raise ValueError(f"backend {self.name!r}: the pinned release is pins and pinned_release, "
+                             "not an entry of releases")
+
+    def sweep_releases(self) -> tuple[Release, ...]:
+        """Every release the sweep runs, oldest first: the listed ones and the pinned one."""
+        pinned = (Release(self.pinned_release, "pinned", self.pins, self.no_deps),) if self.pinned_release else ()
+        return tuple(sorted(self.releases + pinned, key=lambda r: RELEASE_ROLES.index(r.role)))
+
+
 class Backend:
     """Base adapter. Subclasses set the class attributes and override the methods they support.
 
@@ -104,6 +172,16 @@ class Backend:
     # environment the worker gets unless the caller set the variable (e.g. compiler settings
     # that make a run faster and change no result)
     env_defaults: dict[str, str] = {}
+    # A built-in adapter declares all of the above, and more, once (see Declaration); a
+    # third-party adapter may set the attributes alone.
+    declaration: Declaration | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("declaration")
+        if declared is not None:
+            cls.name, cls.framework, cls.requires = declared.name, declared.framework, declared.requires
+            cls.env, cls.env_defaults = dict(declared.env), dict(declared.env_defaults)
 
     # -- which API of this release was used --------------------------------------------------
     def note_api(self, note: str) -> None:

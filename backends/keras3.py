@@ -8,12 +8,17 @@ from __future__ import annotations
 import importlib
 
 from ._keras_common import KerasAdapter
+from .base import Declaration, Release
+
+KERAS = "keras==3.15.1"  # the pinned Keras 3 of all three backends
 
 
 class Keras3(KerasAdapter):
-    """Keras 3 (``import keras``) on the backend named by ``keras_backend``."""
+    """Keras 3 (``import keras``) on the backend its worker's ``KERAS_BACKEND`` names."""
 
-    keras_backend = ""
+    @property
+    def keras_backend(self) -> str:
+        return self.env.get("KERAS_BACKEND", "")
 
     def module(self):
         import keras
@@ -54,22 +59,31 @@ class Keras3(KerasAdapter):
 
 
 class KerasTensorflow(Keras3):
-    name = "keras-tensorflow"
-    requires = ("keras", "tensorflow")
-    env = {"KERAS_BACKEND": "tensorflow"}
-    keras_backend = "tensorflow"
+    declaration = Declaration(
+        name="keras-tensorflow", framework="keras", display="Keras 3 on TensorFlow",
+        order=10, seconds_per_item=0.212, requires=("keras", "tensorflow"),
+        env={"KERAS_BACKEND": "tensorflow"},
+        pins=(KERAS, "tensorflow-cpu==2.21.0"), pinned_release="3.15",
+        releases=(Release("3.0", "oldest", ("keras==3.0.5", "tensorflow-cpu==2.16.2", "numpy<2")),
+                  Release("3.8", "middle", ("keras==3.8.0", "tensorflow-cpu==2.18.1")),
+                  Release("nightly", "nightly", ("keras-nightly", "tf-nightly-cpu"),
+                          note="tf-nightly-cpu depends on keras-nightly itself")))
 
 
 class KerasJax(Keras3):
-    name = "keras-jax"
-    requires = ("keras", "jax")
-    env = {"KERAS_BACKEND": "jax"}
-    keras_backend = "jax"
-    # XLA compiles every new model and shape; its LLVM backend at -O0 compiles a recurrent model
-    # in about two thirds of the time, and the clauses' tiny ops run no slower. Code generation
-    # only: the computation XLA is given, and the results, are the same (the run conforms alike).
-    # A caller's own XLA_FLAGS win.
-    env_defaults = {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
+    # env_defaults: XLA compiles every new model and shape; its LLVM backend at -O0 compiles a
+    # recurrent model in about two thirds of the time, and the clauses' tiny ops run no slower.
+    # Code generation only: the computation XLA is given, and the results, are the same (the run
+    # conforms alike). A caller's own XLA_FLAGS win.
+    declaration = Declaration(
+        name="keras-jax", framework="keras", display="Keras 3 on JAX",
+        order=20, seconds_per_item=0.424, requires=("keras", "jax"),
+        env={"KERAS_BACKEND": "jax"}, env_defaults={"XLA_FLAGS": "--xla_backend_optimization_level=0"},
+        pins=(KERAS, "jax==0.10.2", "jaxlib==0.10.2"), pinned_release="3.15",
+        releases=(Release("3.0", "oldest", ("keras==3.0.5", "jax==0.4.23", "jaxlib==0.4.23", "numpy<2", "scipy<1.14")),
+                  Release("3.8", "middle", ("keras==3.8.0", "jax==0.4.38", "jaxlib==0.4.38")),
+                  Release("nightly", "nightly", ("keras-nightly", "jax==0.10.2", "jaxlib==0.10.2"),
+                          note="no JAX nightly on the registry: keras-nightly on the pinned jax")))
     # An eager call on JAX runs op by op and traces a recurrent layer's lax.scan again on every
     # call (0.1 to 0.3 s each, whatever the shape). A model built once and reused for drawn
     # examples (conformance/running/actions.py says so through reuse()) runs compiled instead:
@@ -91,7 +105,11 @@ class KerasJax(Keras3):
 
 
 class KerasTorch(Keras3):
-    name = "keras-torch"
-    requires = ("keras", "torch")
-    env = {"KERAS_BACKEND": "torch"}
-    keras_backend = "torch"
+    declaration = Declaration(
+        name="keras-torch", framework="keras", display="Keras 3 on PyTorch",
+        order=30, seconds_per_item=0.148, requires=("keras", "torch"),
+        env={"KERAS_BACKEND": "torch"},
+        pins=(KERAS, "torch==2.13.0"), pinned_release="3.15",
+        releases=(Release("3.0", "oldest", ("keras==3.0.5", "torch==2.13.0", "numpy<2")),
+                  Release("3.8", "middle", ("keras==3.8.0", "torch==2.13.0")),
+                  Release("nightly", "nightly", ("keras-nightly", "torch==2.13.0"))))

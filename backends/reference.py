@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import INPUT_LENGTH_MODELS, Backend, Layer, LayerSummary, Model, Unsupported
+from .base import INPUT_LENGTH_MODELS, Backend, Declaration, Layer, LayerSummary, Model, Unsupported
 
 RNN_KINDS = ("simple_rnn", "lstm", "gru")
 UNIFORM_LIMIT = 0.05  # document: default initializer 'uniform' draws from [-0.05, 0.05]
@@ -277,8 +277,10 @@ def l2_term(model: RefModel) -> float:
 
 
 class Reference(Backend):
-    name = "reference"
-    framework = "numpy"
+    declaration = Declaration(
+        name="reference", framework="numpy", display="the NumPy reference",
+        summary="the document made executable, the oracle for the others",
+        order=0, seconds_per_item=0.034)  # no framework: it runs in the test process
 
     def __init__(self, seed=None):
         self.rng = np.random.default_rng(seed)

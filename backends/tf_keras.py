@@ -8,13 +8,22 @@ from __future__ import annotations
 import numpy as np
 
 from ._keras_common import KerasAdapter
+from .base import Declaration, Release
 
 
 class TfKeras(KerasAdapter):
-    name = "tf-keras"
-    framework = "tf-keras"
-    requires = ("tf_keras", "tensorflow")
-    env = {"TF_USE_LEGACY_KERAS": "1"}
+    declaration = Declaration(
+        name="tf-keras", framework="tf-keras", display="legacy Keras 2 (tf-keras) on TensorFlow",
+        summary="still accepts the document's code as written",
+        order=40, seconds_per_item=0.303, requires=("tf_keras", "tensorflow"),
+        env={"TF_USE_LEGACY_KERAS": "1"},
+        pins=("tensorflow-cpu==2.21.0",), no_deps=("tf-keras==2.21.0",),
+        no_deps_why="it declares the full `tensorflow` package, which would clash with tensorflow-cpu "
+                    "(it runs on tensorflow-cpu)",
+        pinned_release="2.21",
+        releases=(Release("2.15", "oldest", ("tensorflow-cpu==2.15.1", "numpy<2"), ("tf-keras==2.15.1",)),
+                  Release("2.18", "middle", ("tensorflow-cpu==2.18.1",), ("tf-keras==2.18.0",)),
+                  Release("nightly", "nightly", ("tf-nightly-cpu",), ("tf-keras-nightly",))))
     snippet_module = "tf_keras"
 
     def module(self):

@@ -1,4 +1,4 @@
-"""``python -m conformance run|report|diff|divergences|sweep|selftest|spec-language``: thin argparse front end."""
+"""``python -m conformance run|report|diff|divergences|sweep|catalogue|spec-language|selftest``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
@@ -56,6 +56,11 @@ def main(argv=None) -> int:
     from conformance.tools import sweep
 
     sweep.add_arguments(swp)
+    cat = sub.add_parser("catalogue", help="print the built-in backends as their adapters declare them; "
+                                           "--write/--check the blocks generated from the declarations")
+    from conformance.tools import catalogue
+
+    catalogue.add_arguments(cat)
     st = sub.add_parser("selftest", help="run the mutants of tests/mutants.py; print the kill matrix and "
                                          "the score; exit 1 if a mutant survives or a normative clause is weak")
     st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
@@ -77,6 +82,9 @@ def main(argv=None) -> int:
 
     if args.command == "sweep":
         return sweep.main(args)
+
+    if args.command == "catalogue":
+        return catalogue.main(args)
 
     if args.command == "selftest":
         from conformance.tools import selftest

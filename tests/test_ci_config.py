@@ -1,13 +1,21 @@
-"""The CI workflow and tox.ini stay in line with the backends the suite knows."""
+"""The CI workflow, tox.ini, pyproject.toml, the Makefile and the README stay in line with the
+backends the adapters declare (backends/base.py, Declaration; conformance/tools/catalogue.py)."""
 import configparser
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
+import backends
+from backends.base import Declaration
+from conformance.tools import catalogue
+
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = {"keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch"}
-ENVS = ["reference", "keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch",
-        "report", "tests", "lint"]
+DECLARED = backends.catalogue()
+NAMES = [d.name for d in DECLARED]
+FRAMEWORKS = {d.name for d in DECLARED if d.requires}  # every backend but the reference
+ENVS = NAMES + ["report", "tests", "lint"]
 
 
 def _tox():
@@ -16,12 +24,64 @@ def _tox():
     return cfg
 
 
+def test_the_generated_blocks_hold_what_the_adapters_declare():
+    problems = catalogue.stale()
+    assert not problems, "\n".join(problems)
+
+
+def test_a_stale_block_is_named_with_its_file_and_the_command_that_mends_it(tmp_path):
+    for block in catalogue.BLOCKS:
+        (tmp_path / block.file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / block.file, tmp_path / block.file)
+    assert catalogue.stale(tmp_path) == []
+    tox = tmp_path / "tox.ini"
+    tox.write_text(tox.read_text().replace("    torch==2.13.0\n", "    torch==2.12.0\n", 1))
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("<!-- backend-table:end -->", ""))
+    problems = catalogue.stale(tmp_path)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("tox.ini: the backend-envs block differs") and catalogue.COMMAND in problems[0]
+    assert problems[1].startswith("README.md: ") and "backend-table:end" in problems[1]
+    readme.write_text(readme.read_text().replace("<!-- backend-table:start", "<!-- backend-table:end -->\n"
+                                                 "<!-- backend-table:start"))  # markers out of order
+    with pytest.raises(ValueError, match="README.md: no <!-- backend-table:start"):
+        catalogue.write(tmp_path)
+
+
+def test_write_mends_a_stale_block(tmp_path):
+    for block in catalogue.BLOCKS:
+        (tmp_path / block.file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / block.file, tmp_path / block.file)
+    workflow = tmp_path / ".github/workflows/conformance.yml"
+    workflow.write_text(workflow.read_text().replace(", torch]", "]", 1))
+    assert catalogue.write(tmp_path) == [".github/workflows/conformance.yml"]
+    assert catalogue.stale(tmp_path) == []
+    assert workflow.read_text() == (ROOT / ".github/workflows/conformance.yml").read_text()
+
+
+def _declared(name, pins, **kwargs):
+    return Declaration(name=name, framework=name, display=name, order=1, seconds_per_item=1.0,
+                       pins=pins, pinned_release="1", **kwargs)
+
+
+def test_pins_are_exact_and_agree_across_backends():
+    catalogue.check_pins(DECLARED)
+    with pytest.raises(ValueError, match="'b' pins 'Keras==3.1.0' but 'a' pins 'keras==3.15.1'"):
+        catalogue.check_pins([_declared("a", ("keras==3.15.1",)), _declared("b", ("Keras==3.1.0",))])
+    catalogue.check_pins([_declared("a", ("keras==3.15.1",)), _declared("b", ("keras==3.15.1",))])
+    with pytest.raises(ValueError, match="'a'.*'keras>=3' is not an exact pin"):
+        catalogue.check_pins([_declared("a", ("keras>=3",))])
+    with pytest.raises(ValueError, match="no_deps needs no_deps_why"):
+        _declared("a", ("x==1",), no_deps=("y==1",))
+
+
 def test_workflow_matrix_holds_the_framework_backends():
     wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
     jobs = wf["jobs"]
     job = jobs["backend"]
     assert job["strategy"]["fail-fast"] is False
-    assert FRAMEWORKS <= set(job["strategy"]["matrix"]["backend"])
+    assert job["strategy"]["matrix"]["backend"] == NAMES
+    assert FRAMEWORKS < set(NAMES)
     assert any("tox -e ${{ matrix.backend }}" in s.get("run", "") for s in job["steps"])
     assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in job["steps"])
     steps = [s for j in jobs.values() for s in j["steps"]]
@@ -35,27 +95,42 @@ def test_tox_env_list():
     assert [e for e in envs if e] == ENVS
 
 
-def test_tox_backend_envs_pin_only_their_framework():
+@pytest.mark.parametrize("declared", DECLARED, ids=NAMES)
+def test_tox_backend_envs_pin_only_their_framework(declared):
     cfg = _tox()
-    deps = {e: cfg.get(f"testenv:{e}", "deps", fallback="").split() for e in ENVS[:6]}
-    assert deps["reference"] == []
-    assert sorted(deps["keras-tensorflow"]) == ["keras==3.15.1", "tensorflow-cpu==2.21.0"]
-    assert sorted(deps["keras-jax"]) == ["jax==0.10.2", "jaxlib==0.10.2", "keras==3.15.1"]
-    assert sorted(deps["keras-torch"]) == ["keras==3.15.1", "torch==2.13.0"]
-    assert deps["tf-keras"] == ["tensorflow-cpu==2.21.0"]
-    assert "--no-deps tf-keras==2.21.0" in cfg["testenv:tf-keras"]["commands_pre"]
-    assert deps["torch"] == ["torch==2.13.0"]
+    deps = cfg.get(f"testenv:{declared.name}", "deps", fallback="").split()
+    assert sorted(deps) == sorted(declared.pins)
+    commands_pre = cfg.get(f"testenv:{declared.name}", "commands_pre", fallback="")
+    if declared.no_deps:
+        assert f"--no-deps {' '.join(declared.no_deps)}" in commands_pre
+        assert "{[testenv]commands_pre}" in commands_pre  # the results folder is still made
+    else:
+        assert not commands_pre
     assert "--backend {envname}" in cfg["testenv"]["commands"]
     assert "--json {toxworkdir}/results/{envname}.json" in cfg["testenv"]["commands"]
 
 
+def test_the_extras_and_the_makefile_install_every_pin():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for d in DECLARED:
+        assert extras.get(d.name, []) == list(d.pins), d.name
+        assert set(d.pins) <= set(extras["all"]), d.name
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-m pip install --quiet -e ".[all,dev]"' in makefile
+    for d in DECLARED:
+        for requirement in d.no_deps:
+            assert f"--no-deps {requirement}" in makefile, d.name
+
+
 def test_tox_report_depends_on_every_backend():
     depends = _tox()["testenv:report"]["depends"].replace(",", " ").split()
-    assert sorted(depends) == sorted(ENVS[:6])
+    assert depends == NAMES
 
 
 # -- other releases: tox envs on demand, the weekly nightly canary ------------------------------------
-RELEASE_ENVS = {  # tox env -> (backend, release in conformance/releases.yaml)
+RELEASE_ENVS = {  # tox env -> (backend, release its adapter declares for the sweep)
     "keras-tensorflow-3.0": ("keras-tensorflow", "3.0"),
     "keras-nightly": ("keras-jax", "nightly"),
     "tf-nightly": ("keras-tensorflow", "nightly"),

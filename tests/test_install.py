@@ -73,10 +73,27 @@ def test_the_installed_package_holds_the_engine_the_specs_and_the_plugin(install
     for sub in ("", "divergences"):
         installed_files = sorted(p.name for p in (Path(spec_dir) / sub).glob("*.yaml"))
         assert installed_files == sorted(p.name for p in (ROOT / "specs" / sub).glob("*.yaml")) != []
-    for data in ("tools/releases.yaml", "report/results.schema.json", "language/spec.schema.json", "run.ini",
+    for data in ("report/results.schema.json", "language/spec.schema.json", "run.ini",
                  "report/templates/report.md.j2", "report/templates/report.html.j2"):
         assert (site_dir / "conformance" / data).is_file(), data
     assert entry == "['conformance.plugin']"
+
+
+def test_the_installed_adapters_are_discovered_and_declare_the_sweeps_releases(installed):
+    """Built-in backends are found by pkgutil in the installed backends package, as in the source tree."""
+    import backends
+    from conformance.tools import sweep
+
+    python, site_dir, elsewhere = installed
+    probe = _call([python, "-c", "import backends; print(backends.__file__); print(' '.join(backends.DEFAULT_ORDER))"],
+                  cwd=elsewhere)
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    where, names = probe.stdout.splitlines()
+    assert Path(where).is_relative_to(site_dir)
+    assert names.split() == list(backends.default_order())
+    listed = _call([python, "-m", "conformance", "sweep", "--list"], cwd=elsewhere)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert listed.stdout.strip() == sweep.table(sweep.declared())
 
 
 def test_python_m_conformance_run_from_a_folder_outside_the_repository(installed):

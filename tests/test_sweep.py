@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import backends
 from conformance.__main__ import main
 from conformance.tools import sweep
 
@@ -74,9 +75,11 @@ def _sweep(tmp_path, releases, runner, monkeypatch, *args):
 
 
 # -- the plan ----------------------------------------------------------------------------------------
-def test_the_shipped_releases_file_has_oldest_and_pinned_for_every_framework_backend():
+def test_every_framework_backend_declares_its_oldest_and_pinned_release():
     targets = sweep.load()
-    for backend in ("keras-tensorflow", "keras-jax", "keras-torch", "tf-keras", "torch"):
+    frameworks = [d.name for d in backends.catalogue() if d.requires]  # all but the reference
+    assert frameworks and {t.backend for t in targets} == set(frameworks)
+    for backend in frameworks:
         roles = {t.role for t in targets if t.backend == backend}
         assert {"oldest", "pinned"} <= roles, backend
     nightlies = {t.backend: t for t in targets if t.role == "nightly"}

@@ -101,7 +101,7 @@ def test_a_backend_runs_its_clauses_in_the_serial_order():
 def test_the_two_slowest_backends_start_first_on_different_workers():
     seconds = scheduling.SECONDS_PER_ITEM
     slowest = sorted(seconds, key=seconds.get, reverse=True)[:2]
-    assert set(slowest) == {"keras-jax", "tf-keras"}  # what the defaults were measured to be
+    assert list(seconds) == list(backends.DEFAULT_ORDER)  # every built-in backend declares its cost
     _, first = simulate(scheduler(), node_ids(backends.DEFAULT_ORDER))
     assert sorted(backend_of_id(n) for n in first.values()) == sorted(slowest)
 

@@ -16,7 +16,7 @@ from . import releases
 from .load import column_finder, columns, describe_incomplete, incomplete
 
 REFERENCE = "reference"
-BACKEND_ORDER = DEFAULT_ORDER  # one list of backends, in backends/__init__.py
+BACKEND_ORDER = DEFAULT_ORDER  # the order the adapters declare (backends/base.py, Declaration)
 SECTION_ORDER = ("Introduction", "Embedding in Keras", "Vector matrix",
                  "Regularization and constraints", "Interaction with Dense and RNN",
                  "Input masking")

@@ -14,11 +14,12 @@ checked against the loaded clauses and the selected backends), whatever ``--dist
 worker asks for work, it gets the remaining scope with the largest expected cost (longest
 processing time first), so the two slowest backends start at once, on different xdist workers.
 
-Expected costs are seconds per item, ``SECONDS_PER_ITEM``: what each backend took here with one
-item at a time, its framework's start included (re-measure with ``pytest conformance -n 1 --json``
-when the clauses change what they cost: a serial run hands batches ahead, so there the backends
-that follow another in a clause look cheaper than they are). The order changes the wall time only, never a result:
-a backend's items run in the same order, in one framework process, as in a serial run.
+Expected costs are seconds per item, ``SECONDS_PER_ITEM``, each built-in adapter's declared
+``seconds_per_item``: what the backend took here with one item at a time, its framework's start
+included (re-measure with ``pytest conformance -n 1 --json`` when the clauses change what they
+cost: a serial run hands batches ahead, so there the backends that follow another in a clause look
+cheaper than they are). The order changes the wall time only, never a result: a backend's items
+run in the same order, in one framework process, as in a serial run.
 """
 from __future__ import annotations
 
@@ -29,17 +30,13 @@ from xdist.scheduler import LoadScopeScheduling
 from xdist.scheduler.loadfile import LoadFileScheduling
 from xdist.scheduler.loadgroup import LoadGroupScheduling
 
-# Seconds per item in a serial six-backend run on the 2-core development machine (bench/benchmark.py,
-# 2026-11-25, its "s/item" column: the framework's start and first calls spread over its 70 items);
-# only their order matters.
-SECONDS_PER_ITEM = {  # pytest conformance -n 1, ci profile, 2026-11-25
-    "reference": 0.034,
-    "keras-tensorflow": 0.212,
-    "keras-jax": 0.424,
-    "keras-torch": 0.148,
-    "tf-keras": 0.303,
-    "torch": 0.071,
-}
+import backends
+
+# Each built-in adapter declares its seconds per item (backends/base.py, Declaration): in a serial
+# six-backend run on the 2-core development machine (bench/benchmark.py, 2026-11-25, its "s/item"
+# column, pytest conformance -n 1, ci profile: the framework's start and first calls spread over its
+# 70 items); only their order matters.
+SECONDS_PER_ITEM = {d.name: d.seconds_per_item for d in backends.catalogue()}
 UNKNOWN_BACKEND_SECONDS = 0.1   # a third-party adapter: as if it loaded a framework
 OTHER_ITEM_SECONDS = 0.05       # an item that is not a conformance item (pytest tests conformance)
 GROUPED_DISTS = ("load", "loadscope", "loadfile", "loadgroup", "worksteal")

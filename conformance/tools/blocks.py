@@ -18,3 +18,13 @@ def rewrite(path, start: str, end: str, body: str) -> bool:
     if new != text:
         Path(path).write_text(new, encoding="utf-8")
     return new != text
+
+
+def current(path, start: str, end: str) -> str:
+    """What stands between ``start`` and ``end`` in ``path`` (the text after the start marker's
+    line); ValueError when the markers are missing or out of order."""
+    text = Path(path).read_text(encoding="utf-8")
+    if start not in text or end not in text.split(start, 1)[1]:
+        raise ValueError(f"{path}: no {start} ... {end} block")
+    body = text.split(start, 1)[1].split(end, 1)[0]
+    return body[1:] if body.startswith("\n") else body

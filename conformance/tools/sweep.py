@@ -1,6 +1,7 @@
 """``python -m conformance sweep``: the suite on several releases of each framework.
 
-For each release listed in conformance/releases.yaml, the sweep creates a virtual environment of its
+For each release a built-in adapter declares (``releases`` and its pinned release, backends/base.py
+Declaration; ``--releases-file`` names a YAML list instead), the sweep creates a virtual environment of its
 own (``python -m venv`` + pip), installs the framework and the suite's dependencies, and runs
 ``pytest conformance --backend NAME --json OUTPUT/NAME@RELEASE.json`` in it from the repository
 root. What could not be installed on this machine is recorded, with pip's own reason, in
@@ -26,13 +27,15 @@ from pathlib import Path
 
 import yaml
 
+import backends
+from backends.base import RELEASE_ROLES
+
 ROOT = Path(__file__).resolve().parent.parent.parent
-RELEASES = Path(__file__).resolve().parent / "releases.yaml"
 # The suite's own dependencies, unpinned: the pins in pyproject.toml (numpy 2) do not fit old
 # frameworks, so pip chooses versions that fit the framework's requirements.
 SUITE_DEPS = ("numpy", "pyyaml", "jsonschema", "scipy", "jinja2", "anybadge", "pytest", "pytest-xdist",
               "hypothesis", "packaging")
-ROLES = ("oldest", "middle", "pinned", "nightly")
+ROLES = RELEASE_ROLES
 INSTALL_TIMEOUT = 3600.0
 RUN_TIMEOUT = 3600.0
 
@@ -78,7 +81,17 @@ class Outcome:
 
 
 # -- the plan ---------------------------------------------------------------------------------------
-def load(path: Path = RELEASES) -> list[Target]:
+def declared() -> list[Target]:
+    """The releases the built-in adapters declare, in the default order of the backends."""
+    return [Target(d.name, r.release, r.role, r.requirements, r.no_deps, r.pre)
+            for d in backends.catalogue() for r in d.sweep_releases()]
+
+
+def load(path: Path | None = None) -> list[Target]:
+    """The releases of a YAML file (``backends: {name: [{release, role, requirements, no_deps,
+    pre}, ...]}``), or, without one, those the adapters declare."""
+    if path is None:
+        return declared()
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -108,7 +121,7 @@ def select(targets: list[Target], backends=(), releases=()) -> list[Target]:
     known_backends = {t.backend for t in targets}
     for name in backends:
         if name not in known_backends:
-            raise SweepError(f"--backend {name!r}: not in the releases file "
+            raise SweepError(f"--backend {name!r}: no releases to sweep "
                              f"(known: {', '.join(sorted(known_backends))})")
     chosen = [t for t in targets if not backends or t.backend in backends]
     if releases:
@@ -267,14 +280,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", default=".sweep/results",
                         help="directory for NAME@RELEASE.json and sweep.json (default .sweep/results)")
     parser.add_argument("--cache", default=".sweep", help="virtual environments and pip cache (default .sweep)")
-    parser.add_argument("--releases-file", default=str(RELEASES), help="the list of releases (YAML)")
+    parser.add_argument("--releases-file", default=None,
+                        help="a list of releases (YAML) instead of those the adapters declare")
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter the environments are made from (default: this one)")
 
 
 def main(args) -> int:
     try:
-        targets = select(load(Path(args.releases_file)), args.backend, args.release)
+        targets = select(load(args.releases_file and Path(args.releases_file)), args.backend, args.release)
     except SweepError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
