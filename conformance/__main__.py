@@ -1,4 +1,5 @@
-"""``python -m conformance run|report|diff|divergences|sweep|catalogue|spec-language|selftest``: thin argparse front end."""
+"""``python -m conformance run|report|diff|divergences|sweep|catalogue|spec-language|selftest``:
+thin argparse front end."""
 from __future__ import annotations
 
 import argparse
