@@ -76,6 +76,7 @@ class Divergence:
     scope: str | None = None  # None: every example, the document's included; "drawn" (see above)
     line: int | None = field(default=None, compare=False)  # of the entry in its file
     backends: tuple = field(default=(), compare=False)  # every backend its entry holds on, in order
+    variables: tuple = field(default=(), compare=False)  # (name, text) its snippet was filled with
 
     @property
     def fact(self) -> tuple:
@@ -225,7 +226,8 @@ def _entries(path: Path, file_backends: tuple, variables, n: int, raw, line) -> 
                      f"or absent (every example), not {scope!r}")
     reason = " ".join(raw["reason"].split())
     return [Divergence(b, clause, reason, raw.get("link"), _snippet(raw.get("snippet"), variables, b, refuse),
-                       path, releases=releases, observed=observed[b], scope=scope, line=line, backends=backends)
+                       path, releases=releases, observed=observed[b], scope=scope, line=line, backends=backends,
+                       variables=tuple(sorted((variables or {}).get(b, {}).items())))
             for b in backends]
 
 
@@ -262,6 +264,14 @@ def _snippet(snippet: str | None, variables, backend: str, refuse) -> str | None
                      f"({', '.join(sorted(variables[backend])) or 'none'})") from None
     except ValueError as exc:  # a "$" that starts no variable
         raise refuse(f"snippet: {exc}; write $$ for a dollar sign") from None
+
+
+def as_entry(entry: Divergence) -> dict:
+    """One backend's divergence as an entry of a file of its own (``backend: <name>``), its snippet
+    filled in: what the self-test registers again under a mutant's name."""
+    raw = {"clause": entry.clause, "reason": entry.reason, "link": entry.link, "snippet": entry.snippet,
+           "releases": entry.releases, "scope": entry.scope, "observed": list(entry.observed)}
+    return {k: v for k, v in raw.items() if v is not None}
 
 
 @functools.lru_cache(maxsize=8)
@@ -304,6 +314,16 @@ def check_pins(entries, clauses) -> None:
         except ValueError as exc:
             raise RegistryError(entry.path, f"observed for {entry.backend}: {exc}" if len(entry.backends) > 1
                                 else f"observed: {exc}", entry.clause, entry.line) from None
+
+
+def by_fact(entries) -> list[list[Divergence]]:
+    """The entries grouped by the registry entry (fact) they come from, each group in the order
+    of its backends; groups in the order loaded."""
+    groups: dict = {}
+    for entry in entries.values():
+        groups.setdefault(entry.fact, []).append(entry)
+    return [sorted(group, key=lambda e: e.backends.index(e.backend) if e.backend in e.backends else 0)
+            for group in groups.values()]
 
 
 def stale(entries, clause_ids) -> list[Divergence]:
