@@ -359,8 +359,10 @@ def pytest_terminal_summary(terminalreporter, config):
 
 def _registry_warnings(terminalreporter, session: Session, clauses: dict) -> None:
     known_backends = set(backends.builtin()) | set(session.backends)
-    for path in sorted({e.path for e in session.known.values() if e.backend not in known_backends}):
-        terminalreporter.write_line(f"registry: {path.name} is for a backend that does not exist", yellow=True)
+    unknown = {(e.path, e.backend) for e in session.known.values() if e.backend not in known_backends}
+    for path, backend in sorted(unknown):
+        terminalreporter.write_line(f"registry: {path.name} is for backend {backend!r}, which does not exist",
+                                    yellow=True)
     for entry in registry.stale(session.known, clauses):
         if entry.backend in session.backends:
             terminalreporter.write_line(

@@ -115,14 +115,27 @@ def test_a_registry_file_that_is_not_yaml_is_named_with_its_line(tmp_path):
     assert "divergences/torch.yaml: not valid YAML at line 5" in line
 
 
-def test_an_entry_registered_twice_names_both_files(tmp_path):
+def test_an_entry_registered_twice_names_both_files_and_lines(tmp_path):
     entry = ("backend: torch\ndivergences:\n  - {clause: lookup.sample, reason: rows differ, "
              "observed: [{check: raises}]}\n")
     registry_dir = spec_dir(tmp_path, registry={"torch.yaml": entry, "torch-more.yaml": entry}) / "divergences"
     with pytest.raises(SpecError) as info:
         registry.load(registry_dir)
-    assert str(info.value) == (f"{registry_dir / 'torch.yaml'}: clause 'lookup.sample': registered twice for "
-                               f"backend 'torch', first defined in {registry_dir / 'torch-more.yaml'}")
+    assert str(info.value) == (f"{registry_dir / 'torch.yaml'}:3: clause 'lookup.sample': registered twice for "
+                               f"backend 'torch', first defined in {registry_dir / 'torch-more.yaml'}:3")
+
+
+def test_a_fact_for_several_backends_registered_again_for_one_of_them_names_both_places(tmp_path):
+    shared = ("backends: [keras-jax, keras-torch]\ndivergences:\n"
+              "  - {clause: a.b, reason: ok, observed: [{check: raises}]}\n"
+              "  - {clause: lookup.sample, reason: rows differ, observed: [{check: raises}]}\n")
+    alone = ("backend: keras-torch\ndivergences:\n"
+             "  - {clause: lookup.sample, reason: again, observed: [{check: raises}]}\n")
+    registry_dir = spec_dir(tmp_path, registry={"keras3.yaml": shared, "keras-torch.yaml": alone}) / "divergences"
+    with pytest.raises(SpecError) as info:
+        registry.load(registry_dir)
+    assert str(info.value) == (f"{registry_dir / 'keras3.yaml'}:4: clause 'lookup.sample': registered twice for "
+                               f"backend 'keras-torch', first defined in {registry_dir / 'keras-torch.yaml'}:3")
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -137,7 +150,7 @@ def test_a_registry_entry_that_is_not_text_is_named(tmp_path, entry, message):
     registry_dir = spec_dir(tmp_path, registry={"torch.yaml": f"backend: torch\ndivergences:\n  - {entry}\n"})
     with pytest.raises(SpecError) as info:
         registry.load(registry_dir / "divergences")
-    assert str(info.value).startswith(f"{registry_dir / 'divergences' / 'torch.yaml'}: ")
+    assert str(info.value).startswith(f"{registry_dir / 'divergences' / 'torch.yaml'}:3: ")
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
@@ -156,7 +169,7 @@ def test_a_registry_entry_whose_pinned_checks_are_malformed_is_named(tmp_path, o
         "torch.yaml": f"backend: torch\ndivergences:\n  - {{clause: lookup.sample, reason: ok{pin}}}\n"})
     with pytest.raises(SpecError) as info:
         registry.load(registry_dir / "divergences")
-    assert str(info.value).startswith(f"{registry_dir / 'divergences' / 'torch.yaml'}: ")
+    assert str(info.value).startswith(f"{registry_dir / 'divergences' / 'torch.yaml'}:3: ")
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
@@ -165,7 +178,7 @@ def test_a_pinned_formula_is_evaluated_on_its_clause_before_any_test(tmp_path):
                                                        "reason: ok, observed: [{check: equal, of: params, "
                                                        "to: [voc_size/(vec_dim-2)]}]}\n"})
     line = refused(run("--backend", "reference", "--spec-dir", str(specs)))
-    assert "divergences/torch.yaml: clause 'lookup.sample': observed:" in line and "divides by zero" in line
+    assert "divergences/torch.yaml:3: clause 'lookup.sample': observed:" in line and "divides by zero" in line
 
 
 @pytest.mark.parametrize("text, message", [

@@ -143,6 +143,21 @@ def test_a_registry_entry_for_no_clause_is_reported(tmp_path):
     assert "lists 'lookup.no-such-clause', which matches no clause" in proc.stdout
 
 
+def test_a_registry_fact_for_a_backend_that_does_not_exist_is_reported_by_name(tmp_path):
+    """The registry cannot refuse a backend name it does not know (backends come at run time); the run
+    names the file and the backend it does not know, and judges the others as registered."""
+    spec_dir = _specs_with_registry(tmp_path, "tests.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows",
+                                    '[{check: differ, of: "outputs[0]", to: reference}]')
+    text = (spec_dir / "divergences" / "x.yaml").read_text()
+    (spec_dir / "divergences" / "x.yaml").write_text(
+        text.replace("backend: tests.mutants:OffByOneLookup", "backends: [tests.mutants:OffByOneLookup, keras-jaxx]"))
+    proc, data = run(tmp_path, "--backend", "tests.mutants:OffByOneLookup", "--spec-dir", str(spec_dir),
+                     "-k", "rows-are-matrix")
+    assert proc.returncode == 0 and "1 xfailed" in proc.stdout, proc.stdout[-3000:]
+    assert "registry: x.yaml is for backend 'keras-jaxx', which does not exist" in proc.stdout
+    assert "OffByOneLookup', which does not exist" not in proc.stdout
+
+
 # WideInitializer draws from U[-0.1, 0.1]: registered with that pinned. NarrowInitializer (U[-0.0495,
 # 0.0495]) still diverges from the clause, but not as pinned: its range never reaches +-0.0996.
 WIDE = ('[{check: within, of: "matrices[0]", low: -0.1, high: 0.1}, '

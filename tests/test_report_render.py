@@ -312,3 +312,30 @@ def test_emulated_results_render_with_their_idiom(tmp_path):
     assert "emulated `losses`: the adapter computed it by hand: the masked mean written by hand" in md
     assert 'class="cell st-emulated"' in html and ".st-emulated {" in html
     assert "<code>losses</code>: the adapter computed it by hand: the masked mean written by hand" in html
+
+
+def test_errata_say_a_fact_shared_by_several_backends_once(tmp_path):
+    """The three Keras 3 backends diverge alike (same reason, link and release): one line names them
+    all, each linked to its own cell; tf-keras, with another reason, keeps its own line."""
+    keras = "Keras 3 predict() no longer accepts a plain nested Python list"
+    link = "https://keras.io/api/models/model_training_apis/"
+    doc = document([result("doc.p", "reference", document_code=True)]
+                   + [result("doc.p", b, "diverge", known=True, reason=keras, link=link, document_code=True)
+                      for b in ("keras-tensorflow", "keras-jax", "keras-torch")]
+                   + [result("doc.p", "tf-keras", "diverge", known=True, reason="tf-keras squeezes",
+                             document_code=True),
+                      result("doc.p", "torch", document_code=True)])
+    for name in ("keras-tensorflow", "keras-jax", "keras-torch"):
+        doc["backends"][name]["framework"] = "keras"  # one framework, one release: the same "since"
+    (erratum,) = matrix.build(doc)["errata"]["document_code"]
+    assert len(erratum["entries"]) == 4  # one per backend, as before
+    assert [([b["label"] for b in f["backends"]], f["reason"]) for f in erratum["facts"]] == [
+        (["keras-tensorflow", "keras-jax", "keras-torch"], keras), (["tf-keras"], "tf-keras squeezes")]
+    assert erratum["facts"][0]["backends"][1]["anchor"] == "r-doc.p--keras-jax"
+    render.write_report(doc, tmp_path)
+    md = (tmp_path / "report.md").read_text().split("## Document errata", 1)[1].split("## Spec coverage", 1)[0]
+    assert md.count(keras) == 1 and md.count("tf-keras squeezes") == 1
+    assert ("[keras-tensorflow](#r-doc.p--keras-tensorflow), [keras-jax](#r-doc.p--keras-jax), "
+            "[keras-torch](#r-doc.p--keras-torch): diverge (known) — in the one release run (keras 1.0): ") in md
+    html = (tmp_path / "report.html").read_text().split('id="errata"', 1)[1].split('id="coverage"', 1)[0]
+    assert html.count(keras) == 1 and 'href="#r-doc.p--keras-torch">keras-torch</a>' in html

@@ -167,7 +167,7 @@ def test_characterization_needs_a_known_describer(tmp_path):
 
 def test_registry_entry_errors_name_file_and_clause(tmp_path):
     (tmp_path / "torch.yaml").write_text("backend: torch\ndivergences:\n  - clause: a.b\n    reson: typo\n")
-    with pytest.raises(SpecError, match=r"torch\.yaml: clause 'a\.b': unknown keys \['reson'\]"):
+    with pytest.raises(SpecError, match=r"torch\.yaml:3: clause 'a\.b': unknown keys \['reson'\]"):
         registry.load(tmp_path)
     (tmp_path / "torch.yaml").write_text("backend: torch\ndivergences:\n  - clause: a.b\n")
     with pytest.raises(SpecError, match="needs 'clause' and 'reason'"):

@@ -111,7 +111,7 @@ class Outcome:
             lines += ["reproduce with the framework alone:", _indent(self.snippet)]
         if not self.changed:
             lines.append("If this divergence is understood and confirmed, register it in "
-                         f"specs/divergences/{self.backend}.yaml with its reason and an upstream link.")
+                         f"{registry.home(self.backend)} with its reason and an upstream link.")
         return "\n".join(lines)
 
 

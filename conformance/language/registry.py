@@ -1,4 +1,4 @@
-"""Known divergences: one YAML file per backend in specs/divergences/.
+"""Known divergences: YAML files in specs/divergences/, each fact registered once.
 
 Each entry names a clause, the reason, where one exists an upstream issue or documentation
 link, and what the backend is expected to show (``observed``: checks in the clauses' own check
@@ -6,6 +6,16 @@ language, e.g. ``{check: raises, to: ValueError}``). A registered divergence is 
 *strict* failure: if the backend starts to conform, the run fails so that the entry is removed;
 if it still diverges but no longer as ``observed`` says, the run fails with "known divergence
 changed", so a registered reason never goes stale in silence.
+
+A file names the backends its facts hold on: ``backend: torch``, or ``backends: [keras-tensorflow,
+keras-jax, keras-torch]`` for backends that share their facts (Keras 3 on three frameworks, one
+file: keras3.yaml). An entry holds on every backend of its file unless it lists some
+(``backends: [keras-jax]``, only names the file declares). Its reason, link and snippet are written
+once; a file's ``variables`` (backend -> {name: text}) fill ``${name}`` in its snippets, so each
+backend gets its own runnable snippet (a file without ``variables`` keeps its snippets as written).
+``observed`` is one list of checks for every backend, or a mapping backend -> checks where what
+they show differs. :func:`load` expands every entry to one :class:`Divergence` per backend; those
+of one entry share its ``fact`` (file and line), by which the reports group them.
 
 An entry may hold for some releases only: ``releases: ">=3.0,<3.3"`` is a version specifier
 (packaging.specifiers, PEP 440) matched against the framework version the backend reports (Keras'
@@ -18,20 +28,38 @@ only some seeds draw). It is expected and pinned where it shows, and not strict:
 examples never show it conforms, since a sample that misses it says nothing about a fix. Pair it
 with a clause that shows the divergence at every seed (with a plain, strict entry), so that a fix
 upstream still fails the run.
+
+Any problem is a SpecError naming the file, the line of the entry and its clause. A backend name
+the run does not know is not refused here (backends can be added at run time, e.g. the
+self-test's mutants): the run warns about it (plugin.py).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 
+import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from conformance.language.spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
-ENTRY_KEYS = {"clause", "reason", "link", "snippet", "releases", "observed", "scope"}
+FILE_KEYS = {"backend", "backends", "variables", "divergences"}
+ENTRY_KEYS = {"clause", "reason", "link", "snippet", "releases", "observed", "scope", "backends"}
 SCOPES = ("drawn",)  # where an entry holds: default every example; "drawn": at some drawn examples only
+
+
+class RegistryError(SpecError):
+    """A SpecError that names the line as well: ``file:line: clause 'id': message``."""
+
+    def __init__(self, path, message, clause=None, line=None):
+        super().__init__(path, message, clause)
+        if line is not None:
+            ValueError.__init__(self, f"{_rel(path)}:{line}: " + (f"clause {clause!r}: " if clause else "")
+                                + message)
 
 
 @dataclass(frozen=True)
@@ -46,6 +74,20 @@ class Divergence:
     # the checks (dicts) the backend's observation is pinned to; dicts do not hash, so not compared
     observed: tuple = field(default=(), compare=False)
     scope: str | None = None  # None: every example, the document's included; "drawn" (see above)
+    line: int | None = field(default=None, compare=False)  # of the entry in its file
+    backends: tuple = field(default=(), compare=False)  # every backend its entry holds on, in order
+    variables: tuple = field(default=(), compare=False)  # (name, text) its snippet was filled with
+
+    @property
+    def fact(self) -> tuple:
+        """The registry entry this comes from, the same for every backend the entry lists."""
+        return (str(self.path), self.line, self.clause, self.releases, self.scope)
+
+    @property
+    def key(self) -> tuple:
+        """(backend, clause), with the releases and scope where the entry has them."""
+        return ((self.backend, self.clause) + ((self.releases,) if self.releases else ())
+                + ((self.scope,) if self.scope else ()))
 
     def applies_to(self, version: str | None) -> bool:
         """Whether the entry holds for this framework version (an unknown version: only an
@@ -59,74 +101,191 @@ class Divergence:
             return False
 
 
-def load(directory: Path = REGISTRY_DIR) -> dict[tuple[str, str], Divergence]:
-    """Every entry of every registry file. Any problem is a SpecError naming the file (and the
-    line, for bad YAML) and the entry; an entry registered twice names both files."""
-    entries: dict[tuple[str, str], Divergence] = {}
+def load(directory: Path = REGISTRY_DIR) -> dict[tuple, Divergence]:
+    """Every entry of every registry file, one per backend it holds on, keyed by :attr:`Divergence.key`.
+    An entry registered twice for a backend (in one file or two) names both places."""
+    entries: dict[tuple, Divergence] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
-        data = read_yaml(path)
-        if not isinstance(data, dict) or set(data) - {"backend", "divergences"} or "backend" not in data:
-            raise SpecError(path, "a divergence file has 'backend' and 'divergences'")
-        backend = data["backend"]
-        if not isinstance(backend, str) or not backend.strip():
-            raise SpecError(path, f"'backend' must be a backend name, not {backend!r}")
-        listed = data.get("divergences") or []
-        if not isinstance(listed, list):
-            raise SpecError(path, "'divergences' must be a list of entries")
-        for n, raw in enumerate(listed, 1):
-            entry = _entry(path, backend, n, raw)
-            # Entries for some releases only are keyed by their range as well.
-            key = ((backend, entry.clause) + ((entry.releases,) if entry.releases else ())
-                   + ((entry.scope,) if entry.scope else ()))
-            if key in entries:
-                raise SpecError(path, f"registered twice for backend {backend!r}, first defined in "
-                                      f"{_rel(entries[key].path)}", entry.clause)
-            entries[key] = entry
+        for entry in read_file(path):
+            first = entries.get(entry.key)
+            if first is not None:
+                raise RegistryError(path, f"registered twice for backend {entry.backend!r}, first defined in "
+                                          f"{_rel(first.path)}:{first.line}", entry.clause, entry.line)
+            entries[entry.key] = entry
     return entries
 
 
-def _entry(path: Path, backend: str, n: int, raw) -> Divergence:
+def read_file(path: Path) -> list[Divergence]:
+    """The entries of one registry file, expanded to one per backend."""
+    data = read_yaml(path)
+    lines = _entry_lines(path)
+    if not isinstance(data, dict) or set(data) - FILE_KEYS or not {"backend", "backends"} & set(data):
+        raise SpecError(path, "a divergence file has 'backend' (or a list, 'backends'), 'divergences' and "
+                              "optionally 'variables'")
+    backends = _file_backends(path, data)
+    variables = _variables(path, data.get("variables"), backends)
+    listed = data.get("divergences") or []
+    if not isinstance(listed, list):
+        raise SpecError(path, "'divergences' must be a list of entries")
+    out = []
+    for n, raw in enumerate(listed, 1):
+        out += _entries(path, backends, variables, n, raw, lines[n - 1] if n <= len(lines) else None)
+    return out
+
+
+def _entry_lines(path: Path) -> list[int]:
+    """The line each item of ``divergences`` starts at (composed nodes keep their marks)."""
+    try:
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return []
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if key.value == "divergences" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _file_backends(path: Path, data: dict) -> tuple:
+    if "backend" in data and "backends" in data:
+        raise SpecError(path, "a divergence file has 'backend' (one) or 'backends' (a list), not both")
+    if "backend" in data:
+        backend = data["backend"]
+        if not isinstance(backend, str) or not backend.strip():
+            raise SpecError(path, f"'backend' must be a backend name, not {backend!r}")
+        return (backend,)
+    return _names(path, data["backends"], "'backends'")
+
+
+def _names(path: Path, names, what: str, clause=None, line=None) -> tuple:
+    """A non-empty list of backend names, none twice."""
+    if not isinstance(names, list) or not names or not all(isinstance(b, str) and b.strip() for b in names):
+        raise RegistryError(path, f"{what} must be a non-empty list of backend names, not {names!r}", clause, line)
+    twice = sorted({b for b in names if names.count(b) > 1})
+    if twice:
+        raise RegistryError(path, f"{what} lists {', '.join(map(repr, twice))} twice", clause, line)
+    return tuple(names)
+
+
+def _variables(path: Path, variables, backends: tuple) -> dict | None:
+    """backend -> {name: text}: the same names for every backend of the file."""
+    if variables is None:
+        return None
+    if not isinstance(variables, dict) or set(variables) != set(backends):
+        raise SpecError(path, f"'variables' maps each backend of the file ({', '.join(backends)}) to its "
+                              f"{{name: text}}, not {variables!r}")
+    names = None
+    for backend, values in variables.items():
+        if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in values.items()):
+            raise SpecError(path, f"'variables' of {backend!r} must map names to text, not {values!r}")
+        if names is not None and set(values) != names:
+            raise SpecError(path, f"'variables' of {backend!r} name {sorted(values)}, not the "
+                                  f"{sorted(names)} of the others")
+        names = set(values)
+    return variables
+
+
+def _entries(path: Path, file_backends: tuple, variables, n: int, raw, line) -> list[Divergence]:
+    """One entry of a file, checked, as one Divergence per backend it holds on."""
     if not isinstance(raw, dict):
-        raise SpecError(path, f"entry #{n} is not a mapping")
+        raise RegistryError(path, f"entry #{n} is not a mapping", line=line)
     clause = raw.get("clause")
     where = clause if isinstance(clause, str) and clause else None
     entry = "" if where else f"entry #{n}: "  # named by its clause where it has one
+
+    def refuse(message):
+        return RegistryError(path, entry + message, where, line)
+
     unknown = set(raw) - ENTRY_KEYS
     if unknown:
-        raise SpecError(path, f"{entry}unknown keys {sorted(map(str, unknown))}", where)
+        raise refuse(f"unknown keys {sorted(map(str, unknown))}")
     if not raw.get("reason") or "clause" not in raw:
-        raise SpecError(path, f"{entry}every divergence needs 'clause' and 'reason'", where)
+        raise refuse("every divergence needs 'clause' and 'reason'")
     for key in ("clause", "reason", "link", "snippet"):
         required = key in ("clause", "reason")
         if (required or raw.get(key) is not None) and not (isinstance(raw[key], str) and raw[key].strip()):
-            raise SpecError(path, f"{entry}{key!r} must be text, not {raw[key]!r}", where)
-    observed = raw.get("observed")
-    if observed is None:
-        raise SpecError(path, f"{entry}every divergence pins what the backend shows: add 'observed', a "
-                              "list of checks in the clauses' check language (e.g. {check: raises, to: "
-                              "ValueError})", where)
-    problem = check_errors(observed)
-    if problem is None:
-        try:
-            check_checks(observed, {}, formulas=False)
-        except ValueError as exc:
-            problem = str(exc)
-    if problem:
-        raise SpecError(path, f"{entry}observed: {problem}", where)
+            raise refuse(f"{key!r} must be text, not {raw[key]!r}")
+    backends = file_backends
+    if "backends" in raw:
+        backends = _names(path, raw["backends"], entry + "'backends'", where, line)
+        foreign = [b for b in backends if b not in file_backends]
+        if foreign:
+            raise refuse(f"'backends' names {', '.join(map(repr, foreign))}, not a backend of this file "
+                         f"({', '.join(file_backends)}): declare it in the file's 'backends'")
+    observed = _observed(raw.get("observed"), backends, refuse)
     releases = raw.get("releases")
     if releases is not None:
         try:
             SpecifierSet(str(releases))
         except InvalidSpecifier:
-            raise SpecError(path, f"{entry}'releases' is not a version specifier such as "
-                                  f"'>=3.0,<3.3': {releases!r}", where) from None
+            raise refuse(f"'releases' is not a version specifier such as '>=3.0,<3.3': {releases!r}") from None
         releases = str(releases)
     scope = raw.get("scope")
     if scope is not None and scope not in SCOPES:
-        raise SpecError(path, f"{entry}'scope' is {' or '.join(SCOPES)} (a divergence shown at some drawn "
-                              f"examples only) or absent (every example), not {scope!r}", where)
-    return Divergence(backend, clause, " ".join(raw["reason"].split()), raw.get("link"),
-                      raw.get("snippet"), path, releases=releases, observed=tuple(observed), scope=scope)
+        raise refuse(f"'scope' is {' or '.join(SCOPES)} (a divergence shown at some drawn examples only) "
+                     f"or absent (every example), not {scope!r}")
+    reason = " ".join(raw["reason"].split())
+    return [Divergence(b, clause, reason, raw.get("link"), _snippet(raw.get("snippet"), variables, b, refuse),
+                       path, releases=releases, observed=observed[b], scope=scope, line=line, backends=backends,
+                       variables=tuple(sorted((variables or {}).get(b, {}).items())))
+            for b in backends]
+
+
+def _observed(observed, backends: tuple, refuse) -> dict:
+    """backend -> the checks it is pinned to: one list for all, or a mapping per backend."""
+    if observed is None:
+        raise refuse("every divergence pins what the backend shows: add 'observed', a list of checks in "
+                     "the clauses' check language (e.g. {check: raises, to: ValueError})")
+    per = observed if isinstance(observed, dict) else dict.fromkeys(backends, observed)
+    if set(per) != set(backends):
+        raise refuse(f"'observed' per backend names {', '.join(map(repr, per))}; the entry holds on "
+                     f"{', '.join(backends)}: give each of them its checks (or one list for all)")
+    for backend, checks in per.items():
+        mine = f"observed for {backend}: " if isinstance(observed, dict) else "observed: "
+        problem = check_errors(checks)
+        if problem is None:
+            try:
+                check_checks(checks, {}, formulas=False)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem:
+            raise refuse(mine + problem)
+    return {b: tuple(per[b]) for b in backends}
+
+
+def _snippet(snippet: str | None, variables, backend: str, refuse) -> str | None:
+    """The snippet for one backend: ``${name}`` filled from the file's variables (if it has any)."""
+    if snippet is None or variables is None:
+        return snippet
+    try:
+        return Template(snippet).substitute(variables[backend])
+    except KeyError as exc:
+        raise refuse(f"snippet: ${{{exc.args[0]}}} is not one of the file's variables "
+                     f"({', '.join(sorted(variables[backend])) or 'none'})") from None
+    except ValueError as exc:  # a "$" that starts no variable
+        raise refuse(f"snippet: {exc}; write $$ for a dollar sign") from None
+
+
+def as_entry(entry: Divergence) -> dict:
+    """One backend's divergence as an entry of a file of its own (``backend: <name>``), its snippet
+    filled in: what the self-test registers again under a mutant's name."""
+    raw = {"clause": entry.clause, "reason": entry.reason, "link": entry.link, "snippet": entry.snippet,
+           "releases": entry.releases, "scope": entry.scope, "observed": list(entry.observed)}
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+@functools.lru_cache(maxsize=8)
+def home(backend: str, directory: Path = REGISTRY_DIR) -> str:
+    """The registry file a new divergence of ``backend`` belongs in: the one whose ``backend`` or
+    ``backends`` names it, else a file of its own (``<backend>.yaml``), as a path to show."""
+    for path in sorted(Path(directory).glob("*.yaml")):
+        try:
+            data = read_yaml(path)
+        except SpecError:
+            continue  # a broken file is reported when the registry is loaded, not here
+        if isinstance(data, dict) and (data.get("backend") == backend or backend in (data.get("backends") or [])):
+            return _rel(path)
+    return _rel(Path(directory) / f"{backend}.yaml")
 
 
 def find(entries, backend: str, clause: str, version: str | None, drawn: bool = False) -> Divergence | None:
@@ -144,7 +303,7 @@ def find(entries, backend: str, clause: str, version: str | None, drawn: bool = 
 
 def check_pins(entries, clauses) -> None:
     """The formulas of every entry's ``observed`` checks, evaluated on its clause's parameters
-    (known once the spec files are loaded); a SpecError names the registry file and clause."""
+    (known once the spec files are loaded); a SpecError names the registry file, line and clause."""
     by_id = {c.id: c for c in clauses} if not isinstance(clauses, dict) else clauses
     for entry in entries.values():
         clause = by_id.get(entry.clause)
@@ -153,7 +312,18 @@ def check_pins(entries, clauses) -> None:
         try:
             check_checks(list(entry.observed), clause.params)
         except ValueError as exc:
-            raise SpecError(entry.path, f"observed: {exc}", entry.clause) from None
+            raise RegistryError(entry.path, f"observed for {entry.backend}: {exc}" if len(entry.backends) > 1
+                                else f"observed: {exc}", entry.clause, entry.line) from None
+
+
+def by_fact(entries) -> list[list[Divergence]]:
+    """The entries grouped by the registry entry (fact) they come from, each group in the order
+    of its backends; groups in the order loaded."""
+    groups: dict = {}
+    for entry in entries.values():
+        groups.setdefault(entry.fact, []).append(entry)
+    return [sorted(group, key=lambda e: e.backends.index(e.backend) if e.backend in e.backends else 0)
+            for group in groups.values()]
 
 
 def stale(entries, clause_ids) -> list[Divergence]:

@@ -193,7 +193,7 @@ def build(doc: dict) -> dict:
         "sections": sections,
         "summary": summary(rows, backends),
         "errata": errata(rows, cols),
-        "early_warnings": releases.early_warnings(rows, cols),
+        "early_warnings": [{**w, "facts": by_fact(w["entries"])} for w in releases.early_warnings(rows, cols)],
         "coverage": coverage(sections, backends),
         "characterization": characterization(rows, cols),
         "releases": releases.releases_run(cols),
@@ -260,6 +260,9 @@ def errata(rows, cols) -> dict:
     A framework run at several releases is judged on its newest release that ran the clause, a
     nightly only when no release did (a nightly's news are early warnings, see releases.py);
     each entry says since which release its state holds (``since``).
+
+    Each erratum has its ``entries`` (one per backend) and the same grouped by fact (``facts``,
+    see :func:`by_fact`), which the report shows.
     """
     real = [c for c in cols if c["name"] != REFERENCE]
     all_diverge, doc_code = [], []
@@ -269,8 +272,8 @@ def errata(rows, cols) -> dict:
         since = {name: releases.since(row, [c for c in real if c["name"] == name]) for name in ran}
         if (row["level"] == "normative" and ran
                 and all(c["result"]["status"] == "diverge" for _, c in ran.values())):
-            all_diverge.append({"row": row, "ran": len(ran),
-                                "entries": [_entry(col, c, since=since[n]) for n, (col, c) in ran.items()]})
+            listed = [_entry(col, c, since=since[n]) for n, (col, c) in ran.items()]
+            all_diverge.append({"row": row, "ran": len(ran), "entries": listed, "facts": by_fact(listed)})
         if row["document_code"]:
             bad = []
             for name, (col, c) in ran.items():
@@ -279,8 +282,24 @@ def errata(rows, cols) -> dict:
                 elif _warnings(c["result"]):
                     bad.append(_entry(col, c, text=f"{c['text']}, warns", since=since[name]))
             if bad:
-                doc_code.append({"row": row, "entries": bad})
+                doc_code.append({"row": row, "entries": bad, "facts": by_fact(bad)})
     return {"all_diverge": all_diverge, "document_code": doc_code}
+
+
+FACT_KEYS = ("category", "text", "since", "reason", "link", "warnings", "nightly", "was")
+
+
+def by_fact(entries) -> list[dict]:
+    """Entries that say the same (state, since, reason, link, warnings) on several backends, as
+    one fact naming them all, in the order the backends come: a divergence registered once for
+    the three Keras 3 backends reads once, not three times. Each backend keeps its ``label`` and
+    the ``anchor`` of its cell."""
+    facts: dict = {}
+    for entry in entries:
+        key = json.dumps([entry.get(k) for k in FACT_KEYS], sort_keys=True, default=str)
+        fact = facts.setdefault(key, {**{k: entry.get(k) for k in FACT_KEYS}, "backends": []})
+        fact["backends"].append({"label": entry["backend"], "anchor": entry["anchor"]})
+    return list(facts.values())
 
 
 def coverage(sections, backends) -> list:

@@ -1,5 +1,7 @@
-"""The table of known divergences in docs/DIVERGENCES.md, generated from specs/divergences/*.yaml
-so that the two never drift apart (tests/test_readme.py checks the page holds exactly this text)."""
+"""The table of known divergences in docs/DIVERGENCES.md, generated from specs/divergences/*.yaml so
+that the page and the registry never drift apart (tests/test_readme.py checks the page holds exactly
+this text). One row per registered fact: an entry that holds on several backends (keras3.yaml) is one
+row naming them all, with its reason, pins and snippet once."""
 from __future__ import annotations
 
 import re
@@ -15,16 +17,19 @@ START, END = "<!-- divergences:start -->", "<!-- divergences:end -->"
 DOC = "docs/DIVERGENCES.md"  # the page holding the block, from the repository root
 
 
-def _anchor(entry) -> str:
+def _anchor(group) -> str:
+    first = group[0]
     releases = "".join({"<": "lt", ">": "gt", "=": "eq", "!": "ne", "~": "compat", ",": "-"}.get(ch, ch)
-                       for ch in entry.releases or "")
-    text = f"{entry.backend}-{entry.clause}" + (f"-{releases}" if releases else "")
+                       for ch in first.releases or "")
+    who = first.backend if len(group) == 1 else first.path.stem  # e.g. keras3, the file of the backends
+    text = f"{who}-{first.clause}" + (f"-{releases}" if releases else "")
     return re.sub(r"[^a-z0-9-]", "", text.replace(".", "-").lower())
 
 
-def _backend(entry) -> str:
-    """The backend, and the releases when the entry holds for some only."""
-    return entry.backend + (f" ({entry.releases})" if entry.releases else "")
+def _backends(group) -> str:
+    """The backends, and the releases when the fact holds for some only."""
+    releases = group[0].releases
+    return ", ".join(e.backend for e in group) + (f" ({releases})" if releases else "")
 
 
 def _flow(check: dict) -> str:
@@ -32,31 +37,59 @@ def _flow(check: dict) -> str:
     return yaml.safe_dump(check, default_flow_style=True, sort_keys=False, width=10**6).strip()
 
 
+def _pins(group) -> list[str]:
+    """What the fact pins: once where every backend is pinned alike, else per backend."""
+    head = "Pinned (the run fails with \"known divergence changed\" if this stops holding)"
+    flows = {e.backend: "; ".join(f"`` {_flow(check)} ``" for check in e.observed) for e in group if e.observed}
+    if len(set(flows.values())) <= 1:
+        return [f"{head}: {next(iter(flows.values()))}", ""] if flows else []
+    return [f"{head}:", ""] + [f"- on {backend}: {flow}" for backend, flow in flows.items()] + [""]
+
+
+def _snippet(group) -> list[str]:
+    """The snippet as run on the first backend; where the others' differ, through the file's
+    variables, which values they fill in."""
+    first = group[0]
+    if not first.snippet:
+        return []
+    lines = ["```python", first.snippet.rstrip(), "```", ""]
+    others = [e for e in group[1:] if e.snippet != first.snippet]
+    if others:  # the variables that tell them apart, as "name = value"
+        names = {k for e in others for k, v in e.variables if dict(first.variables).get(k) != v}
+        said = lambda e: ", ".join(f"`{k} = {v}`" for k, v in e.variables if k in names)  # noqa: E731
+        lines += [f"Shown for {first.backend} ({said(first)}); " + "; ".join(
+            f"on {e.backend}, {said(e)}" for e in others) + ".", ""]
+    return lines
+
+
 def markdown() -> str:
     entries = registry.load()
     clauses = {c.id: c for c in load_all()}
     rank = {name: n for n, name in enumerate(DEFAULT_ORDER)}
     order = {cid: n for n, cid in enumerate(clauses)}
-    ordered = sorted(entries.values(), key=lambda e: (rank.get(e.backend, 99), order.get(e.clause, 0)))
-    extensions = sum(clauses[e.clause].level == "extension" for e in ordered if e.clause in clauses)
-    lines = [f"{len(ordered)} registered divergences (`specs/divergences/`), {extensions} of them on "
-             "extension clauses", "(standard behaviour beyond the document's text). Each shows as an "
-             "expected failure, and fails", "the run if it starts to conform.", "",
-             "| Backend | Clause | Level | Section | Why | Upstream |", "|---|---|---|---|---|---|"]
-    for e in ordered:
+    groups = [sorted(g, key=lambda e: rank.get(e.backend, 99)) for g in registry.by_fact(entries)]
+    groups.sort(key=lambda g: (rank.get(g[0].backend, 99), order.get(g[0].clause, 0)))
+    anchors: dict = {}
+    for group in groups:  # an anchor per fact, numbered where two would read alike
+        base = _anchor(group)
+        anchors[id(group)] = base if base not in anchors.values() else f"{base}-{len(anchors)}"
+    extensions = sum(clauses[g[0].clause].level == "extension" for g in groups if g[0].clause in clauses)
+    lines = [f"{len(groups)} registered divergences (`specs/divergences/`; {len(entries)} counting each backend "
+             f"a fact holds on), {extensions} of them on extension clauses", "(standard behaviour beyond the "
+             "document's text). Each shows as an expected failure, and fails", "the run if it starts to conform.",
+             "", "| Backends | Clause | Level | Section | Why | Upstream |", "|---|---|---|---|---|---|"]
+    for group in groups:
+        e = group[0]
         section = clauses[e.clause].section if e.clause in clauses else "?"
         level = clauses[e.clause].level if e.clause in clauses else "?"
         link = f"[link]({e.link})" if e.link else ""
         reason = e.reason.replace("|", "\\|")
-        lines.append(f"| {_backend(e)} | [`{e.clause}`](#{_anchor(e)}) | {level} | {section} | {reason} | {link} |")
+        lines.append(f"| {_backends(group)} | [`{e.clause}`](#{anchors[id(group)]}) | {level} | {section} | "
+                     f"{reason} | {link} |")
     lines.append("")
-    for e in ordered:
-        lines += [f'<a id="{_anchor(e)}"></a>', f"**{_backend(e)}: `{e.clause}`**", ""]
-        if e.observed:
-            lines += ["Pinned (the run fails with \"known divergence changed\" if this stops holding): "
-                      + "; ".join(f"`` {_flow(check)} ``" for check in e.observed), ""]
-        if e.snippet:
-            lines += ["```python", e.snippet.rstrip(), "```", ""]
+    for group in groups:
+        lines += [f'<a id="{anchors[id(group)]}"></a>', f"**{_backends(group)}: `{group[0].clause}`**", ""]
+        lines += _pins(group) + _snippet(group)
     return "\n".join(lines).rstrip() + "\n"
 
 

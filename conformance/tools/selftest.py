@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from conformance.language import registry
 from conformance.language.spec import ROOT, SPEC_DIR, SpecError, load_all, read_yaml
 from conformance.tools import blocks
 
@@ -112,13 +113,12 @@ def _spec_dir(tmp: Path, spec_dir: Path, mutants) -> Path:
     (target / "divergences").mkdir(parents=True)
     for path in sorted(Path(spec_dir).glob("*.yaml")):
         shutil.copyfile(path, target / path.name)
-    registries = [read_yaml(p) for p in sorted((Path(spec_dir) / "divergences").glob("*.yaml"))]
+    known = registry.load(Path(spec_dir) / "divergences")
     for n, mutant in enumerate(m for m in mutants if m.base):
-        for data in registries:
-            if isinstance(data, dict) and data.get("backend") == mutant.base:
-                copy = {**data, "backend": mutant.backend}
-                (target / "divergences" / f"mutant-{n}-{mutant.base}.yaml").write_text(
-                    yaml.safe_dump(copy, sort_keys=False), encoding="utf-8")
+        mine = [registry.as_entry(e) for e in known.values() if e.backend == mutant.base]
+        if mine:
+            (target / "divergences" / f"mutant-{n}-{mutant.base}.yaml").write_text(
+                yaml.safe_dump({"backend": mutant.backend, "divergences": mine}, sort_keys=False), encoding="utf-8")
     return target
 
 
