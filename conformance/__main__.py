@@ -11,11 +11,10 @@ def run(pytest_args) -> int:
     e.g. ``--backend keras-jax --json results.json``. pytest runs in a process of its own, as from
     its command line: in this one the engine is already imported, too early for pytest's rewriting."""
     import subprocess
-    from pathlib import Path
 
-    package = Path(__file__).resolve().parent
-    return subprocess.call([sys.executable, "-m", "pytest", "-c", str(package / "run.ini"), "--rootdir",
-                            str(package), "-p", "conformance.plugin", str(package), *pytest_args])
+    from conformance import pytest_command
+
+    return subprocess.call(pytest_command(*pytest_args))
 
 
 def main(argv=None) -> int:
@@ -40,15 +39,17 @@ def main(argv=None) -> int:
     from conformance.tools import sweep
 
     sweep.add_arguments(swp)
-    st = sub.add_parser("selftest", help="run the mutants of tests/mutants.py; print the kill matrix and "
-                                         "the score; exit 1 if a mutant survives or a normative clause is weak")
+    st = sub.add_parser("selftest", help="run the mutants of conformance/tools/mutants.py; print the kill matrix "
+                                         "and the score; exit 1 if a mutant survives or a normative clause is weak")
     st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
     st.add_argument("--mutant", action="append", default=[], metavar="NAME",
                     help="run only this mutant (repeatable; the weak-clause check needs them all)")
     st.add_argument("--update", metavar="README", help="rewrite the selftest block in this file")
-    st.add_argument("--module", default="tests.mutants", help="where the mutants are (default tests.mutants)")
+    st.add_argument("--module", default=None,
+                    help="the module of mutants to run (default conformance.tools.mutants)")
     st.add_argument("--spec-dir", default=None, help="the spec files (default specs/)")
-    st.add_argument("--weak", default=None, help="the list of weak clauses (default tests/weak_clauses.yaml)")
+    st.add_argument("--weak", default=None,
+                    help="the list of weak clauses (default conformance/tools/weak_clauses.yaml)")
     args = parser.parse_args(argv)
 
     if args.command == "sweep":
@@ -59,6 +60,7 @@ def main(argv=None) -> int:
 
         args.spec_dir = args.spec_dir or str(selftest.SPEC_DIR)
         args.weak = args.weak or str(selftest.WEAK_FILE)
+        args.module = args.module or selftest.MODULE
         return selftest.main(args)
 
     if args.command == "divergences":

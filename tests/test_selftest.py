@@ -129,11 +129,11 @@ def test_a_malformed_weak_list_is_named(tmp_path):
     path.write_text("weak:\n  - clause: lookup.rows-are-matrix-rows\n")
     with pytest.raises(SelftestError, match="entry #1 needs exactly 'clause' and 'reason'"):
         selftest.load_weak(path)
-    assert selftest.load_weak(ROOT / "tests" / "weak_clauses.yaml") == {}
+    assert selftest.load_weak(selftest.WEAK_FILE) == {}
 
 
 def test_framework_patches_refuse_to_run_in_the_test_process():
-    from tests import mutants
+    from conformance.tools import mutants
 
     with pytest.raises(RuntimeError, match="runs only in a worker process"):
         mutants.LastIndexOffByOne()
@@ -156,7 +156,7 @@ def test_the_command_fails_on_a_surviving_mutant_and_prints_the_matrix():
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--mutant", "NoSuchMutant"), "no mutant named NoSuchMutant in tests.mutants"),
+    (("--mutant", "NoSuchMutant"), "no mutant named NoSuchMutant in conformance.tools.mutants"),
     (("--mutant", "OffByOneLookup", "--update", "README.md"), "--update needs the whole self-test"),
     (("--module", "tests.no_such_module"), "cannot import mutant module 'tests.no_such_module'"),
     (("--jobs", "0"), "--jobs must be at least 1"),
