@@ -117,6 +117,7 @@ def test_weak_clauses_listed_unlisted_and_stale():
     assert "STALE weak entry: lookup.rows-are-matrix-rows" in selftest.summary_text(v)
     v = judge([A], records, CLAUSES, complete=False)   # --mutant: not every mutant ran
     assert v.weak == [] and v.ok and "weak clauses not checked" in selftest.summary_text(v)
+    assert selftest.summary_text(v).endswith("self-test passed")
 
 
 def test_a_mutant_naming_a_clause_that_does_not_exist_is_refused():

@@ -297,7 +297,7 @@ def summary_text(verdict: Verdict) -> str:
         lines.append(f"SURVIVED: {', '.join(verdict.survivors)}")
     if not verdict.complete:
         lines.append("weak clauses not checked: only some of the mutants ran (--mutant)")
-        return "\n".join(lines)
+        return "\n".join(lines + ["self-test " + ("passed" if verdict.ok else "FAILED")])
     normative = sum(c.level == "normative" for c in verdict.clauses)
     lines.append(f"normative clauses: {normative}, {normative - len(verdict.weak)} catching at least one mutant")
     for c in verdict.weak:
