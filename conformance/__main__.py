@@ -1,4 +1,4 @@
-"""``python -m conformance run|report|diff|divergences|sweep|selftest``: thin argparse front end."""
+"""``python -m conformance run|report|diff|same|divergences|sweep|selftest``: thin argparse front end."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,15 @@ def main(argv=None) -> int:
     dif.add_argument("new")
     dif.add_argument("--allow-incomplete", action="store_true",
                      help="compare even if NEW does not say its run was complete")
+    same = sub.add_parser(
+        "same", help="prove two runs gave the same records: exit 0 if equal apart from durations, 1 if not",
+        description="Compare two results files record by record (matched by clause and backend) and print "
+                    "each difference as 'clause [backend] field: old -> new'; the run's own fields (backends, "
+                    "Hypothesis seed, completeness, clause metadata) are compared too. Ignored: each record's "
+                    "duration and the file's 'generated' time. Exit 0 when equal, 1 when not, 2 on bad input. "
+                    "Use it to show that a change meant to keep results (a refactoring) kept them.")
+    same.add_argument("old", help="the results file of the run before the change")
+    same.add_argument("new", help="the results file of the run after it")
     div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
     div.add_argument("--update", metavar="README", help="rewrite the table block in this file")
     swp = sub.add_parser("sweep", help="run the suite on several releases per backend, each in its own venv")
@@ -80,7 +89,17 @@ def main(argv=None) -> int:
             print(registry_doc.markdown(), end="")
         return 0
 
-    from conformance.report import ReportError, diff, load, load_many, render
+    from conformance.report import ReportError, diff, load, load_many, render, same
+
+    if args.command == "same":
+        try:
+            old, new = load(args.old), load(args.new)
+            found = same.differences(old, new, args.old, args.new)
+        except ReportError as exc:
+            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+        print(same.text(found, len(old["results"]), len(new["results"])))
+        return 1 if found else 0
 
     from .report.load import describe_incomplete, incomplete
 
