@@ -210,8 +210,8 @@ def rnn_forward(kind, weights, x, mask=None, return_sequences=False):
 
 
 # The document's three array operations, one function each: run_layers and the document's own
-# calls go through them (tests/mutants.py replaces them, inside a mutant's worker only, to model a
-# framework bug in one place).
+# calls go through them (conformance/tools/mutants.py replaces them, inside a mutant's worker only,
+# to model a framework bug in one place).
 def lookup(matrix, idx) -> np.ndarray:
     """Row i of the matrix for each index i."""
     return np.asarray(matrix, np.float64)[idx]

@@ -1,4 +1,4 @@
-"""``python -m conformance run|report|diff|divergences|sweep|catalogue|spec-language|selftest``:
+"""``python -m conformance run|report|diff|same|divergences|sweep|catalogue|spec-language|selftest``:
 thin argparse front end."""
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ def run(pytest_args) -> int:
     e.g. ``--backend keras-jax --json results.json``. pytest runs in a process of its own, as from
     its command line: in this one the engine is already imported, too early for pytest's rewriting."""
     import subprocess
-    from pathlib import Path
 
-    package = Path(__file__).resolve().parent
-    return subprocess.call([sys.executable, "-m", "pytest", "-c", str(package / "run.ini"), "--rootdir",
-                            str(package), "-p", "conformance.plugin", str(package), *pytest_args])
+    from conformance import pytest_command
+
+    return subprocess.call(pytest_command(*pytest_args))
 
 
 def spec_language(args) -> int:
@@ -51,6 +50,15 @@ def main(argv=None) -> int:
     dif.add_argument("new")
     dif.add_argument("--allow-incomplete", action="store_true",
                      help="compare even if NEW does not say its run was complete")
+    same = sub.add_parser(
+        "same", help="prove two runs gave the same records: exit 0 if equal apart from durations, 1 if not",
+        description="Compare two results files record by record (matched by clause and backend) and print "
+                    "each difference as 'clause [backend] field: old -> new'; the run's own fields (backends, "
+                    "Hypothesis seed, completeness, clause metadata) are compared too. Ignored: each record's "
+                    "duration and the file's 'generated' time. Exit 0 when equal, 1 when not, 2 on bad input. "
+                    "Use it to show that a change meant to keep results (a refactoring) kept them.")
+    same.add_argument("old", help="the results file of the run before the change")
+    same.add_argument("new", help="the results file of the run after it")
     div = sub.add_parser("divergences", help="print the known-divergence table (Markdown)")
     div.add_argument("--update", metavar="FILE", help="rewrite the table block in this file (docs/DIVERGENCES.md)")
     swp = sub.add_parser("sweep", help="run the suite on several releases per backend, each in its own venv")
@@ -62,15 +70,17 @@ def main(argv=None) -> int:
     from conformance.tools import catalogue
 
     catalogue.add_arguments(cat)
-    st = sub.add_parser("selftest", help="run the mutants of tests/mutants.py; print the kill matrix and "
-                                         "the score; exit 1 if a mutant survives or a normative clause is weak")
+    st = sub.add_parser("selftest", help="run the mutants of conformance/tools/mutants.py; print the kill matrix "
+                                         "and the score; exit 1 if a mutant survives or a normative clause is weak")
     st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
     st.add_argument("--mutant", action="append", default=[], metavar="NAME",
                     help="run only this mutant (repeatable; the weak-clause check needs them all)")
     st.add_argument("--update", metavar="FILE", help="rewrite the selftest block in this file (docs/SELFTEST.md)")
-    st.add_argument("--module", default="tests.mutants", help="where the mutants are (default tests.mutants)")
+    st.add_argument("--module", default=None,
+                    help="the module of mutants to run (default conformance.tools.mutants)")
     st.add_argument("--spec-dir", default=None, help="the spec files (default specs/)")
-    st.add_argument("--weak", default=None, help="the list of weak clauses (default tests/weak_clauses.yaml)")
+    st.add_argument("--weak", default=None,
+                    help="the list of weak clauses (default conformance/tools/weak_clauses.yaml)")
     lang = sub.add_parser("spec-language", help="print docs/SPEC-LANGUAGE.md, the catalogue of the spec "
                                                 "language, generated from conformance/language/vocabulary")
     lang.add_argument("--write", action="store_true", help="rewrite docs/SPEC-LANGUAGE.md")
@@ -92,6 +102,7 @@ def main(argv=None) -> int:
 
         args.spec_dir = args.spec_dir or str(selftest.SPEC_DIR)
         args.weak = args.weak or str(selftest.WEAK_FILE)
+        args.module = args.module or selftest.MODULE
         return selftest.main(args)
 
     if args.command == "divergences":
@@ -111,7 +122,17 @@ def main(argv=None) -> int:
             print(registry_doc.markdown(), end="")
         return 0
 
-    from conformance.report import ReportError, diff, load, load_many, render
+    from conformance.report import ReportError, diff, load, load_many, render, same
+
+    if args.command == "same":
+        try:
+            old, new = load(args.old), load(args.new)
+            found = same.differences(old, new, args.old, args.new)
+        except ReportError as exc:
+            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 2
+        print(same.text(found, len(old["results"]), len(new["results"])))
+        return 1 if found else 0
 
     from .report.load import describe_incomplete, incomplete
 

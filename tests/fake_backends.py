@@ -1,4 +1,8 @@
-"""Adapters for frameworks that are not there, and adapters that declare emulations."""
+"""Adapters for frameworks that are not there, adapters that declare emulations, and adapters that
+crash, hang or have a bug of their own (worker isolation and error reporting)."""
+import os
+import time
+
 import numpy as np
 
 from backends.base import Backend
@@ -62,3 +66,34 @@ class Harmless(Reference):
     framework = "fake"
     requires = ("numpy",)
     kills = ("lookup.rows-are-matrix-rows",)
+
+
+# -- adapters for the tests of worker isolation and error reporting --------------------------------
+class CrashesOnMask(Reference):
+    """Kills its interpreter whenever asked for a mask: a segfault-like abort."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+    def mask(self, built, x):
+        os._exit(3)
+
+
+class HangsOnSummary(Reference):
+    """Never answers a summary request."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+    def summary(self, built):
+        time.sleep(3600)
+
+
+class BuggyAdapter(Reference):
+    """An adapter bug (not a framework behaviour): must be reported as error, not divergence."""
+
+    framework = "fake"
+    requires = ("numpy",)
+
+    def summary(self, built):
+        return built.no_such_attribute

@@ -73,8 +73,9 @@ def test_the_installed_package_holds_the_engine_the_specs_and_the_plugin(install
     for sub in ("", "divergences"):
         installed_files = sorted(p.name for p in (Path(spec_dir) / sub).glob("*.yaml"))
         assert installed_files == sorted(p.name for p in (ROOT / "specs" / sub).glob("*.yaml")) != []
-    for data in ("report/results.schema.json", "language/spec.schema.json", "run.ini",
-                 "report/templates/report.md.j2", "report/templates/report.html.j2"):
+    for data in ("tools/mutants.py", "tools/weak_clauses.yaml", "report/results.schema.json",
+                 "language/spec.schema.json", "run.ini", "report/templates/report.md.j2",
+                 "report/templates/report.html.j2"):
         assert (site_dir / "conformance" / data).is_file(), data
     assert entry == "['conformance.plugin']"
 
@@ -119,6 +120,22 @@ def test_pytest_pyargs_conformance_from_a_folder_outside_the_repository(installe
     data = json.loads((elsewhere / "pyargs.json").read_text())
     assert data["complete"] is True and data["results"]
     assert all("lookup" in r["clause"] for r in data["results"])
+
+
+def test_python_m_conformance_selftest_from_a_folder_outside_the_repository(installed):
+    """The mutants and the weak list are installed with the engine: two mutants (one a patch of the
+    reference's lookup, inside its worker only) run and are caught, from a folder of no repository."""
+    python, site_dir, elsewhere = installed
+    proc = _call([python, "-m", "conformance", "selftest", "--mutant", "OffByOneLookup", "--mutant",
+                  "LastIndexOffByOne", "--jobs", "1"], cwd=elsewhere)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "score: 2/2 mutants caught by a clause they name (100%)" in proc.stdout
+    assert "OffByOneLookup: caught by lookup.rows-are-matrix-rows" in proc.stdout
+    assert "LastIndexOffByOne: caught by lookup.every-index-in-contract" in proc.stdout
+    assert "self-test passed" in proc.stdout
+    mutants = _call([python, "-c", "import conformance.tools.mutants as m; print(m.__file__)"], cwd=elsewhere)
+    assert Path(mutants.stdout.strip()).is_relative_to(site_dir)
+    assert not (elsewhere / ".pytest_cache").exists()
 
 
 def test_the_source_trees_conftest_and_the_entry_point_register_the_plugin_once(installed):

@@ -88,7 +88,7 @@ def test_an_extension_divergence_fails_the_run_and_is_selected_by_its_marker(tmp
     (tmp_path / "divergences").mkdir()
     out = tmp_path / "r.json"
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider",
-                           "--spec-dir", str(tmp_path), "--backend", "tests.mutants:OffByOneLookup",
+                           "--spec-dir", str(tmp_path), "--backend", "conformance.tools.mutants:OffByOneLookup",
                            "-m", "extension", "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:]
@@ -96,6 +96,6 @@ def test_an_extension_divergence_fails_the_run_and_is_selected_by_its_marker(tmp
     (record,) = json.loads(out.read_text())["results"]
     assert (record["level"], record["status"]) == ("extension", "diverge")
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider",
-                           "--spec-dir", str(tmp_path), "--backend", "tests.mutants:OffByOneLookup",
+                           "--spec-dir", str(tmp_path), "--backend", "conformance.tools.mutants:OffByOneLookup",
                            "-m", "normative"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 5, proc.stdout[-3000:]   # nothing selected: it is not normative

@@ -38,8 +38,8 @@ def test_reference_conforms_to_every_normative_clause_and_json_is_valid(tmp_path
 
 
 def test_a_mutant_fails_its_clause_with_expected_and_observed_values(tmp_path):
-    # every mutant of tests/mutants.py is run by the mutation self-test (tests/test_selftest.py)
-    backend, clause = "tests.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows"
+    # every mutant of conformance/tools/mutants.py is run by the mutation self-test (tests/test_selftest.py)
+    backend, clause = "conformance.tools.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows"
     proc, data = run(tmp_path, "--backend", backend, "-k", "lookup")
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert statuses(data, backend)[clause] == "diverge"
@@ -47,7 +47,7 @@ def test_a_mutant_fails_its_clause_with_expected_and_observed_values(tmp_path):
 
 
 def test_a_crashing_backend_does_not_take_down_the_others(tmp_path):
-    crasher = "tests.mutants:CrashesOnMask"
+    crasher = "tests.fake_backends:CrashesOnMask"
     proc, data = run(tmp_path, "--backend", "reference", "--backend", crasher, "-k", "mask")
     ref, crashed = statuses(data, "reference"), statuses(data, crasher)
     assert ref and all(s == "conform" for c, s in ref.items() if not c.startswith("char."))
@@ -58,7 +58,7 @@ def test_a_crashing_backend_does_not_take_down_the_others(tmp_path):
 
 
 def test_a_hanging_backend_is_killed_and_reported(tmp_path):
-    hanger = "tests.mutants:HangsOnSummary"
+    hanger = "tests.fake_backends:HangsOnSummary"
     proc, data = run(tmp_path, "--backend", hanger, "--case-timeout", "5", "-k", "lstm-takes or one-matrix")
     result = statuses(data, hanger)
     assert result["rnn.lstm-takes-embedding-directly"] == "error"
@@ -67,7 +67,7 @@ def test_a_hanging_backend_is_killed_and_reported(tmp_path):
 
 
 def test_an_adapter_bug_is_an_error_not_a_divergence(tmp_path):
-    buggy = "tests.mutants:BuggyAdapter"
+    buggy = "tests.fake_backends:BuggyAdapter"
     proc, data = run(tmp_path, "--backend", buggy, "-k", "flatten-dense-shapes")
     assert statuses(data, buggy)["model.flatten-dense-shapes"] == "error"
     assert "adapter error" in proc.stdout and "no_such_attribute" in proc.stdout
@@ -98,7 +98,7 @@ def test_an_installed_framework_that_cannot_start_is_an_error_not_a_skip(tmp_pat
 
 
 def test_xdist_run_merges_every_backend_into_one_json(tmp_path):
-    mutant = "tests.mutants:OffByOneLookup"
+    mutant = "conformance.tools.mutants:OffByOneLookup"
     proc, data = run(tmp_path, "--backend", "reference", "--backend", mutant, "-n", "2", "--dist", "loadgroup")
     jsonschema.validate(data, SCHEMA)
     n = len(load_all())
@@ -120,7 +120,7 @@ def _specs_with_registry(tmp_path, backend, clause, observed='[{check: raises}]'
 
 
 def test_a_registered_divergence_is_an_expected_failure(tmp_path):
-    mutant = "tests.mutants:OffByOneLookup"
+    mutant = "conformance.tools.mutants:OffByOneLookup"
     spec_dir = _specs_with_registry(tmp_path, mutant, "lookup.rows-are-matrix-rows",
                                     '[{check: differ, of: "outputs[0]", to: reference}]')
     proc, data = run(tmp_path, "--backend", mutant, "--spec-dir", str(spec_dir), "-k", "rows-are-matrix")
@@ -146,12 +146,12 @@ def test_a_registry_entry_for_no_clause_is_reported(tmp_path):
 def test_a_registry_fact_for_a_backend_that_does_not_exist_is_reported_by_name(tmp_path):
     """The registry cannot refuse a backend name it does not know (backends come at run time); the run
     names the file and the backend it does not know, and judges the others as registered."""
-    spec_dir = _specs_with_registry(tmp_path, "tests.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows",
+    spec_dir = _specs_with_registry(tmp_path, "conformance.tools.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows",
                                     '[{check: differ, of: "outputs[0]", to: reference}]')
     text = (spec_dir / "divergences" / "x.yaml").read_text()
     (spec_dir / "divergences" / "x.yaml").write_text(
-        text.replace("backend: tests.mutants:OffByOneLookup", "backends: [tests.mutants:OffByOneLookup, keras-jaxx]"))
-    proc, data = run(tmp_path, "--backend", "tests.mutants:OffByOneLookup", "--spec-dir", str(spec_dir),
+        text.replace("backend: conformance.tools.mutants:OffByOneLookup", "backends: [conformance.tools.mutants:OffByOneLookup, keras-jaxx]"))
+    proc, data = run(tmp_path, "--backend", "conformance.tools.mutants:OffByOneLookup", "--spec-dir", str(spec_dir),
                      "-k", "rows-are-matrix")
     assert proc.returncode == 0 and "1 xfailed" in proc.stdout, proc.stdout[-3000:]
     assert "registry: x.yaml is for backend 'keras-jaxx', which does not exist" in proc.stdout
@@ -165,7 +165,7 @@ WIDE = ('[{check: within, of: "matrices[0]", low: -0.1, high: 0.1}, '
 
 
 def test_a_known_divergence_that_changes_fails_the_run(tmp_path):
-    wide, narrow = "tests.mutants:WideInitializer", "tests.mutants:NarrowInitializer"
+    wide, narrow = "conformance.tools.mutants:WideInitializer", "conformance.tools.mutants:NarrowInitializer"
     spec_dir = _specs_with_registry(tmp_path, wide, "init.default-uniform-range", WIDE)
     (spec_dir / "divergences" / "y.yaml").write_text(
         (spec_dir / "divergences" / "x.yaml").read_text().replace(wide, narrow))

@@ -172,13 +172,13 @@ def test_the_divergence_table_has_one_row_per_fact_covering_every_backend():
 
 # -- the self-test keeps a framework's divergences for its mutants ----------------------------------
 def test_the_selftest_registers_a_base_backends_facts_again_under_the_mutants_name(tmp_path):
-    mutant = selftest.Mutant("m", "tests.mutants:X", "a bug", (), "keras-jax")
+    mutant = selftest.Mutant("m", "conformance.tools.mutants:X", "a bug", (), "keras-jax")
     spec_dir = selftest._spec_dir(tmp_path, selftest.SPEC_DIR, [mutant])
     again = registry.load(Path(spec_dir) / "divergences")
     def mine(entries, backend):
         return sorted(((e.clause, e.releases, e.scope, e.reason, e.snippet, e.observed)
                        for e in entries.values() if e.backend == backend), key=str)
-    assert mine(again, "tests.mutants:X") == mine(registry.load(), "keras-jax") != []
+    assert mine(again, "conformance.tools.mutants:X") == mine(registry.load(), "keras-jax") != []
 
 
 def test_a_new_divergence_says_which_file_to_register_it_in():
@@ -187,7 +187,7 @@ def test_a_new_divergence_says_which_file_to_register_it_in():
 
     clause = next(c for c in load_all() if c.id == "lookup.rows-are-matrix-rows")
     footer = {b: Outcome(clause, b, "diverge", reason="rows differ").explain().splitlines()[-1]
-              for b in ("keras-torch", "tf-keras", "tests.mutants:X")}
+              for b in ("keras-torch", "tf-keras", "conformance.tools.mutants:X")}
     assert "register it in specs/divergences/keras3.yaml with its reason" in footer["keras-torch"]
     assert "register it in specs/divergences/tf-keras.yaml with its reason" in footer["tf-keras"]
-    assert "register it in specs/divergences/tests.mutants:X.yaml" in footer["tests.mutants:X"]
+    assert "register it in specs/divergences/conformance.tools.mutants:X.yaml" in footer["conformance.tools.mutants:X"]

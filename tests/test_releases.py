@@ -16,7 +16,7 @@ from conformance.running.actions import Case
 from tests.framework_workers import start_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTANT = "tests.mutants:OffByOneLookup"  # diverges on lookup.rows-are-matrix-rows; version = numpy's
+MUTANT = "conformance.tools.mutants:OffByOneLookup"  # diverges on lookup.rows-are-matrix-rows; version = numpy's
 
 
 def _registry(directory, entries: str, backend=MUTANT):

@@ -117,6 +117,7 @@ def test_weak_clauses_listed_unlisted_and_stale():
     assert "STALE weak entry: lookup.rows-are-matrix-rows" in selftest.summary_text(v)
     v = judge([A], records, CLAUSES, complete=False)   # --mutant: not every mutant ran
     assert v.weak == [] and v.ok and "weak clauses not checked" in selftest.summary_text(v)
+    assert selftest.summary_text(v).endswith("self-test passed")
 
 
 def test_a_mutant_naming_a_clause_that_does_not_exist_is_refused():
@@ -129,11 +130,11 @@ def test_a_malformed_weak_list_is_named(tmp_path):
     path.write_text("weak:\n  - clause: lookup.rows-are-matrix-rows\n")
     with pytest.raises(SelftestError, match="entry #1 needs exactly 'clause' and 'reason'"):
         selftest.load_weak(path)
-    assert selftest.load_weak(ROOT / "tests" / "weak_clauses.yaml") == {}
+    assert selftest.load_weak(selftest.WEAK_FILE) == {}
 
 
 def test_framework_patches_refuse_to_run_in_the_test_process():
-    from tests import mutants
+    from conformance.tools import mutants
 
     with pytest.raises(RuntimeError, match="runs only in a worker process"):
         mutants.LastIndexOffByOne()
@@ -156,7 +157,7 @@ def test_the_command_fails_on_a_surviving_mutant_and_prints_the_matrix():
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--mutant", "NoSuchMutant"), "no mutant named NoSuchMutant in tests.mutants"),
+    (("--mutant", "NoSuchMutant"), "no mutant named NoSuchMutant in conformance.tools.mutants"),
     (("--mutant", "OffByOneLookup", "--update", "README.md"), "--update needs the whole self-test"),
     (("--module", "tests.no_such_module"), "cannot import mutant module 'tests.no_such_module'"),
     (("--jobs", "0"), "--jobs must be at least 1"),

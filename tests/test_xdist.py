@@ -20,7 +20,7 @@ from conformance.running import scheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAUSE_IDS = [c.id for c in load_all()]
-MUTANTS = ["tests.mutants:OffByOneLookup", "tests.mutants:BiasInEmbedding"]
+MUTANTS = ["conformance.tools.mutants:OffByOneLookup", "conformance.tools.mutants:BiasInEmbedding"]
 
 
 # -- the scheduler, in-process ------------------------------------------------------------------

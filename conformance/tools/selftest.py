@@ -1,9 +1,9 @@
 """``python -m conformance selftest``: the mutation self-test.
 
-Every mutant of tests/mutants.py is a framework with one plausible bug, run through the public
-third-party path (``pytest conformance --backend tests.mutants:Name``), each in a worker process
-of its own. The self-test runs them all (the mutants split over ``--jobs`` pytest runs, each mutant
-still alone in its worker), then reads the results:
+Every mutant of conformance/tools/mutants.py is a framework with one plausible bug, run through
+the public third-party path (``python -m conformance run --backend conformance.tools.mutants:Name``),
+each in a worker process of its own. The self-test runs them all (the mutants split over ``--jobs``
+pytest runs, each mutant still alone in its worker), then reads the results:
 
 * a clause **catches** a mutant when it fails the run on it (a new divergence, a known divergence
   that changed, or a registered one that now conforms); a characterization clause catches it by
@@ -12,12 +12,17 @@ still alone in its worker), then reads the results:
 * every mutant must be caught by a clause it names (its ``kills``): the score is the share that
   are;
 * every normative clause must catch at least one mutant, or be listed as weak, with a reason, in
-  tests/weak_clauses.yaml; an entry there for a clause that does catch one is stale.
+  conformance/tools/weak_clauses.yaml; an entry there for a clause that does catch one is stale.
 
 It prints the kill matrix (clause x mutant) and the score, and exits 1 if a mutant survives, a
 normative clause is weak without being listed or a listed one is not weak; 2 on a usage error.
 ``--update docs/SELFTEST.md`` (:data:`DOC`) rewrites the block between the selftest markers
 (tests/test_selftest.py keeps it current).
+
+The mutants and the weak list are package data, and the runs use the packaged suite's own pytest
+configuration (:func:`conformance.pytest_command`), so the self-test runs the same from a source
+tree and from an installed package (``pip install .``), from any folder. ``--module`` takes another
+importable module of mutants (tests/test_selftest.py uses tests.fake_backends).
 """
 from __future__ import annotations
 
@@ -33,12 +38,14 @@ from pathlib import Path
 
 import yaml
 
+from conformance import pytest_command
 from conformance.language import registry
-from conformance.language.spec import ROOT, SPEC_DIR, SpecError, load_all, read_yaml
+from conformance.language.spec import ROOT, SPEC_DIR, SpecError, _rel, load_all, read_yaml
 from conformance.tools import blocks
 
-MODULE = "tests.mutants"
-WEAK_FILE = ROOT / "tests" / "weak_clauses.yaml"
+MODULE = "conformance.tools.mutants"
+WEAK_FILE = Path(__file__).with_name("weak_clauses.yaml")
+SOURCE_TREE = (ROOT / "pyproject.toml").is_file()   # not an installed package
 START, END = "<!-- selftest:start -->", "<!-- selftest:end -->"
 DOC = "docs/SELFTEST.md"  # the page holding the block, from the repository root
 FRAMEWORK_COST = 10   # a mutant of a real framework (imports it, runs it) costs about ten NumPy ones
@@ -64,8 +71,8 @@ class Mutant:
 
 def discover(module: str = MODULE) -> list[Mutant]:
     """The mutants defined in ``module`` (classes with a non-empty ``kills``), in file order."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # tests.mutants lives in the repository, not in the package
+    if SOURCE_TREE and str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # --module tests.fake_backends: the repository's, from any folder
     try:
         mod = importlib.import_module(module)
     except Exception as exc:  # noqa: BLE001 - any import failure is a usage error naming the module
@@ -85,7 +92,7 @@ def discover(module: str = MODULE) -> list[Mutant]:
 
 
 def load_weak(path: Path = WEAK_FILE) -> dict[str, str]:
-    """tests/weak_clauses.yaml: ``weak: [{clause, reason}]``, clause id -> reason."""
+    """weak_clauses.yaml: ``weak: [{clause, reason}]``, clause id -> reason."""
     if not Path(path).exists():
         return {}
     try:
@@ -144,13 +151,15 @@ def run(mutants, jobs: int = 2, spec_dir: Path = SPEC_DIR, timeout: float = TIME
         procs = []
         for n, group in enumerate(_groups(mutants, jobs)):
             out, log = tmp / f"results-{n}.json", tmp / f"log-{n}.txt"
-            args = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
-                    "--spec-dir", str(specs), "--json", str(out)]
+            args = pytest_command("-q", "--spec-dir", str(specs), "--json", str(out))
             for mutant in group:
                 args += ["--backend", mutant.backend]
+            # a source tree's modules are importable from its root; an installed suite's from anywhere,
+            # and a --module of the caller's from the caller's folder
             with open(log, "wb") as fh:
-                procs.append((subprocess.Popen(args, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL), out, log, group))
+                procs.append((subprocess.Popen(args, cwd=ROOT if SOURCE_TREE else None, stdout=fh,
+                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL),
+                              out, log, group))
             if echo:
                 echo(f"run {n + 1}: {len(group)} mutant(s): {', '.join(m.name for m in group)}")
         deadline = time.monotonic() + timeout
@@ -197,7 +206,7 @@ class Verdict:
     mutants: list
     clauses: list                 # every clause, in spec order
     cells: dict                   # (mutant name, clause id) -> "kill" | "error" | ""
-    weak_listed: dict             # clause -> reason, from tests/weak_clauses.yaml
+    weak_listed: dict             # clause -> reason, from weak_clauses.yaml
     complete: bool = True         # every mutant of the module ran (the weak check needs them all)
     survivors: list = field(default_factory=list)
     weak: list = field(default_factory=list)        # normative clauses catching no mutant
@@ -289,17 +298,17 @@ def summary_text(verdict: Verdict) -> str:
         lines.append(f"SURVIVED: {', '.join(verdict.survivors)}")
     if not verdict.complete:
         lines.append("weak clauses not checked: only some of the mutants ran (--mutant)")
-        return "\n".join(lines)
+        return "\n".join(lines + ["self-test " + ("passed" if verdict.ok else "FAILED")])
     normative = sum(c.level == "normative" for c in verdict.clauses)
     lines.append(f"normative clauses: {normative}, {normative - len(verdict.weak)} catching at least one mutant")
     for c in verdict.weak:
         reason = verdict.weak_listed.get(c)
         lines.append(f"  weak: {c}" + (f" (listed: {reason})" if reason else
                                          " NOT LISTED: add a mutant it catches, or list it with a reason "
-                                         f"in {WEAK_FILE.relative_to(ROOT)}"))
+                                         f"in {_rel(WEAK_FILE)}"))
     for c in verdict.stale:
         lines.append(f"  STALE weak entry: {c} is not a weak normative clause; remove it from "
-                     f"{WEAK_FILE.relative_to(ROOT)}")
+                     f"{_rel(WEAK_FILE)}")
     lines.append("self-test " + ("passed" if verdict.ok else "FAILED"))
     return "\n".join(lines)
 
@@ -312,11 +321,11 @@ def markdown(verdict: Verdict) -> str:
     """The block of docs/SELFTEST.md: the score, every mutant with the clauses that caught it, the weak list."""
     normative = sum(c.level == "normative" for c in verdict.clauses)
     lines = [f"**Mutation score: {verdict.killed}/{len(verdict.mutants)} ({verdict.score:.0f}%).** "
-             f"{len(verdict.mutants)} mutants (`tests/mutants.py`), each a plausible framework bug run as a "
-             "third-party backend; each must be caught by a clause it names. "
+             f"{len(verdict.mutants)} mutants (`conformance/tools/mutants.py`), each a plausible framework bug "
+             "run as a third-party backend; each must be caught by a clause it names. "
              f"{normative - len(verdict.weak)} of the {normative} normative clauses catch at least one.",
              "", "Weak normative clauses (catching no mutant, listed with a reason in "
-             "`tests/weak_clauses.yaml`): " + (", ".join(
+             "`conformance/tools/weak_clauses.yaml`): " + (", ".join(
                  f"`{c}` ({_md(verdict.weak_listed.get(c, 'NOT LISTED'))})" for c in verdict.weak) or "none") + ".",
              "", "| # | Mutant | The bug | Caught by the clauses it names |", "|---|---|---|---|"]
     for i, m in enumerate(verdict.mutants, 1):

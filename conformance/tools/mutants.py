@@ -1,8 +1,8 @@
 """Deliberately broken frameworks: the mutation self-test (``python -m conformance selftest``).
 
 Each mutant is one plausible framework bug, run through the public third-party path
-(``pytest conformance --backend tests.mutants:Name``) in a worker process of its own, like any
-framework. Most are the NumPy reference with one bug, either as an override of an adapter method
+(``python -m conformance run --backend conformance.tools.mutants:Name``) in a worker process of its
+own, like any framework. Most are the NumPy reference with one bug, either as an override of an adapter method
 or as a *framework-level patch*: ``patches`` replaces a function of backends/reference.py (the
 "framework" of these adapters) when the mutant is created, which happens only inside its worker,
 so the reference that judges every run is never touched. The ``Torch*`` mutants patch one PyTorch
@@ -10,16 +10,15 @@ function the same way and keep PyTorch's registered divergences (the self-test r
 the mutant's name too, so a patch that changes one shows as "known divergence changed").
 
 ``kills`` names the clauses that must catch the mutant; the self-test fails if none of them does,
-and if a normative clause catches no mutant at all (unless tests/weak_clauses.yaml lists it with a
-reason). A clause of the characterization level catches a mutant by recording a behaviour that
+and if a normative clause catches no mutant at all (unless weak_clauses.yaml, next to this module,
+lists it with a reason). A clause of the characterization level catches a mutant by recording a behaviour that
 differs from the reference (the document is silent there, so it never fails a run).
 
-The last few classes are not mutants (no ``kills``): a crashing, a hanging and a buggy adapter,
-for the tests of worker isolation and error reporting.
+Part of the installed package, so that ``python -m conformance selftest`` runs wherever the suite
+is installed (the self-test's default ``--module``); it needs the reference adapter, and PyTorch only
+for the ``Torch*`` mutants.
 """
-import os
 import sys
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -43,7 +42,7 @@ def in_worker() -> bool:
 def _patch(owner, patches: dict, who: str) -> None:
     if not in_worker():
         raise RuntimeError(f"{who} patches {getattr(owner, '__name__', owner)} and runs only in a worker "
-                           "process (pytest conformance --backend tests.mutants:...), never in the test process")
+                           "process (--backend conformance.tools.mutants:...), never in the test process")
     for name, replacement in patches.items():
         setattr(owner, name, replacement)
 
@@ -678,25 +677,3 @@ class TorchFlattenWrongOrder(_TorchMutant):
         flatten = nn.Flatten.forward
         _patch(nn.Flatten, {"forward": lambda module, x: flatten(module, x.transpose(1, 2) if x.dim() == 3 else x)},
                type(self).__name__)
-
-
-# -- not mutants: adapters for the isolation and error-reporting tests ---------------------------
-class CrashesOnMask(_Mutant):
-    """Kills its interpreter whenever asked for a mask: a segfault-like abort."""
-
-    def mask(self, built, x):
-        os._exit(3)
-
-
-class HangsOnSummary(_Mutant):
-    """Never answers a summary request."""
-
-    def summary(self, built):
-        time.sleep(3600)
-
-
-class BuggyAdapter(_Mutant):
-    """An adapter bug (not a framework behaviour): must be reported as error, not divergence."""
-
-    def summary(self, built):
-        return built.no_such_attribute
