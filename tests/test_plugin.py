@@ -146,12 +146,13 @@ def test_a_registry_entry_for_no_clause_is_reported(tmp_path):
 def test_a_registry_fact_for_a_backend_that_does_not_exist_is_reported_by_name(tmp_path):
     """The registry cannot refuse a backend name it does not know (backends come at run time); the run
     names the file and the backend it does not know, and judges the others as registered."""
-    spec_dir = _specs_with_registry(tmp_path, "conformance.tools.mutants:OffByOneLookup", "lookup.rows-are-matrix-rows",
+    mutant = "conformance.tools.mutants:OffByOneLookup"
+    spec_dir = _specs_with_registry(tmp_path, mutant, "lookup.rows-are-matrix-rows",
                                     '[{check: differ, of: "outputs[0]", to: reference}]')
     text = (spec_dir / "divergences" / "x.yaml").read_text()
     (spec_dir / "divergences" / "x.yaml").write_text(
-        text.replace("backend: conformance.tools.mutants:OffByOneLookup", "backends: [conformance.tools.mutants:OffByOneLookup, keras-jaxx]"))
-    proc, data = run(tmp_path, "--backend", "conformance.tools.mutants:OffByOneLookup", "--spec-dir", str(spec_dir),
+        text.replace(f"backend: {mutant}", f"backends: [{mutant}, keras-jaxx]"))
+    proc, data = run(tmp_path, "--backend", mutant, "--spec-dir", str(spec_dir),
                      "-k", "rows-are-matrix")
     assert proc.returncode == 0 and "1 xfailed" in proc.stdout, proc.stdout[-3000:]
     assert "registry: x.yaml is for backend 'keras-jaxx', which does not exist" in proc.stdout
