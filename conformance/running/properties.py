@@ -8,10 +8,11 @@ item runs:
 2. the document's example and every drawn one, resolved into cases, go to the backend's worker in
    **one message** (``run_many``: one answer per example, so a crash or a hang is pinned to its
    example); the reference runs each example in-process, once for all backends;
-3. the document's example is judged first, as it always was (``outcome.judge``: a pure function
-   of the clause, the case, the backend's reply, the reference's reply and the registry entry); if it does not
-   conform, that is the verdict (the explicit example comes first, and a cell whose document
-   example diverges has nothing left to learn from drawn ones);
+3. the document's example is judged first, as it always was (``outcome.judge``, a pure function
+   of the clause, the case, the backend's reply, the reference's reply and the registry entry:
+   this module gets the replies and the entry, the judge runs nothing); if it does not conform,
+   that is the verdict (the explicit example comes first, and a cell whose document example
+   diverges has nothing left to learn from drawn ones);
 4. **pass 2** replays the same Hypothesis run (same seed, no database, so the same examples in the
    same order) and judges each example from the answers, with the clause's checks (or its draw
    block's) against the reference on the same example. The first failing example is shrunk:
