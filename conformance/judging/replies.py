@@ -76,7 +76,7 @@ def from_wire(message, due: tuple | None = None) -> Reply:
         key = message[3]
         if not (type(key) is tuple and len(key) == 2 and all(type(k) in (str, type(None)) for k in key)
                 and key == due):  # plain values only: an array would not even compare
-            raise MalformedReply(f"an answer for {key!r} where {due!r} was due")
+            raise MalformedReply(f"an answer for {_short(key)} where {due!r} was due")
     if type(kind) is str and kind in _KINDS and (snippet is None or type(snippet) is str):
         record, body_type = _KINDS[kind]
         if type(body) is body_type:

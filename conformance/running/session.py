@@ -13,7 +13,7 @@ from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
 from conformance.running.actions import AdapterError, Case, run_case
-from conformance.running.worker import Worker
+from conformance.running.worker import Worker, case_key
 
 START_TIMEOUT = 600.0  # importing TensorFlow on a busy 2-core machine can take a while
 
@@ -150,7 +150,7 @@ class Session:
 
 
 def _keys(cases) -> list:
-    return [(case.clause, case.example) for case in cases]
+    return [case_key(case) for case in cases]
 
 
 _SEEDED: OrderedDict = OrderedDict()
