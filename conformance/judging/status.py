@@ -20,9 +20,6 @@ class Status(enum.StrEnum):
     SKIP = "skip"                # the backend is not installed
 
 
-NOT_APPLICABLE = (Status.SKIP, Status.UNSUPPORTED)
-
-
 class Category(enum.StrEnum):
     CONFORM = "conform"
     EMULATED = "emulated"
