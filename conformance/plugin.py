@@ -19,6 +19,7 @@ import pytest
 import backends
 from conformance import SCHEMA
 from conformance.judging.outcome import Outcome, judging_error
+from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
@@ -192,17 +193,17 @@ class ClauseItem(pytest.Item):
         outcome = judge_item(session, self.clause, self.backend, self.config.stash[RUN])
         outcome.duration = time.monotonic() - start
         self.user_properties.append(("conformance", _record_json(outcome, session)))
-        if outcome.status == "skip":
+        if outcome.status == Status.SKIP:
             pytest.skip(outcome.reason)
-        if outcome.status == "unsupported":
+        if outcome.status == Status.UNSUPPORTED:
             pytest.skip(f"unsupported: {outcome.reason}")
-        if outcome.status == "error":
+        if outcome.status == Status.ERROR:
             raise ClauseFailure(outcome)
-        if outcome.known and outcome.status == "diverge":
+        if outcome.known and outcome.status == Status.DIVERGE:
             pytest.xfail(f"known divergence: {outcome.reason}")
         if outcome.known:
             raise ClauseFailure(outcome)  # registered divergence that now conforms (strict)
-        if outcome.status == "diverge" and self.clause.judged:
+        if outcome.status == Status.DIVERGE and self.clause.judged:
             raise ClauseFailure(outcome)
 
     def repr_failure(self, excinfo):
@@ -333,7 +334,8 @@ def pytest_terminal_summary(terminalreporter, config):
         counts: dict[str, dict[str, int]] = {}
         for result in results:
             row = counts.setdefault(result["backend"], {})
-            row[_label(result)] = row.get(_label(result), 0) + 1
+            label = classify_record(result).label
+            row[label] = row.get(label, 0) + 1
         terminalreporter.section("conformance")
         for backend, row in counts.items():
             terminalreporter.write_line(f"{backend:18} " + ", ".join(f"{v} {k}" for k, v in sorted(row.items())))
@@ -368,18 +370,6 @@ def _registry_warnings(terminalreporter, session: Session, clauses: dict) -> Non
             terminalreporter.write_line(
                 f"registry: {entry.path.name} lists {entry.clause!r}, which matches no clause",
                 yellow=True)
-
-
-def _label(result) -> str:
-    if result["level"] == "characterization" and result["status"] in ("conform", "diverge"):
-        return "characterized" + ("" if result["agrees"] else " (differs from reference)")
-    if result["status"] == "diverge":
-        if any(not p["ok"] for p in result.get("pinned") or []):
-            return "DIVERGE (known divergence changed)"
-        return "diverge (known)" if result["known"] else "DIVERGE (new)"
-    if result["status"] == "emulated":
-        return "emulated (the adapter computed it)"
-    return result["status"]
 
 
 def _results(config, session: Session) -> dict:

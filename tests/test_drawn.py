@@ -13,6 +13,7 @@ import pytest
 
 from backends.reference import Reference
 from conformance.judging.outcome import judge
+from conformance.judging.replies import Observed
 from conformance.language import drawing
 from conformance.language.spec import SpecError, load_all, load_file
 from conformance.report.render import write_report
@@ -215,31 +216,16 @@ def test_profiles_and_seeds():
 
 
 # -- the planted faults are off-example: every clause conforms at the document's values ------------------
-class _Doc:
-    """outcome.judge's session for one backend running the document's example in-process."""
-
-    known: dict = {}
-
-    def __init__(self, backend):
-        self.backend = backend
-
-    def availability(self, name):
-        return type("A", (), {"available": True, "version": None})()
-
-    def case(self, clause):
-        return make_case(clause)
-
-    def reference(self, case):
-        return ("ok", run_case(Reference(), case), None)
-
-    def run(self, name, case):
-        return ("ok", run_case(self.backend, case), None)
+def _at_document_example(backend, clause):
+    """The pure judge's verdict on ``backend`` run in-process at the clause's own example."""
+    case = make_case(clause)
+    return judge(clause, "fault", case, Observed(run_case(backend, case)), Observed(run_case(Reference(), case)))
 
 
 @pytest.mark.parametrize("fault", off_example_faults.FAULTS, ids=lambda f: f.__name__)
 def test_a_planted_fault_conforms_at_every_document_example(fault):
-    session = _Doc(fault())
-    wrong = [c.id for c in load_all() if c.judged and judge(session, c, "fault").status != "conform"]
+    backend = fault()
+    wrong = [c.id for c in load_all() if c.judged and _at_document_example(backend, c).status != "conform"]
     assert not wrong, f"{fault.__name__} fires at the document's own example of {wrong}"
 
 
@@ -444,7 +430,7 @@ def test_an_answer_is_never_taken_for_another_cases():
     from conformance.running.worker import _check_answer
 
     case = Case("lookup.x", "forward", None, example="abc")
-    assert _check_answer(case)(("ok", {}, None, ("lookup.x", "abc"))) == ("ok", {}, None)
+    assert _check_answer(case)(("ok", {}, None, ("lookup.x", "abc"))) == Observed({}, None, ("lookup.x", "abc"))
     with pytest.raises(ChannelError, match="where .*'abc'.* was due"):
         _check_answer(case)(("ok", {}, None, ("lookup.x", "other")))
     with pytest.raises(ChannelError, match="not a reply"):

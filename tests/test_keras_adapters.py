@@ -15,6 +15,7 @@ import pytest
 
 from backends.base import Layer, Model
 from backends.reference import Reference, seeded_weights
+from conformance.judging.replies import Failed, Observed
 from conformance.judging.tolerances import TOLERANCES
 from conformance.running.actions import Case, run_case
 from tests.framework_workers import start_worker
@@ -45,10 +46,10 @@ def worker(request):
 
 
 def _run(worker, case: Case) -> dict:
-    kind, payload, _ = worker.run(case)
-    assert kind == "ok", f"{worker.backend_name}: {payload}"
-    assert "raised" not in payload, f"{worker.backend_name} raised: {payload}"
-    return payload
+    reply = worker.run(case)
+    assert isinstance(reply, Observed), f"{worker.backend_name}: {reply}"
+    assert "raised" not in reply.observation, f"{worker.backend_name} raised: {reply.observation}"
+    return reply.observation
 
 
 @pytest.mark.parametrize("kind", ["embedding", "flatten", "dense", *RNN_KINDS])
@@ -69,8 +70,8 @@ def test_weights_of_another_layout_are_refused(worker):
     model = _stack("dense")
     weights = seeded_weights(model)
     weights[1][0] = weights[1][0].T.copy()
-    kind, payload, _ = worker.run(Case("wrong-layout", "weights", model, {}, weights))
-    assert kind == "error" and "do not fit the Keras weights" in payload
+    reply = worker.run(Case("wrong-layout", "weights", model, {}, weights))
+    assert isinstance(reply, Failed) and "do not fit the Keras weights" in reply.text
 
 
 @pytest.mark.parametrize("mask_zero", [False, True], ids=["plain", "masked"])

@@ -20,6 +20,7 @@ import pytest
 from conformance.__main__ import main
 from conformance.judging.describers import describe
 from conformance.judging.outcome import judge
+from conformance.judging.replies import Observed
 from conformance.language.spec import SPEC_DIR, load_all
 from tests.hostile import HOSTILE
 from tests.report_fixtures import result, scenario, write
@@ -94,32 +95,32 @@ def _clause(cid, **changes):
     return dataclasses.replace(CLAUSES[cid], **changes)
 
 
-class StubSession:
-    """Just enough of conformance.running.session.Session for judge(): one backend answering ``obs``."""
+CASE = type("Case", (), {"args": {"inputs": [np.array([[1, 0, 2]])]}, "weights": None, "pretrained": None,
+                        "example": None})()
 
-    def __init__(self, obs, ref=None, case_error=None):
-        self.obs, self.ref, self.case_error = obs, ref if ref is not None else obs, case_error
-        self.known = {}
 
-    def availability(self, name):
-        return type("A", (), {"available": True, "reason": None, "version": None})()
-
-    def case(self, clause):
-        if self.case_error:
-            raise self.case_error
-        return type("Case", (), {"args": {"inputs": [np.array([[1, 0, 2]])]}, "weights": None,
-                                 "pretrained": None})()
-
-    def reference(self, case):
-        return "ok", self.ref, None
-
-    def run(self, name, case):
-        return "ok", self.obs, "print('snippet')"
+def _judge(clause, obs, ref=None):
+    """The pure judge on hand-made replies: the backend answers ``obs``, the reference ``ref``."""
+    return judge(clause, "x", CASE, Observed(obs, "print('snippet')"), Observed(ref if ref is not None else obs))
 
 
 def test_an_exception_in_a_formula_is_an_error_record_with_its_cause():
-    outcome = judge(StubSession({}, case_error=ZeroDivisionError("division by zero")),
-                    CLAUSES["lookup.rows-are-matrix-rows"], "x")
+    """A case that cannot be made (a formula that fails) is the item's error, not a lost record."""
+    from conformance.running.properties import RunConfig, judge_item
+
+    clause = CLAUSES["lookup.rows-are-matrix-rows"]
+
+    class Session:
+        known, following, clauses = {}, None, {}
+        drawn = {clause.id: ([], {})}
+
+        def availability(self, name):
+            return type("A", (), {"available": True, "reason": None, "version": None})()
+
+        def case(self, clause):
+            raise ZeroDivisionError("division by zero")
+
+    outcome = judge_item(Session(), clause, "x", RunConfig.make("ci", 0))
     assert outcome.status == "error"
     record = outcome.record()
     assert record["cause"]["type"] == "ZeroDivisionError" and record["cause"]["where"] == "judging"
@@ -129,19 +130,18 @@ def test_an_exception_in_a_formula_is_an_error_record_with_its_cause():
 def test_a_check_that_cannot_read_an_odd_observation_is_an_error_not_a_lost_record():
     clause = _clause("rnn.last-step-without-return-sequences",
                      expect=[{"check": "last_step", "of": "outputs[0]", "to": {"of": "outputs[0]"}}])
-    outcome = judge(StubSession({"outputs": [np.zeros(3)], "warnings": []}), clause, "x")
+    outcome = _judge(clause, {"outputs": [np.zeros(3)], "warnings": []})
     assert outcome.status == "error" and outcome.cause["type"] == "IndexError"
     assert outcome.snippet == "print('snippet')"  # what was known before the failure is kept
 
 
 def test_every_describer_reads_no_field_when_the_framework_raised():
     raised = {"raised": "TypeError", "message": "no", "warnings": []}
-    case = StubSession({}).case(None)
     for cid, clause in CLAUSES.items():
         if clause.characterize:
-            assert describe(clause.characterize["describe"], raised, case) == "raises TypeError", cid
-    outcome = judge(StubSession(raised, ref={"aliased": {"aligned": False, "unaligned": False}, "warnings": []}),
-                    CLAUSES["char.pretrained-copy-or-alias"], "x")
+            assert describe(clause.characterize["describe"], raised, CASE) == "raises TypeError", cid
+    outcome = _judge(CLAUSES["char.pretrained-copy-or-alias"], raised,
+                     ref={"aliased": {"aligned": False, "unaligned": False}, "warnings": []})
     assert outcome.status == "diverge" and outcome.behaviour == "raises TypeError"
 
 

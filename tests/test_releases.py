@@ -10,6 +10,7 @@ import pytest
 
 from backends.base import Layer, Model
 from backends.reference import seeded_weights
+from conformance.judging.replies import Observed
 from conformance.language import registry
 from conformance.language.spec import SpecError
 from conformance.running.actions import Case
@@ -141,14 +142,16 @@ def test_a_pretrained_matrix_is_given_the_releases_way_and_the_record_says_which
     worker, hello = _worker(name)
     try:
         matrix = seeded_weights(PRETRAINED)[0][0]
-        kind, obs, snippet = worker.run(Case("pretrained-api", "pretrained", PRETRAINED, {}, None, matrix))
+        reply = worker.run(Case("pretrained-api", "pretrained", PRETRAINED, {}, None, matrix))
     finally:
         worker.close()
-    assert kind == "ok" and "raised" not in obs, obs
+    assert isinstance(reply, Observed), reply
+    obs = reply.observation
+    assert "raised" not in obs, obs
     assert obs["weights"].tobytes() == matrix.tobytes()
     (note,) = obs["api"]
     assert via in note
-    assert via.replace("(matrix)", "") in snippet  # the reproduction uses the same spelling
+    assert via.replace("(matrix)", "") in reply.snippet  # the reproduction uses the same spelling
     if "Constant" in via:
         assert "has no Embedding(weights=)" in note and hello["version"] in note
     assert hello["release"].startswith(f"keras-tensorflow@{hello['version']}+tensorflow-")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from backends.base import Backend, FrameworkRaised
+from conformance.judging.replies import Failed, Observed, Refused
 from conformance.running.actions import AdapterError, Case, run_case
 from conformance.running.channel import ChannelError, loads_plain
 from conformance.running.worker import _check_hello, _check_reply
@@ -193,9 +194,11 @@ def test_a_handshake_other_than_plain_strings_is_refused(hello):
 def test_a_plain_handshake_and_replies_are_accepted():
     assert _check_hello(("ready", {"version": "1.0", "describe": "x 1.0", "release": "x@1.0"}))[0] == "ready"
     assert _check_hello(("unavailable", "not installed"))[0] == "unavailable"
-    assert _check_reply(("ok", {"mask": np.ones(2)}, None))[0] == "ok"
-    assert _check_reply(("error", "text", "snippet"))[0] == "error"
-    for reply in [("ok", [], None), ("done", {}, None), ("ok", {}, 3), ("ok", {})]:
+    assert isinstance(_check_reply(("ok", {"mask": np.ones(2)}, None)), Observed)
+    assert _check_reply(("error", "text", "snippet")) == Failed("text", "snippet")
+    assert _check_reply(("unsupported", "no such API", None)) == Refused("no such API")
+    for reply in [("ok", [], None), ("done", {}, None), ("ok", {}, 3), ("ok", {}), ["ok", {}, None],
+                  (b"ok", {}, None), ("error", None, None), ("ok", {}, None, ("c", None))]:
         with pytest.raises(ChannelError, match="not a reply"):
             _check_reply(reply)
 

@@ -1,8 +1,10 @@
-"""Judging one clause on one backend: run, compare, classify, explain.
+"""Judging one clause on one backend: compare, classify, explain.
 
-:func:`judge` always returns an :class:`Outcome`: whatever goes wrong while judging (a formula
-that cannot be evaluated, a check or describer that cannot read an odd observation) becomes
-status ``error`` with its cause, never a missing result.
+:func:`judge` is a function of the clause, the case, the backend's reply, the reference's reply
+and the registry entry (conformance/judging/replies.py): it runs nothing, the running layer
+(conformance/running/properties.py) gets the replies. It always returns an :class:`Outcome`:
+whatever goes wrong while judging (a formula that cannot be evaluated, a check or describer that
+cannot read an odd observation) becomes status ``error`` with its cause, never a missing result.
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import re
 import traceback
 from dataclasses import dataclass, field
 
-from conformance.judging import checks
+from conformance.judging import checks, replies
 from conformance.judging.describers import describe
+from conformance.judging.replies import Observed, Refused, Reply
+from conformance.judging.status import Status
 from conformance.language import registry, vocabulary
 from conformance.language.spec import Clause
 
@@ -20,7 +24,7 @@ from conformance.language.spec import Clause
 class Outcome:
     clause: Clause
     backend: str
-    status: str                      # conform | emulated | diverge | unsupported | error | skip
+    status: Status
     known: bool = False
     expected: object = None
     observed: object = None
@@ -70,7 +74,7 @@ class Outcome:
         c = self.clause
         lines = [f"clause   {c.id}  [{c.level}]  ({c.section}; {c.path.name})",
                  f"claim    {c.claim}", f"backend  {self.backend}"]
-        if self.status == "error":
+        if self.status == Status.ERROR:
             if self.example:
                 lines += _example_lines(self)
             where = (self.cause or {}).get("where")
@@ -79,9 +83,9 @@ class Outcome:
                 where, "the adapter or the backend's worker failed")
             lines += [f"outcome  ERROR: {what}", self.detail or ""]
             return "\n".join(lines)
-        if self.known and self.status in ("conform", "emulated"):
+        if self.known and self.status in (Status.CONFORM, Status.EMULATED):
             lines.append("outcome  a registered divergence now CONFORMS"
-                         + (" (through the adapter's emulation)" if self.status == "emulated" else "")
+                         + (" (through the adapter's emulation)" if self.status == Status.EMULATED else "")
                          + ": remove its registry entry")
             lines.append(f"registry reason was: {self.reason}")
             return "\n".join(lines)
@@ -146,20 +150,33 @@ FRAMES = 6          # frames of a judging error's traceback kept in the record
 TRACE_LINES = 40    # lines of a backend's error text kept in the record
 
 
-def judge(session, clause: Clause, backend: str) -> Outcome:
-    """The verdict on ``clause`` x ``backend``; an exception while judging is an ``error``."""
-    outcome = Outcome(clause, backend, "conform")
+def judge(clause: Clause, backend: str, case, reply: Reply, reference: Reply,
+          entry: registry.Divergence | None = None) -> Outcome:
+    """The verdict on ``clause`` x ``backend`` at ``case``, from the backend's ``reply``, the
+    reference's reply to the same case and the registry ``entry`` for this backend's release
+    (or None). Pure: it runs nothing and reads nothing else. An exception while judging is an
+    ``error`` naming its cause."""
+    outcome = Outcome(clause, backend, Status.CONFORM)
     try:
-        return _judge(session, outcome)
+        return _judge(outcome, case, reply, reference, entry)
     except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
         return judging_error(outcome, exc)
+
+
+def unavailable(clause: Clause, backend: str, reason: str | None, broken: bool = False) -> Outcome:
+    """The verdict when ``backend`` cannot run: a skip when it is not installed, an error when it
+    is installed but its worker could not start (a broken framework must not pass in silence)."""
+    outcome = Outcome(clause, backend, Status.SKIP, reason=reason)
+    if broken:
+        return backend_error(outcome, f"{backend} is installed but its worker could not start:\n{reason}")
+    return outcome
 
 
 def judging_error(outcome: Outcome, exc: BaseException) -> Outcome:
     """``outcome`` turned into an error naming ``exc``; the snippet and warnings are kept."""
     message = " ".join(str(exc).split())[:500]
     trace = "".join(traceback.format_exception(exc, limit=-FRAMES))
-    outcome.status, outcome.known, outcome.link = "error", False, None
+    outcome.status, outcome.known, outcome.link = Status.ERROR, False, None
     outcome.expected = outcome.observed = outcome.behaviour = outcome.agrees = None
     outcome.mismatches = []
     outcome.reason = f"judging failed: {type(exc).__name__}: {message}"[:300]
@@ -177,37 +194,27 @@ def backend_error(outcome: Outcome, text: str, where: str = "backend") -> Outcom
     lines = [line for line in text.strip().splitlines() if line.strip()]
     first = lines[-1] if lines else "no error text"
     kinds = [m.group(1) for m in map(_EXCEPTION_LINE.match, lines) if m]
-    outcome.status, outcome.reason, outcome.detail = "error", first[:300], text
+    outcome.status, outcome.reason, outcome.detail = Status.ERROR, first[:300], text
     outcome.cause = {"where": where, "type": kinds[-1] if kinds else None,
                      "message": first[:500], "traceback": "\n".join(lines[-TRACE_LINES:])}
     return outcome
 
 
-def _judge(session, outcome: Outcome) -> Outcome:
-    clause, backend = outcome.clause, outcome.backend
-    availability = session.availability(backend)
-    if not availability.available:
-        if getattr(availability, "broken", False):
-            return backend_error(outcome, f"{backend} is installed but its worker could not start:\n"
-                                          f"{availability.reason}")
-        outcome.status, outcome.reason = "skip", availability.reason
-        return outcome
-    case = session.case(clause)
-    ref_kind, ref_obs, _ = session.reference(case)
-    kind, payload, snippet = session.run(backend, case)
-    entry = registry.find(session.known, backend, clause.id, availability.version,
-                          drawn=getattr(case, "example", None) is not None)
+def _judge(outcome: Outcome, case, reply: Reply, reference: Reply, entry) -> Outcome:
+    clause = outcome.clause
+    snippet = reply.snippet
     outcome.snippet = snippet
-    if kind == "unsupported":
-        outcome.status, outcome.reason = "unsupported", payload
+    if isinstance(reply, Refused):
+        outcome.status, outcome.reason = Status.UNSUPPORTED, reply.reason
         return outcome
-    if kind == "error":
-        return backend_error(outcome, str(payload))
-    if ref_kind != "ok":
-        backend_error(outcome, str(ref_obs), where="reference")
-        outcome.reason = f"the reference could not run the clause: {ref_obs}"[:300]
+    if not isinstance(reply, Observed):
+        return backend_error(outcome, str(reply.text))
+    if not isinstance(reference, Observed):
+        text = replies.payload(reference)
+        backend_error(outcome, str(text), where="reference")
+        outcome.reason = f"the reference could not run the clause: {text}"[:300]
         return outcome
-    obs = payload
+    obs, ref_obs = reply.observation, reference.observation
     outcome.warnings = list(obs.get("warnings", []))
     outcome.framework_warnings = list(obs.get("framework_warnings", []))
     outcome.api = list(obs.get("api", []))
@@ -218,7 +225,7 @@ def _judge(session, outcome: Outcome) -> Outcome:
         reference_behaviour = describe(name, ref_obs, case)
         outcome.agrees = outcome.behaviour == reference_behaviour
         outcome.expected, outcome.observed = reference_behaviour, outcome.behaviour
-        outcome.status = "conform" if outcome.agrees else "diverge"
+        outcome.status = Status.CONFORM if outcome.agrees else Status.DIVERGE
         if not outcome.agrees:
             outcome.reason = "behaves differently from the reference (the document is silent)"
     ctx = checks.Context(obs, ref_obs, clause.params, case)
@@ -229,18 +236,18 @@ def _judge(session, outcome: Outcome) -> Outcome:
             outcome.expected = {_key(r): r.expected for r in results}
             outcome.observed = {_key(r): r.observed for r in results}
             if outcome.mismatches:
-                outcome.status = "diverge"
+                outcome.status = Status.DIVERGE
                 outcome.reason = "; ".join(m.message or f"{m.check} check on {m.field} failed"
                                            for m in outcome.mismatches)
-    if outcome.status == "conform" and clause.judged and outcome.emulation:
+    if outcome.status == Status.CONFORM and clause.judged and outcome.emulation:
         # the adapter, not the framework, computed what the clause tests: not the framework's conformance
-        outcome.status = "emulated"
+        outcome.status = Status.EMULATED
         outcome.reason = ("conforms only through what the adapter computed by hand (" + ", ".join(
             outcome.emulation) + "; see emulation): not the framework's own conformance")
-    if entry is not None and (entry.scope is None or outcome.status == "diverge"):
+    if entry is not None and (entry.scope is None or outcome.status == Status.DIVERGE):
         outcome.link = entry.link
         outcome.snippet = entry.snippet or snippet
-        if outcome.status == "diverge" and entry.observed:
+        if outcome.status == Status.DIVERGE and entry.observed:
             pinned = [checks.evaluate(ctx, check) for check in entry.observed]
             outcome.pinned = [{"check": r.check, "field": r.field, "ok": r.ok, "expected": r.expected,
                                "observed": r.observed} for r in pinned]

@@ -11,6 +11,7 @@ import re
 from packaging.version import InvalidVersion, Version
 
 from backends import DEFAULT_ORDER
+from conformance.judging.status import classify_record
 
 from . import releases
 from .load import column_finder, columns, describe_incomplete, incomplete
@@ -41,13 +42,8 @@ CATEGORIES = {
 
 
 def category(result: dict | None) -> str:
-    if result is None:
-        return "missing"
-    if result.get("level") == "characterization" and result["status"] in ("conform", "diverge"):
-        return "recorded" if result["status"] == "conform" else "differs"
-    if result["status"] == "diverge":
-        return "diverge-known" if result.get("known") else "diverge-new"
-    return result["status"]
+    """The cell's key in CATEGORIES (conformance/judging/status.py classifies every record)."""
+    return classify_record(result).category.value
 
 
 def _ordered(names, order):

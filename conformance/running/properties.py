@@ -8,9 +8,11 @@ item runs:
 2. the document's example and every drawn one, resolved into cases, go to the backend's worker in
    **one message** (``run_many``: one answer per example, so a crash or a hang is pinned to its
    example); the reference runs each example in-process, once for all backends;
-3. the document's example is judged first, as it always was (``outcome.judge``); if it does not
-   conform, that is the verdict (the explicit example comes first, and a cell whose document
-   example diverges has nothing left to learn from drawn ones);
+3. the document's example is judged first, as it always was (``outcome.judge``, a pure function
+   of the clause, the case, the backend's reply, the reference's reply and the registry entry:
+   this module gets the replies and the entry, the judge runs nothing); if it does not conform,
+   that is the verdict (the explicit example comes first, and a cell whose document example
+   diverges has nothing left to learn from drawn ones);
 4. **pass 2** replays the same Hypothesis run (same seed, no database, so the same examples in the
    same order) and judges each example from the answers, with the clause's checks (or its draw
    block's) against the reference on the same example. The first failing example is shrunk:
@@ -32,7 +34,9 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from conformance.judging.outcome import Outcome, judge, judging_error
+from conformance.judging.outcome import Outcome, judge, judging_error, unavailable
+from conformance.judging.replies import Observed, Refused
+from conformance.judging.status import Status
 from conformance.language import drawing, registry
 from conformance.running.session import make_case
 
@@ -118,26 +122,6 @@ def example_clause(clause, example):
                    weights=weights, expect=list(clause.draw.get("expect", clause.expect)))
 
 
-class _OneExample:
-    """The session interface outcome.judge needs, answering for one drawn example."""
-
-    def __init__(self, session, case, reply):
-        self._session, self._case, self._reply = session, case, reply
-        self.known = session.known
-
-    def availability(self, name):
-        return self._session.availability(name)
-
-    def case(self, clause):
-        return self._case
-
-    def reference(self, case):
-        return self._session.reference(case)
-
-    def run(self, name, case):
-        return self._reply
-
-
 def drawn(session, clause, run: RunConfig):
     """The clause's drawn examples and their cases, drawn once for every backend (the same
     examples on each, so each is compared with one reference observation). Kept for the clause
@@ -159,34 +143,47 @@ def judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
         return _judge_item(session, clause, backend, run)
     except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
         drawable = drawing.is_drawable(clause)
-        return _properties(judging_error(Outcome(clause, backend, "conform"), exc), run, 0 if drawable else None)
+        return _properties(judging_error(Outcome(clause, backend, Status.CONFORM), exc), run, 0 if drawable else None)
 
 
 def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
     drawable = drawing.is_drawable(clause)
-    if not session.availability(backend).available:
-        return _properties(judge(session, clause, backend), run, None)
+    availability = session.availability(backend)
+    if not availability.available:
+        return _properties(unavailable(clause, backend, availability.reason,
+                                       getattr(availability, "broken", False)), run, None)
     try:
         batch, examples, cases = _batch(session, clause, run)
     except Exception as exc:  # noqa: BLE001 - a clause or draw block that cannot make a case
-        return _properties(judging_error(judge(session, clause, backend), exc), run, 0 if drawable else None)
+        return _properties(judging_error(Outcome(clause, backend, Status.CONFORM), exc), run, 0 if drawable else None)
     _submit_ahead(session, clause, backend, run)
     known = _known(session, clause.id, backend)
     if known:  # expected to diverge at the document's example: ask for it alone first
-        outcome = judge(session, clause, backend)
-        if not drawable or outcome.status != "conform":
+        outcome = _judge_case(session, clause, backend, batch[0], session.run(backend, batch[0]))
+        if not drawable or outcome.status != Status.CONFORM:
             return _properties(outcome, run, 0 if drawable else None)
         answers = [None, *session.run_many(backend, batch[1:])]
     else:
         answers = session.run_many(backend, batch)
-        session.prefetch(backend, batch[0], answers[0])
-        outcome = judge(session, clause, backend)
+        outcome = _judge_case(session, clause, backend, batch[0], answers[0])
     if not drawable:
         return _properties(outcome, run, None)
-    if outcome.status != "conform":
+    if outcome.status != Status.CONFORM:
         return _properties(outcome, run, 0)
     replies = dict(zip(cases, answers[1:]))
     return _judge_examples(session, clause, backend, run, examples, cases, replies, outcome, known)
+
+
+def _judge_case(session, clause, backend: str, case, reply) -> Outcome:
+    """The judge's verdict on one case (the document's example or a drawn one), with the
+    reference's reply to the same case and the registry entry for the backend's release."""
+    try:
+        reference = session.reference(case)
+        entry = registry.find(session.known, backend, clause.id, session.availability(backend).version,
+                              drawn=case.example is not None)
+    except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
+        return judging_error(Outcome(clause, backend, Status.CONFORM), exc)
+    return judge(clause, backend, case, reply, reference, entry)
 
 
 def _known(session, clause_id, backend) -> bool:
@@ -235,7 +232,7 @@ def _submit(session, name, clause, run) -> None:
 
 
 def _judge_one(session, clause, backend, example, case, reply) -> Outcome:
-    return judge(_OneExample(session, case, reply), example_clause(clause, example), backend)
+    return _judge_case(session, example_clause(clause, example), backend, case, reply)
 
 
 def _judge_examples(session, clause, backend, run, examples, cases, replies, doc_outcome, known):
@@ -244,13 +241,13 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
     for example in examples:
         key = example.key()
         reply = replies[key]
-        if reply[0] == "unsupported":
+        if isinstance(reply, Refused):
             continue
         judged += 1
         outcome = _judge_one(session, clause, backend, example, cases[key], reply)
-        if outcome.status == "error":  # the backend, the reference or a check could not run it: not shrunk
+        if outcome.status == Status.ERROR:  # the backend, the reference or a check could not run it: not shrunk
             return _properties(_as_item(outcome, clause), run, judged, example=example)
-        if outcome.status == "diverge":
+        if outcome.status == Status.DIVERGE:
             break
     else:
         return _properties(doc_outcome, run, judged)
@@ -260,7 +257,7 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
     outcome = _as_item(outcome, clause)
     if backend != "reference":
         reply = session.run(backend, case)  # the snippet of this very example
-        outcome.snippet = reply[2] or outcome.snippet
+        outcome.snippet = reply.snippet or outcome.snippet
     return _properties(outcome, run, judged, example=example, shrunk=True, calls=calls)
 
 
@@ -283,10 +280,10 @@ def _shrink(session, clause, backend, run, cases, replies):
                 return  # over the shrink budget: counts as passing, so shrinking stops
             state["calls"] += 1
             reply = replies[key] = session.run(backend, case)
-        if reply[0] != "ok":
+        if not isinstance(reply, Observed):
             return  # a candidate the backend cannot run is no smaller failure of this kind
         outcome = _judge_one(session, clause, backend, example, case, reply)
-        if outcome.status == "diverge":
+        if outcome.status == Status.DIVERGE:
             state["failure"] = (example, outcome)
             raise _Diverges(outcome.summary())
 

@@ -9,10 +9,11 @@ import numpy as np
 
 from backends.base import Layer, Model, Unsupported
 from backends.reference import Reference, seeded_weights
+from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
 from conformance.running.actions import AdapterError, Case, run_case
-from conformance.running.worker import Worker
+from conformance.running.worker import Worker, case_key
 
 START_TIMEOUT = 600.0  # importing TensorFlow on a busy 2-core machine can take a while
 
@@ -36,8 +37,7 @@ class Session:
         self._workers: dict[str, Worker] = {}
         self._availability: dict[str, Availability] = {}
         self._cases: dict[str, Case] = {}
-        self._reference: dict[tuple, tuple] = {}
-        self._prefetched: dict[tuple, tuple] = {}
+        self._reference: dict[tuple, Reply] = {}
         self._drawn_clause: str | None = None
         # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
         self.following: dict[tuple, tuple] | None = None
@@ -88,16 +88,13 @@ class Session:
         return {"framework": cls.framework, "version": a.version, "detail": a.detail,
                 "release": a.release, "available": a.available, "reason": a.reason}
 
-    def run(self, name: str, case: Case):
-        """("ok", obs, snippet) | ("unsupported", reason, snippet) | ("error", text, None)."""
-        prefetched = self._prefetched.pop((name, case.clause, case.example), None)
-        if prefetched is not None:
-            return prefetched
+    def run(self, name: str, case: Case) -> Reply:
+        """The backend's reply to one case: Observed, Refused or Failed (conformance/judging/replies.py)."""
         if name == "reference":
             return self.reference(case)
         return self._workers[name].run(case)
 
-    def run_many(self, name: str, cases: list[Case]) -> list:
+    def run_many(self, name: str, cases: list[Case]) -> list[Reply]:
         """One reply per case, all cases in one message to the backend's worker (the answers to
         the same batch submitted before, if it was)."""
         if name == "reference":
@@ -115,16 +112,12 @@ class Session:
         if name != "reference" and self.availability(name).available and not self._workers[name].pending:
             self._workers[name].submit(cases)
 
-    def prefetch(self, name: str, case: Case, reply) -> None:
-        """A reply obtained in a batch, handed to the next run() of that very case."""
-        self._prefetched[(name, case.clause, case.example)] = reply
-
     def set_plan(self, items) -> None:
         """The (clause id, backend) of every item, in the order they run."""
         items = list(items)
         self.following = dict(zip(items, items[1:]))
 
-    def reference(self, case: Case):
+    def reference(self, case: Case) -> Reply:
         key = (case.clause, case.example)
         if case.example is not None and case.clause != self._drawn_clause:
             # items run clause by clause: the reference's observations of the previous clause's
@@ -133,11 +126,11 @@ class Session:
             self._drawn_clause = case.clause
         if key not in self._reference:
             try:
-                self._reference[key] = ("ok", run_case(Reference(), case), None)
+                self._reference[key] = Observed(run_case(Reference(), case))
             except Unsupported as exc:
-                self._reference[key] = ("unsupported", str(exc), None)
+                self._reference[key] = Refused(str(exc))
             except AdapterError as exc:
-                self._reference[key] = ("error", str(exc), None)
+                self._reference[key] = Failed(str(exc))
         return self._reference[key]
 
 
@@ -157,7 +150,7 @@ class Session:
 
 
 def _keys(cases) -> list:
-    return [(case.clause, case.example) for case in cases]
+    return [case_key(case) for case in cases]
 
 
 _SEEDED: OrderedDict = OrderedDict()

@@ -18,7 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
+from conformance.judging import replies
+from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.running.actions import AdapterError, run_case
 from conformance.running.channel import Channel, ChannelError, loads_plain
 
@@ -49,28 +52,29 @@ def _check_hello(hello):
     raise ChannelError(f"not a handshake: {_short(hello)}")
 
 
-def _check_reply(reply):
-    """("ok", dict, snippet), ("unsupported" | "error", str, snippet); snippet is str or None."""
-    if isinstance(reply, tuple) and len(reply) == 3:
-        kind, payload, snippet = reply
-        if snippet is None or type(snippet) is str:
-            if kind == "ok" and type(payload) is dict:
-                return reply
-            if kind in ("unsupported", "error") and type(payload) is str:
-                return reply
-    raise ChannelError(f"not a reply: {_short(reply)}")
+def _check_reply(message) -> Reply:
+    """The typed reply a plain message encodes (replies.from_wire: ("ok", dict, snippet) or
+    ("unsupported" | "error", str, snippet), snippet str or None); anything else is refused."""
+    try:
+        return replies.from_wire(message)
+    except replies.MalformedReply as exc:
+        raise ChannelError(str(exc)) from None
 
 
 def _check_answer(case):
     """The checker of a batch's answer to ``case``: a reply that also names its case
     (clause, example), so an answer can never be taken for another case's."""
-    def check(answer):
-        if isinstance(answer, tuple) and len(answer) == 4:
-            if answer[3] != (case.clause, case.example):
-                raise ChannelError(f"an answer for {answer[3]!r} where {(case.clause, case.example)!r} was due")
-            return _check_reply(answer[:3])
-        raise ChannelError(f"not a reply: {_short(answer)}")
+    def check(message) -> Reply:
+        try:
+            return replies.from_wire(message, due=case_key(case))
+        except replies.MalformedReply as exc:
+            raise ChannelError(str(exc)) from None
     return check
+
+
+def case_key(case) -> tuple:
+    """What a batch answer names its case by: (clause id, drawn example key or None)."""
+    return (case.clause, case.example)
 
 
 def _short(obj, limit=200) -> str:
@@ -171,30 +175,30 @@ class Worker:
         tail = self.tail()
         return f"{tail}\n{cause}" if tail else cause
 
-    def run(self, case):
-        """Returns ("ok", obs, snippet), ("unsupported", reason, snippet) or ("error", text, None)."""
+    def run(self, case) -> Reply:
+        """The worker's reply to ``case``: Observed, Refused or Failed (conformance/judging/replies.py)."""
         if self.pending:  # a batch nobody collected (an interrupted item): its answers are void
             self.collect()
         try:
             hello = self.start()
             if hello[0] != "ready":
-                return ("error", f"backend unavailable: {hello[1]}", None)
+                return Failed(f"backend unavailable: {hello[1]}")
             self.busy = True
             self.channel.send(("run", case))
             reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply)
             self.busy = False
             return reply
         except WorkerDied as exc:
-            return ("error", str(exc), None)
+            return Failed(str(exc))
         except OSError as exc:  # e.g. BrokenPipeError on send
             self.kill()
-            return ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
+            return Failed(self._explain(f"{self.backend_name} worker unreachable: {exc}"))
 
     def run_many(self, cases: list) -> list:
         """Every case in one message; the worker answers each in turn, so a crash or a hang is
-        pinned to the example in flight. One reply per case: ("ok", obs, snippet) (a snippet
-        for the document's example only), ("unsupported", reason, None) or ("error", text,
-        None); cases after a dead worker's last answer are ("error", "not run: ...", None)."""
+        pinned to the example in flight. One reply per case, naming its case (``key``):
+        Observed (with a snippet for the document's example only), Refused or Failed; cases
+        after a dead worker's last answer are Failed("not run: ...")."""
         self.submit(cases)
         return self.collect()
 
@@ -206,38 +210,38 @@ class Worker:
         try:
             hello = self.start()  # (re)starting kills a dead worker: before the batch is pending
             if hello[0] != "ready":
-                failed = ("error", f"backend unavailable: {hello[1]}", None)
+                failed = Failed(f"backend unavailable: {hello[1]}")
             else:
                 self.busy = True
                 self.channel.send(("run_many", batch))
         except WorkerDied as exc:
-            failed = ("error", str(exc), None)
+            failed = Failed(str(exc))
         except OSError as exc:  # e.g. BrokenPipeError on send
             self.kill()
-            failed = ("error", self._explain(f"{self.backend_name} worker unreachable: {exc}"), None)
+            failed = Failed(self._explain(f"{self.backend_name} worker unreachable: {exc}"))
         self._batch, self._sent = batch, failed
 
     @property
     def pending(self) -> bool:
         return self._batch is not None
 
-    def collect(self) -> list:
+    def collect(self) -> list[Reply]:
         """The answers to the batch submit() sent, one per case (see run_many)."""
         cases, failed = self._batch, self._sent
         self._batch = self._sent = None
         if failed is not None:
-            return [failed] * len(cases)
-        replies: list = []
+            return [replace(failed, key=case_key(case)) for case in cases]
+        answers: list = []
         try:
             for n, case in enumerate(cases):
                 what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
-                replies.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
+                answers.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
                                              _check_answer(case)))
             self.busy = False
         except WorkerDied as exc:
-            replies.append(("error", str(exc), None))
-        lost = len(cases) - len(replies)
-        return replies + [("error", "not run: the worker died on an earlier example of the batch", None)] * lost
+            answers.append(Failed(str(exc), key=case_key(cases[len(answers)])))
+        return answers + [Failed("not run: the worker died on an earlier example of the batch", key=case_key(case))
+                          for case in cases[len(answers):]]
 
     def tail(self, lines=25) -> str:
         if self.log is None:
@@ -255,7 +259,7 @@ class Worker:
                 pass  # the group is gone already
             self.proc.wait()
         if self._batch is not None and self._sent is None:
-            self._sent = ("error", f"{self.backend_name} worker was killed before it answered", None)
+            self._sent = Failed(f"{self.backend_name} worker was killed before it answered")
         self.proc = None
         self.busy = self.stopping = False
         if self.channel is not None:
@@ -309,22 +313,24 @@ def _serve(backend_name: str, fd: int) -> None:
         if command == "run_many":  # one answer each, naming its case; a drawn example's snippet
             for one in case:        # is asked for apart
                 snippet = _snippet(backend, one) if one.example is None else None
-                _send(channel, _answer(backend, one, snippet) + ((one.clause, one.example),))
+                _send(channel, replace(_answer(backend, one, snippet), key=case_key(one)), batch=True)
         else:
             _send(channel, _answer(backend, case, _snippet(backend, case)))
 
 
-def _send(channel, answer) -> None:
-    """Send an answer; one that cannot be pickled (nothing was sent) becomes an error answer."""
+def _send(channel, reply: Reply, batch: bool = False) -> None:
+    """Send a reply as plain values; one that cannot be pickled (nothing was sent) becomes a
+    Failed reply."""
     try:
-        channel.send(answer)
+        channel.send(replies.to_wire(reply, with_key=batch))
     except OSError:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-        channel.send(("error", f"{type(exc).__name__}: {exc}", answer[2]) + tuple(answer[3:]))
+        channel.send(replies.to_wire(Failed(f"{type(exc).__name__}: {exc}", reply.snippet, reply.key),
+                                     with_key=batch))
 
 
-def _answer(backend, case, snippet) -> tuple:
+def _answer(backend, case, snippet) -> Reply:
     from backends.base import Unsupported
 
     backend.take_api_notes()  # only the notes of this case's run
@@ -333,16 +339,16 @@ def _answer(backend, case, snippet) -> tuple:
         notes = backend.take_api_notes()
         if notes:  # how this release was called where releases differ (backends/base.py)
             obs["api"] = notes
-        return ("ok", obs, snippet)
+        return Observed(obs, snippet)
     except Unsupported as exc:
-        return ("unsupported", str(exc), snippet)
+        return Refused(str(exc), snippet)
     except AdapterError as exc:
         cause = exc.__cause__
-        return ("error", f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
-                         f"or a library it called, not the framework): {type(cause).__name__}: "
-                         f"{' '.join(str(cause).split())[:300]}", snippet)
+        return Failed(f"adapter error:\n{exc}\nadapter error (raised by the adapter's own code "
+                      f"or a library it called, not the framework): {type(cause).__name__}: "
+                      f"{' '.join(str(cause).split())[:300]}", snippet)
     except Exception as exc:  # noqa: BLE001 - e.g. an observation that cannot be pickled
-        return ("error", f"{type(exc).__name__}: {exc}", snippet)
+        return Failed(f"{type(exc).__name__}: {exc}", snippet)
 
 
 def _snippet(backend, case):

@@ -29,6 +29,7 @@ import yaml
 
 import backends
 from backends.base import RELEASE_ROLES
+from conformance.judging.status import classify_record
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # The suite's own dependencies, unpinned: the pins in pyproject.toml (numpy 2) do not fit old
@@ -218,17 +219,9 @@ def _summarize(outcome: Outcome, path: Path) -> None:
     outcome.installed = (data.get("backends") or {}).get(outcome.backend) or {}
     counts: dict[str, int] = {}
     for result in data.get("results", []):
-        counts[_label(result)] = counts.get(_label(result), 0) + 1
+        label = classify_record(result).label  # as the plugin's terminal summary words it
+        counts[label] = counts.get(label, 0) + 1
     outcome.counts = dict(sorted(counts.items()))
-
-
-def _label(result) -> str:
-    """As the plugin's terminal summary words it."""
-    if result.get("level") == "characterization" and result["status"] in ("conform", "diverge"):
-        return "characterized" + ("" if result.get("agrees") else " (differs from reference)")
-    if result["status"] == "diverge":
-        return "diverge (known)" if result.get("known") else "DIVERGE (new)"
-    return result["status"]
 
 
 def sweep(targets, cache: Path, output: Path, python: str, dry_run=False, say=print) -> list[Outcome]:
