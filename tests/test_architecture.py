@@ -144,3 +144,13 @@ def test_the_describers_implemented_are_the_ones_the_language_declares():
     from conformance.judging.describers import DESCRIBERS
     from conformance.language.vocabulary import DESCRIBERS as DECLARED
     assert sorted(DESCRIBERS) == sorted(DECLARED)
+
+
+def test_contributing_names_every_module_of_the_engine_and_the_adapters():
+    """CONTRIBUTING.md's "How it is built" tree is where a newcomer learns the layout: a module it
+    does not name is a module nobody is told about."""
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    tree = text[text.index("## How it is built"):text.index("## A clause")]
+    missing = [str(path.relative_to(ROOT)) for name, path in modules().items()
+               if path.name != "__init__.py" and path.name not in tree]
+    assert missing == [], "add these to CONTRIBUTING.md's tree"
