@@ -154,3 +154,13 @@ def test_contributing_names_every_module_of_the_engine_and_the_adapters():
     missing = [str(path.relative_to(ROOT)) for name, path in modules().items()
                if path.name != "__init__.py" and path.name not in tree]
     assert missing == [], "add these to CONTRIBUTING.md's tree"
+
+
+def test_every_package_of_the_engine_is_installed():
+    """pyproject.toml lists the packages a wheel holds; a subpackage missing there imports in the
+    source tree and fails only once installed (tests/test_install.py, slow, would see it later)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in modules().items() if path.name == "__init__.py"}
+    assert packages - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
