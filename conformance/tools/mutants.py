@@ -677,3 +677,15 @@ class TorchFlattenWrongOrder(_TorchMutant):
         flatten = nn.Flatten.forward
         _patch(nn.Flatten, {"forward": lambda module, x: flatten(module, x.transpose(1, 2) if x.dim() == 3 else x)},
                type(self).__name__)
+
+
+class PredictConvertsListOfLists(_Mutant):
+    """predict() converts a list of lists itself (as tf-keras does), where the document says the
+    conversion to a NumPy array is the caller's."""
+
+    kills = ("doc.predict-list-of-lists-batch-of-two",)
+
+    def document_call(self, name, **args):
+        if name == "predict_list":
+            return super().document_call("predict_array", **args)
+        return super().document_call(name, **args)
