@@ -56,7 +56,8 @@ TORCH_CASES = [
 def test_torch_declares_what_it_computes_by_hand(action, layers, expected):
     declared = Torch().emulation(action, Model(layers, (3,)), {})
     assert set(declared) == set(expected)
-    calls = {"initializer": "nn.init.ones_(layer.weight)", "initializer_uniform": "nn.init.uniform_(layer.weight, -1.0, 1.0)"}
+    calls = {"initializer": "nn.init.ones_(layer.weight)",
+             "initializer_uniform": "nn.init.uniform_(layer.weight, -1.0, 1.0)"}
     for field, kinds in expected.items():
         assert declared[field] == " + ".join(
             EMULATIONS[k.split("_uniform")[0]].format(call=calls.get(k)) for k in kinds)
