@@ -112,6 +112,10 @@ class KerasAdapter(Backend):
         args.pop("pretrained", None)
         kwargs = {k: args[k] for k in ("input_dim", "output_dim", "mask_zero", "trainable",
                                        "embeddings_initializer") if k in args}
+        initializer = kwargs.get("embeddings_initializer")
+        if isinstance(initializer, dict):  # {random_uniform: {minval, maxval}}
+            kwargs["embeddings_initializer"] = keras.initializers.RandomUniform(
+                **initializer["random_uniform"])
         if args.get("input_length") is not None:
             kwargs["input_length"] = args["input_length"]  # as written: Keras decides
         constraint = args.get("embeddings_constraint")
@@ -160,9 +164,17 @@ class KerasAdapter(Backend):
     def forward(self, built, x):
         return self.to_numpy(built(x, training=False))
 
+    def predict(self, built, x):
+        # the document's m.predict(x): Keras' compiled predict function, batch by batch
+        return self.to_numpy(built.predict(x, verbose=0))
+
     def summary(self, built):
+        # params: layer.count_params(), the "Param #" column summary() prints (Keras 3's
+        # summary_utils and tf-keras' layer_utils both call it); the split into trainable and
+        # non-trainable from the layer's own weight lists, which summary() reads too
         return [LayerSummary(tuple(layer.output.shape), _count(layer.trainable_weights),
-                             _count(layer.non_trainable_weights)) for layer in built.layers]
+                             _count(layer.non_trainable_weights), int(layer.count_params()))
+                for layer in built.layers]
 
     def mask(self, built, x):
         mask = built.layers[0].compute_mask(x)
@@ -321,7 +333,10 @@ def _layer_code(layer, ad) -> str:
     if layer.kind == "embedding":
         parts = [str(a["input_dim"]), str(a["output_dim"])]
         for key in ("input_length", "mask_zero", "trainable", "embeddings_initializer"):
-            if key in a:
+            if key in a and isinstance(a[key], dict):  # {random_uniform: {minval, maxval}}
+                bounds = ", ".join(f"{k}={v!r}" for k, v in a[key]["random_uniform"].items())
+                parts.append(f"{key}=keras.initializers.RandomUniform({bounds})")
+            elif key in a:
                 parts.append(f"{key}={a[key]!r}")
         if a.get("embeddings_constraint"):
             axis = a["embeddings_constraint"]["unit_norm"].get("axis", 1)
@@ -350,7 +365,10 @@ def _model_code(model, ad) -> list[str]:
 def _forward_snippet(args, ad):
     lines = []
     for x in args["inputs"]:
-        lines.append(f"print({ad.snippet_numpy(ad.forward_call.format(x=_literal(x)))})")
+        if args.get("predict"):
+            lines.append(f"print(model.predict({_literal(x)}, verbose=0))")
+        else:
+            lines.append(f"print({ad.snippet_numpy(ad.forward_call.format(x=_literal(x)))})")
     return lines
 
 

@@ -73,11 +73,18 @@ class Model:
 
 @dataclass
 class LayerSummary:
-    """What ``model.summary()`` shows for one layer; the batch axis is ``None``."""
+    """What ``model.summary()`` shows for one layer; the batch axis is ``None``.
+
+    ``params`` is the framework's own count of the layer's parameters (Keras ``count_params()``,
+    the "Param #" column of ``summary()``; PyTorch ``sum(p.numel() for p in module.parameters())``),
+    read from the framework, never added up by the adapter: a framework whose count leaves out a
+    frozen layer's weights must show it. ``None``: the adapter has no such count, and the
+    observation's ``params`` is then ``trainable + non_trainable``."""
 
     output_shape: tuple
     trainable: int
     non_trainable: int
+    params: int | None = None
 
 
 # The document's models written with ``input_length`` and no Input, by document_call name: the
@@ -234,7 +241,13 @@ class Backend:
         raise Unsupported("forward")
 
     def summary(self, built) -> list[LayerSummary]:
+        """One row per layer, with the framework's own parameter count (LayerSummary.params)."""
         raise Unsupported("summary")
+
+    def predict(self, built, x: np.ndarray) -> np.ndarray:
+        """The framework's batch prediction path (Keras ``model.predict``), which may run
+        compiled where :meth:`forward`'s call does not (the document calls ``m.predict``)."""
+        raise Unsupported("the framework has no predict path apart from calling the model")
 
     def mask(self, built, x: np.ndarray) -> np.ndarray:
         """The boolean mask the embedding layer attaches to its output."""

@@ -44,12 +44,23 @@ _NO_MASK = ("nn.Embedding produces no mask; padding_idx only fixes row padding_i
             "gradient; users compute x != 0 themselves")
 _NO_REG_TERM = ("PyTorch adds no regularization term to the loss; L2 is weight_decay in the "
                 "optimizer")
+_NO_PREDICT = ("an nn.Module has no predict(): inference is the module call under torch.no_grad(), "
+               "which is the forward path the other clauses already judge")
 _NO_INPUT_LENGTH = "nn.Embedding has no input_length; sequence length is never declared"
 _NO_CONFIG = ("nn.Embedding keeps no initializer setting: reset_parameters always draws N(0, 1) "
               "(init.normal_); there is no config to read")
 # embeddings_initializer -> the nn.init call a user writes on the new module's weight
 _INIT_CALLS = {"ones": "nn.init.ones_({w})", "zeros": "nn.init.zeros_({w})",
-               "uniform": "nn.init.uniform_({w}, -0.05, 0.05)"}
+               "uniform": "nn.init.uniform_({w}, -0.05, 0.05)",
+               "random_uniform": "nn.init.uniform_({w}, {minval!r}, {maxval!r})"}
+
+
+def _init_call(initializer, w: str) -> str:
+    """The nn.init call for an embeddings_initializer (a name, or {random_uniform: {minval, maxval}})."""
+    if isinstance(initializer, dict):
+        (name, args), = initializer.items()
+        return _INIT_CALLS[name].format(w=w, **args)
+    return _INIT_CALLS[initializer].format(w=w)
 
 # What the adapter computes by hand (Torch.emulation): the idiom, as a user writes it.
 EMULATIONS = {
@@ -62,6 +73,8 @@ EMULATIONS = {
                     "embedding's parameter group (PyTorch adds no regularization term to the loss)",
     "layout": "converted by hand from PyTorch's layout (backends/layouts.py): nn.Linear's weight (out, in) "
               "transposed to (in, out); RNN weights transposed, gates reordered, bias_ih + bias_hh summed",
+    "no_reg_term": "no regularization term: PyTorch's losses have none (L2 is the optimizer's weight_decay), "
+                   "so the part of the loss that is regularization is 0 by construction, not read from PyTorch",
     "initializer": "nn.Embedding takes no initializer: the weight re-initialised by hand after construction, "
                    "{call}",
 }
@@ -232,7 +245,10 @@ class Torch(Backend):
                     module = nn.Embedding(layer.args["input_dim"], layer.args["output_dim"],
                                           **kwargs)
                     initializer = layer.get("embeddings_initializer")
-                    if initializer is not None:
+                    if isinstance(initializer, dict):  # {random_uniform: {minval, maxval}}
+                        bounds = initializer["random_uniform"]
+                        nn.init.uniform_(module.weight, bounds["minval"], bounds["maxval"])
+                    elif initializer is not None:
                         # nn.Embedding takes no initializer: users re-initialise the weight
                         getattr(nn.init, {"ones": "ones_", "zeros": "zeros_",
                                           "uniform": "uniform_"}[initializer])(
@@ -309,11 +325,16 @@ class Torch(Backend):
             params = list(module.parameters())
             trainable = sum(p.numel() for p in params if p.requires_grad)
             frozen = sum(p.numel() for p in params if not p.requires_grad)
-            rows.append(LayerSummary((None,) + shape[1:], int(trainable), int(frozen)))
+            # params: every parameter the module holds, PyTorch's own enumeration (parameters())
+            rows.append(LayerSummary((None,) + shape[1:], int(trainable), int(frozen),
+                                     int(sum(p.numel() for p in params))))
         return rows
 
     def mask(self, built, x):
         raise Unsupported(_NO_MASK)
+
+    def predict(self, built, x):
+        raise Unsupported(_NO_PREDICT)
 
     def _loss(self, built, x, y):
         """MSE as a PyTorch user writes it: F.mse_loss; behind a mask_zero embedding, with a
@@ -397,6 +418,8 @@ class Torch(Backend):
             add(trained.get(action, ("outputs", "sequences")), EMULATIONS["packing"])
         if masked_output and action in trained:
             add(trained[action], EMULATIONS["masked_mean"])
+        if action == "loss":
+            add(("regularization",), EMULATIONS["no_reg_term"])
         if action == "train_step" and any(layer.get("embeddings_regularizer") for layer in model.layers):
             add(("after",), EMULATIONS["weight_decay"])
         if action == "weights":
@@ -405,7 +428,7 @@ class Torch(Backend):
                     add((f"weights[{i}]", f"shapes[{i}]", f"counts[{i}]"), EMULATIONS["layout"])
         first = model.layers[0]
         if action == "fresh_weights" and first.kind == "embedding" and first.get("embeddings_initializer"):
-            call = _INIT_CALLS[first.get("embeddings_initializer")].format(w="layer.weight")
+            call = _init_call(first.get("embeddings_initializer"), "layer.weight")
             add(("matrices",), EMULATIONS["initializer"].format(call=call))
         return {f: " + ".join(idioms) for f, idioms in found.items()}
 
@@ -466,7 +489,7 @@ class _Snippet:
                 else:
                     lines.append(f"l{i} = nn.Embedding({a['input_dim']}, {a['output_dim']}{extra})")
                     if a.get("embeddings_initializer"):
-                        lines.append(_INIT_CALLS[a["embeddings_initializer"]].format(w=f"l{i}.weight"))
+                        lines.append(_init_call(a["embeddings_initializer"], f"l{i}.weight"))
                     if frozen:
                         lines.append(f"l{i}.weight.requires_grad_(False)")
                 if a.get("embeddings_regularizer"):
@@ -599,7 +622,7 @@ class _Snippet:
         emb = self.model.layers[0].args
         init = emb.get("embeddings_initializer")
         make = (["def make():", f"    layer = nn.Embedding({emb['input_dim']}, {emb['output_dim']})",
-                 "    " + _INIT_CALLS[init].format(w="layer.weight"), "    return layer"] if init else
+                 "    " + _init_call(init, "layer.weight"), "    return layer"] if init else
                 ["def make():", f"    return nn.Embedding({emb['input_dim']}, {emb['output_dim']})"])
         return "\n".join([
             "import torch", "from torch import nn",

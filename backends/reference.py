@@ -14,8 +14,26 @@ from .base import INPUT_LENGTH_MODELS, Backend, Declaration, Layer, LayerSummary
 
 RNN_KINDS = ("simple_rnn", "lstm", "gru")
 UNIFORM_LIMIT = 0.05  # document: default initializer 'uniform' draws from [-0.05, 0.05]
-# embeddings_initializer names (Keras' string aliases) -> the class Keras' config reports
-INITIALIZERS = {"uniform": "RandomUniform", "zeros": "Zeros", "ones": "Ones"}
+# embeddings_initializer names (Keras' string aliases) -> the class Keras' config reports;
+# ``{"random_uniform": {"minval": a, "maxval": b}}`` is keras.initializers.RandomUniform(a, b)
+INITIALIZERS = {"uniform": "RandomUniform", "zeros": "Zeros", "ones": "Ones", "random_uniform": "RandomUniform"}
+
+
+def initializer_name(initializer) -> str:
+    """An embeddings_initializer's name: the string itself, or the one key of its mapping."""
+    if isinstance(initializer, dict):
+        if len(initializer) != 1:
+            raise ValueError(f"an initializer mapping has one key, its name: {initializer!r}")
+        return next(iter(initializer))
+    return initializer
+
+
+def uniform_bounds(initializer) -> tuple[float, float]:
+    """[minval, maxval] of a uniform initializer: 'uniform' is the document's [-0.05, 0.05]."""
+    if isinstance(initializer, dict):
+        args = initializer["random_uniform"]
+        return float(args["minval"]), float(args["maxval"])
+    return -UNIFORM_LIMIT, UNIFORM_LIMIT
 
 
 def _sigmoid(z):
@@ -75,7 +93,7 @@ class RefModel:
             if layer.kind in ("dense", *RNN_KINDS) and features is None:
                 raise ValueError(f"{layer.kind} needs a known input size; give the model an input shape")
             initializer = layer.args.get("embeddings_initializer", "uniform")
-            if layer.kind == "embedding" and initializer not in INITIALIZERS:
+            if layer.kind == "embedding" and initializer_name(initializer) not in INITIALIZERS:
                 raise Unsupported(f"the reference has no initializer {initializer!r}")
             self._plan.append((layer, features, length))
             features, length = _out_features(layer, features, length)
@@ -124,9 +142,9 @@ class RefModel:
                 return [np.zeros(shape, np.float32)]
             if initializer == "ones":
                 return [np.ones(shape, np.float32)]
-            if initializer != "uniform":
+            if initializer_name(initializer) not in ("uniform", "random_uniform"):
                 raise Unsupported(f"the reference has no initializer {initializer!r}")
-            return [rng.uniform(-UNIFORM_LIMIT, UNIFORM_LIMIT, shape).astype(np.float32)]
+            return [rng.uniform(*uniform_bounds(initializer), shape).astype(np.float32)]
         if kind == "flatten":
             return []
         if features is None:
@@ -334,8 +352,11 @@ class Reference(Backend):
             shape = _output_shape(layer, shape)
             count = param_count(layer, weights)
             frozen = layer.args.get("trainable") is False
-            rows.append(LayerSummary(shape, 0 if frozen else count, count if frozen else 0))
+            rows.append(LayerSummary(shape, 0 if frozen else count, count if frozen else 0, count))
         return rows
+
+    def predict(self, built, x):
+        return self.forward(built, x)  # the reference has one path
 
     def mask(self, built, x):
         first = built.spec.layers[0]
@@ -385,10 +406,10 @@ class Reference(Backend):
 
     def layer_config(self, layer):
         """Keras' config names: 'uniform' is RandomUniform(minval=-0.05, maxval=0.05)."""
-        name = layer.args.get("embeddings_initializer", "uniform")
-        config = {"class_name": INITIALIZERS[name]}
-        if name == "uniform":
-            config.update(minval=-UNIFORM_LIMIT, maxval=UNIFORM_LIMIT)
+        initializer = layer.args.get("embeddings_initializer", "uniform")
+        config = {"class_name": INITIALIZERS[initializer_name(initializer)]}
+        if config["class_name"] == "RandomUniform":
+            config.update(zip(("minval", "maxval"), uniform_bounds(initializer)))
         return {"embeddings_initializer": config}
 
     # -- the document's own Keras calls, as the document states their results ---------------

@@ -29,18 +29,21 @@ FLAT = Layer("flatten")
 
 # (action, layers) -> the fields torch computes by hand, with the idioms
 TORCH_CASES = [
-    ("loss", (MASKED, RNN_SEQ), {"losses": ["packing", "masked_mean"]}),
-    ("loss", (MASKED, DENSE), {"losses": ["masked_mean"]}),
+    ("loss", (MASKED, RNN_SEQ), {"losses": ["packing", "masked_mean"], "regularization": ["no_reg_term"]}),
+    ("loss", (MASKED, DENSE), {"losses": ["masked_mean"], "regularization": ["no_reg_term"]}),
     ("train_step", (MASKED, RNN_SEQ), {"loss": ["packing", "masked_mean"], "after": ["packing", "masked_mean"]}),
     ("forward", (MASKED, LSTM), {"outputs": ["packing"], "sequences": ["packing"]}),
     ("train_step", (L2, FLAT, DENSE), {"after": ["weight_decay"]}),
     ("weights", (EMB, FLAT, DENSE), {f"{f}[2]": ["layout"] for f in ("weights", "shapes", "counts")}),
     ("weights", (EMB, LSTM), {f"{f}[1]": ["layout"] for f in ("weights", "shapes", "counts")}),
     ("fresh_weights", (ONES,), {"matrices": ["initializer"]}),
+    ("fresh_weights", (Layer("embedding", {"input_dim": 5, "output_dim": 2, "embeddings_initializer":
+                                           {"random_uniform": {"minval": -1.0, "maxval": 1.0}}}),),
+     {"matrices": ["initializer_uniform"]}),
     # what PyTorch computes itself: nothing declared
     ("forward", (EMB, FLAT, DENSE), {}),
     ("forward", (MASKED,), {}),
-    ("loss", (EMB, DENSE), {}),
+    ("loss", (EMB, DENSE), {"regularization": ["no_reg_term"]}),  # the losses are PyTorch's
     ("summary", (EMB, FLAT, DENSE), {}),
     ("weights", (EMB,), {}),
     ("fresh_weights", (EMB,), {}),
@@ -53,9 +56,11 @@ TORCH_CASES = [
 def test_torch_declares_what_it_computes_by_hand(action, layers, expected):
     declared = Torch().emulation(action, Model(layers, (3,)), {})
     assert set(declared) == set(expected)
-    call = {"call": "nn.init.ones_(layer.weight)"}
+    calls = {"initializer": "nn.init.ones_(layer.weight)",
+             "initializer_uniform": "nn.init.uniform_(layer.weight, -1.0, 1.0)"}
     for field, kinds in expected.items():
-        assert declared[field] == " + ".join(EMULATIONS[k].format(**call) for k in kinds)
+        assert declared[field] == " + ".join(
+            EMULATIONS[k.split("_uniform")[0]].format(call=calls.get(k)) for k in kinds)
 
 
 @pytest.mark.parametrize("adapter", [KerasJax, TfKeras])

@@ -354,3 +354,44 @@ def test_constructor_requires_both_sizes():
         Reference().construct({"output_dim": 2})
     with pytest.raises(TypeError, match="output_dim"):
         Reference().construct({"input_dim": 5})
+
+
+def test_l2_and_the_data_gradient_act_together_by_hand():
+    # pred = 1 + 3 = 4, dL/dpred = 8: data gradient [8, 0, 8]; l2(0.01): 2*0.01*E = [0.02, 0.04, 0.06]
+    ref, model = _tiny(embeddings_regularizer={"l2": 0.01})
+    ref.train_step(model, np.array([[0, 2]]), np.array([[0.0]]), lr=0.1)
+    np.testing.assert_allclose(model.weights[0][0][:, 0], [1 - 0.802, 2 - 0.004, 3 - 0.806], rtol=1e-6)
+
+
+def test_without_a_regularizer_the_loss_is_the_plain_mse_and_no_term():
+    ref, model = _tiny()
+    total, regularization = ref.loss(model, np.array([[0, 2]]), np.array([[0.5]]))
+    assert regularization == 0 and total == pytest.approx(3.5 ** 2)  # pred 4, target 0.5
+
+
+def test_without_a_constraint_long_rows_not_looked_up_stay_exactly():
+    ref, model = _tiny()
+    model.weights[0][0][1] = [1000.0]
+    ref.train_step(model, np.array([[0, 2]]), np.array([[0.0]]), lr=100.5)
+    assert model.weights[0][0][1, 0] == 1000.0
+
+
+def test_the_summary_counts_a_frozen_layer_among_the_parameters():
+    ref, model = _tiny(trainable=False)
+    assert [r.params for r in ref.summary(model)] == [3, 0, 3]
+
+
+def test_random_uniform_arguments_are_honoured_and_configured():
+    layer = emb(input_dim=1000, output_dim=10,
+                embeddings_initializer={"random_uniform": {"minval": -1.0, "maxval": 1.0}})
+    matrix = Reference(seed=0).build(Model((layer,))).weights[0][0]
+    assert matrix.min() >= -1 and matrix.max() <= 1 and matrix.min() < -0.99 and matrix.max() > 0.99
+    ref = Reference()
+    assert ref.layer_config(ref.construct(dict(layer.args))) == {
+        "embeddings_initializer": {"class_name": "RandomUniform", "minval": -1.0, "maxval": 1.0}}
+
+
+def test_predict_is_the_forward_path_in_the_reference():
+    ref, model = built([emb(mask_zero=True), Layer("simple_rnn", {"units": 1, "return_sequences": True})])
+    x = np.array([[1, 0, 3, 0, 2, 0, 0]])
+    np.testing.assert_array_equal(ref.predict(model, x), ref.forward(model, x))

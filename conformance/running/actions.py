@@ -247,7 +247,8 @@ def forward(backend, case):
                    for n, x in enumerate(case.args["inputs"])]
     else:
         built = _build(backend, case)
-        outputs = [np.asarray(backend.forward(built, x)) for x in case.args["inputs"]]
+        call = backend.predict if case.args.get("predict") else backend.forward
+        outputs = [np.asarray(call(built, x)) for x in case.args["inputs"]]
     obs = {"outputs": outputs, "dtypes": [str(o.dtype) for o in outputs],
            "shapes": [list(o.shape) for o in outputs]}
     if case.args.get("sequences"):
@@ -265,7 +266,8 @@ def summary(backend, case):
     rows = backend.summary(_build(backend, case))
     return {
         "output_shapes": [[None if d is None else int(d) for d in r.output_shape] for r in rows],
-        "params": [int(r.trainable + r.non_trainable) for r in rows],
+        # the framework's own count where the adapter reads one (LayerSummary.params)
+        "params": [int(r.trainable + r.non_trainable if r.params is None else r.params) for r in rows],
         "trainable": [int(r.trainable) for r in rows],
         "non_trainable": [int(r.non_trainable) for r in rows],
     }

@@ -196,7 +196,7 @@ def make_case(clause: Clause, example: str | None = None) -> Case:
         args["y"] = make_input(raw["y"], params, "float32")
     if "targets" in raw:
         args["targets"] = [make_input(t, params, "float32") for t in raw["targets"]]
-    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately", "config"):
+    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately", "predict", "config"):
         if key in raw:
             args[key] = resolve_value(raw[key], params)
     if "name" in raw:

@@ -689,3 +689,90 @@ class PredictConvertsListOfLists(_Mutant):
         if name == "predict_list":
             return super().document_call("predict_array", **args)
         return super().document_call(name, **args)
+
+
+# -- issue 16: defaults, L2 with data, the framework's counts, initializer arguments, predict ------
+class DefaultTinyL2(_Mutant):
+    """Regularizes every embedding by default with l2(1e-9): a term that vanishes in the float32
+    rounding of the loss and of every update (the document: embeddings_regularizer default None)."""
+
+    kills = ("reg.default-none-adds-no-loss-term", "constraint.default-none-leaves-long-rows")
+
+    def build(self, model, pretrained=None):
+        return super().build(_embedding_args(model, lambda args: {"embeddings_regularizer": {"l2": 1e-9},
+                                                                   **args}), pretrained)
+
+
+class DefaultMaxNorm(_Mutant):
+    """Constrains every embedding by default with MaxNorm(1): after a step, rows longer than 1 are
+    scaled back to norm 1 (the document: embeddings_constraint default None)."""
+
+    kills = ("constraint.default-none-leaves-long-rows",)
+
+    def train_step(self, built, x, y, lr):
+        loss = super().train_step(built, x, y, lr)
+        emb = built.spec.layers[0].args
+        if not emb.get("embeddings_constraint") and emb.get("trainable", True):
+            E = np.asarray(built.weights[0][0], np.float64)
+            norms = np.linalg.norm(E, axis=1, keepdims=True)
+            built.weights[0] = [np.where(norms > 1, E / np.maximum(norms, 1e-12), E).astype(np.float32)]
+        return loss
+
+
+class WeightDecayDropsDataGradient(_Mutant):
+    """Under an L2 regularizer the matrix's update is the weight decay alone, E*(1 - 2*lr*f): the
+    data gradient's update is overwritten (the Dense layer still trains)."""
+
+    kills = ("reg.l2-sgd-with-data-gradient",)
+
+    def train_step(self, built, x, y, lr):
+        reg = built.spec.layers[0].get("embeddings_regularizer")
+        before = np.asarray(built.weights[0][0], np.float64).copy()
+        loss = super().train_step(built, x, y, lr)
+        if reg and built.spec.layers[0].get("trainable", True):
+            built.weights[0] = [(before * (1.0 - 2.0 * lr * reg["l2"])).astype(np.float32)]
+        return loss
+
+
+class FrozenCountedZero(_Mutant):
+    """The layer's own parameter count (count_params(), summary()'s "Param #") leaves out
+    non-trainable weights: a frozen embedding shows 0 parameters; the trainable/non-trainable
+    split is right."""
+
+    kills = ("pretrained.frozen-counted-in-params",)
+
+    def summary(self, built):
+        rows = super().summary(built)
+        for row in rows:
+            row.params = row.trainable
+        return rows
+
+
+class InitializerArgumentsDropped(_Mutant):
+    """Keeps the initializer's class but drops its arguments: RandomUniform(-1, 1) draws from
+    RandomUniform's defaults, [-0.05, 0.05]."""
+
+    kills = ("init.initializer-arguments-honoured",)
+
+    def build(self, model, pretrained=None):
+        def drop(args):
+            if isinstance(args.get("embeddings_initializer"), dict):
+                args["embeddings_initializer"] = "uniform"
+            return args
+        return super().build(_embedding_args(model, drop), pretrained)
+
+
+class PredictLosesMask(_Mutant):
+    """The compiled predict path drops the embedding's mask: the RNN runs every step (the model
+    call keeps it)."""
+
+    kills = ("mask.predict-repeats-hidden-state",)
+
+    def predict(self, built, x):
+        emb = built.spec.layers[0].args
+        masked = emb.pop("mask_zero", None)
+        try:
+            return self.forward(built, x)
+        finally:
+            if masked is not None:
+                emb["mask_zero"] = masked

@@ -24,7 +24,9 @@ ACTIONS = table(
     Word("forward", "build the model, set its weights and call it on each input array",
          (Arg("inputs", "arrays", "the input arrays, one call each", required=True),
           Arg("sequences", "flag", "also run the model with its last recurrent layer returning every step"),
-          Arg("separately", "flag", "build a fresh model (same weights) for each input")),
+          Arg("separately", "flag", "build a fresh model (same weights) for each input"),
+          Arg("predict", "flag", "call the framework's predict path (Keras model.predict), as the document "
+                                 "does, instead of the inference call")),
          writes=("outputs", "dtypes", "shapes", "sequences"), needs_model=True),
     Word("summary", "build the model and read its summary, one row per layer", (),
          writes=("output_shapes", "params", "trainable", "non_trainable"), needs_model=True),

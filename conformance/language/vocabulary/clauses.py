@@ -65,7 +65,9 @@ LAYERS = table(
           Arg("mask_zero", "flag", "index 0 is padding: the layer computes a mask"),
           Arg("trainable", "flag", "whether training updates the matrix"),
           Arg("pretrained", "flag", "build with the reference's seeded matrix as weights=[matrix]"),
-          Arg("embeddings_initializer", "name", "the initializer", values=("uniform", "zeros", "ones")),
+          Arg("embeddings_initializer", "name", "the initializer: a name, or {random_uniform: {minval, maxval}} "
+                                                "(keras.initializers.RandomUniform, numbers)",
+              values=("uniform", "zeros", "ones")),
           Arg("embeddings_constraint", "block", "{unit_norm: {axis: 1}}"),
           Arg("embeddings_regularizer", "block", "{l2: factor}"))),
     Word("flatten", "keras.layers.Flatten"),
