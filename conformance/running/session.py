@@ -12,6 +12,7 @@ from backends.reference import Reference, seeded_weights
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
+from conformance.running import compile_cache
 from conformance.running.actions import AdapterError, Case, run_case
 from conformance.running.worker import Worker, case_key
 
@@ -29,10 +30,11 @@ class Availability:
 
 
 class Session:
-    def __init__(self, backends: dict, known: dict, case_timeout: float):
+    def __init__(self, backends: dict, known: dict, case_timeout: float, compile_root=None):
         self.backends = backends          # name -> adapter class
         self.known = known                # (backend, clause) -> Divergence
         self.case_timeout = case_timeout
+        self.compile_root = compile_root  # the frameworks' compile caches' root (compile_cache.py), None: off
         self.clauses: dict[str, Clause] = {}
         self._workers: dict[str, Worker] = {}
         self._availability: dict[str, Availability] = {}
@@ -62,9 +64,11 @@ class Session:
         if name == "reference":
             ref = Reference()
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
-        worker = self._workers.setdefault(
-            name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout,
-                         env_defaults=dict(getattr(cls, "env_defaults", {}))))
+        if name not in self._workers:
+            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root)},
+                                         START_TIMEOUT, self.case_timeout,
+                                         env_defaults=dict(getattr(cls, "env_defaults", {})))
+        worker = self._workers[name]
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:
