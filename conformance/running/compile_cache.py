@@ -82,9 +82,10 @@ def folder(cls, root: Path | None, environ: dict | None = None) -> Path | None:
     return root / cls.name / key(cache, worker_environ(cls) if environ is None else environ)
 
 
-def env(cls, root: Path | None) -> dict:
-    """The variables that switch the framework's cache on in the worker, in its folder."""
-    path = folder(cls, root)
+def env(cls, root: Path | None, env_defaults: dict | None = None) -> dict:
+    """The variables that switch the framework's cache on in the worker, in its folder
+    (``env_defaults``: those the worker gets, when not the adapter's own)."""
+    path = folder(cls, root, worker_environ(cls, env_defaults))
     if path is None:
         return {}
     cache = cls.compile_cache
