@@ -76,8 +76,9 @@ class KerasJax(Keras3):
     # Code generation only: the computation XLA is given, and the results, are the same (the run
     # conforms alike). A caller's own XLA_FLAGS win (the weekly thorough run sets XLA's default).
     # compile_cache: JAX's persistent compilation cache keeps XLA's executables on disk, so a
-    # second run compiles nothing it compiled before (about a third of a cold run). Every program
-    # counts (by default only those that took a second to compile, most of ours take less). With
+    # second run compiles nothing it compiled before (docs/PERFORMANCE.md: at -O0 reading one
+    # costs about what compiling it does). Every program counts (by default only those that took
+    # a second to compile, most of ours take less). With
     # filelock installed, JAX bounds the folder and locks each entry's read and write, so two runs
     # at once never read each other's half-written entry (a warning, which a record would keep).
     declaration = Declaration(
