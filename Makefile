@@ -40,8 +40,10 @@ conformance: $(VENV)/.installed
 	$(PY) -m conformance report $(REPORT)/results.json --output $(REPORT) || exit $$?; \
 	exit $$status
 
+# The suite's own tests, one test file per xdist worker (a file's module fixtures, such as a shared
+# conformance run, are made once); the slowest are marked: PYTEST_ARGS='-m "not slow"' skips them.
 test: $(VENV)/.installed
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -125,6 +125,33 @@ class Release:
 
 
 @dataclass(frozen=True)
+class CompileCache:
+    """A framework's own on-disk cache of compiled programs, switched on through the worker's
+    environment (conformance/running/compile_cache.py gives it a folder the run owns).
+
+    The folder is keyed by the installed versions of ``distributions`` and the values of
+    ``key_env`` in the worker's environment, so that another release, or other compiler flags,
+    never finds the executables of this one (the framework's own key may say so too; this does
+    not rely on it).
+    """
+
+    folder_env: str                                      # names the folder, e.g. JAX_COMPILATION_CACHE_DIR
+    distributions: tuple[str, ...]                       # whose versions key the folder
+    key_env: tuple[str, ...] = ()                        # variables that key it too, e.g. XLA_FLAGS
+    settings: Mapping[str, str] = field(default_factory=dict)  # more variables set with the folder
+    # more variables, set only when the module named is installed (e.g. a size bound that needs
+    # a lock library): {module: {variable: value}}
+    settings_with: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "settings_with", MappingProxyType(
+            {module: MappingProxyType(dict(values)) for module, values in self.settings_with.items()}))
+        if not self.distributions:
+            raise ValueError(f"compile cache {self.folder_env}: name the distributions that key its folder")
+
+
+@dataclass(frozen=True)
 class Declaration:
     """Everything the project knows about a built-in backend, declared once, on its adapter class
     (``declaration = Declaration(...)``). backends/__init__.py discovers the adapters of the
@@ -147,6 +174,7 @@ class Declaration:
     env_defaults: Mapping[str, str] = field(default_factory=dict)  # unless the caller set it
     releases: tuple[Release, ...] = ()  # other releases for the sweep (the pinned one is ``pins``)
     pinned_release: str = ""          # the label of the pinned release in the sweep, e.g. "3.15"
+    compile_cache: CompileCache | None = None  # the framework's cache of compiled programs, if any
 
     def __post_init__(self):
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
@@ -179,6 +207,8 @@ class Backend:
     # environment the worker gets unless the caller set the variable (e.g. compiler settings
     # that make a run faster and change no result)
     env_defaults: dict[str, str] = {}
+    # the framework's on-disk cache of compiled programs (see CompileCache), None if it has none
+    compile_cache: CompileCache | None = None
     # A built-in adapter declares all of the above, and more, once (see Declaration); a
     # third-party adapter may set the attributes alone.
     declaration: Declaration | None = None
@@ -189,6 +219,7 @@ class Backend:
         if declared is not None:
             cls.name, cls.framework, cls.requires = declared.name, declared.framework, declared.requires
             cls.env, cls.env_defaults = dict(declared.env), dict(declared.env_defaults)
+            cls.compile_cache = declared.compile_cache
 
     # -- which API of this release was used --------------------------------------------------
     def note_api(self, note: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 from ._keras_common import KerasAdapter
-from .base import Declaration, Release
+from .base import CompileCache, Declaration, Release
 
 KERAS = "keras==3.15.1"  # the pinned Keras 3 of all three backends
 
@@ -74,12 +74,23 @@ class KerasJax(Keras3):
     # env_defaults: XLA compiles every new model and shape; its LLVM backend at -O0 compiles a
     # recurrent model in about two thirds of the time, and the clauses' tiny ops run no slower.
     # Code generation only: the computation XLA is given, and the results, are the same (the run
-    # conforms alike). A caller's own XLA_FLAGS win.
+    # conforms alike). A caller's own XLA_FLAGS win (the weekly thorough run sets XLA's default).
+    # compile_cache: JAX's persistent compilation cache keeps XLA's executables on disk, so a
+    # second run compiles nothing it compiled before (docs/PERFORMANCE.md: at -O0 reading one
+    # costs about what compiling it does). Every program counts (by default only those that took
+    # a second to compile, most of ours take less). With
+    # filelock installed, JAX bounds the folder and locks each entry's read and write, so two runs
+    # at once never read each other's half-written entry (a warning, which a record would keep).
     declaration = Declaration(
         name="keras-jax", framework="keras", display="Keras 3 on JAX",
         order=20, seconds_per_item=0.424, requires=("keras", "jax"),
         env={"KERAS_BACKEND": "jax"}, env_defaults={"XLA_FLAGS": "--xla_backend_optimization_level=0"},
         pins=(KERAS, "jax==0.10.2", "jaxlib==0.10.2"), pinned_release="3.15",
+        compile_cache=CompileCache(
+            "JAX_COMPILATION_CACHE_DIR", ("keras", "jax", "jaxlib"), key_env=("XLA_FLAGS",),
+            settings={"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                      "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"},
+            settings_with={"filelock": {"JAX_COMPILATION_CACHE_MAX_SIZE": str(2 * 1024**3)}}),
         releases=(Release("3.0", "oldest", ("keras==3.0.5", "jax==0.4.23", "jaxlib==0.4.23", "numpy<2", "scipy<1.14")),
                   Release("3.8", "middle", ("keras==3.8.0", "jax==0.4.38", "jaxlib==0.4.38")),
                   Release("nightly", "nightly", ("keras-nightly", "jax==0.10.2", "jaxlib==0.10.2"),

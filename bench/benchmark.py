@@ -1,14 +1,19 @@
 """Benchmark: the full conformance run, serial and under xdist (-n 2), against a floor measured in
-the same invocation.
+the same invocation; the serial run with a cold and a warm compile cache; the thorough profile.
 
 The floor is what no run can avoid: for each backend, a fresh worker process (the suite's own,
 ``python -m conformance.running.worker NAME``) that imports its framework and answers one embedding lookup
 (the clause ``lookup.rows-are-matrix-rows``), one backend after the other, summed. Then
 ``pytest conformance`` runs on the same backends twice, serial and with ``-n 2``, each timed from
-the outside (interpreter start to exit); each is given as a ratio to the floor. Per backend, the
+the outside (interpreter start to exit); each is given as a ratio to the floor. The runs use a
+compile cache of the benchmark's own (``--compile-cache``, conformance/running/compile_cache.py):
+empty for the first serial run (cold: every program compiled), then kept for the second serial
+run and the -n 2 run (warm), which the speed-up compares. ``--thorough`` adds one serial run of
+the weekly CI's: the thorough profile at the frameworks' own defaults (XLA at its default
+optimisation), with a cold cache of its own; slow (many minutes). Per backend, the
 serial run's records give examples per second (per record, the document's example plus its drawn
-``examples``; one for a record without the field, which the table then says). The two runs' records must be
-identical but for their durations; the table says whether they are.
+``examples``; one for a record without the field, which the table then says). The runs' records must be
+identical but for their durations (the thorough run's draw others); the table says whether they are.
 
 Ratios, not seconds, are what compare between machines; the load average is printed before and
 after, as other processes on the machine change every figure. Nothing here is a test: run it by
@@ -20,6 +25,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -128,18 +134,30 @@ def median_floor(floors: list[dict]) -> dict:
     return merged
 
 
-def measure(names: list[str], repeat: int = 1) -> dict:
-    """Floor, serial run, -n 2 run; ``repeat`` times, alternating, each figure the median."""
+COLD = "serial, cold cache"
+THOROUGH = "thorough"
+THOROUGH_ARGS = ("--hypothesis-profile", "thorough", "--framework-defaults")  # the weekly CI run's
+
+
+def measure(names: list[str], repeat: int = 1, thorough: bool = False) -> dict:
+    """Floor, serial run (cold, then warm compile cache), -n 2 run (warm); ``repeat`` times,
+    alternating, each figure the median; the thorough run once, if asked."""
     summary = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                "machine": machine(), "load_before": load(), "backends": names, "repeat": repeat}
     case = make_case(next(c for c in load_all() if c.id == LOOKUP_CLAUSE))
-    floors, runs = [], {"serial": [], f"-n {XDIST_WORKERS}": []}
+    floors, runs = [], {COLD: [], "serial": [], f"-n {XDIST_WORKERS}": []}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        cache = ("--compile-cache", str(Path(tmp) / "compile-cache"))
         for n in range(repeat):
             floors.append(floor_once(names, case))
-            runs["serial"].append(pytest_run(names, Path(tmp) / f"serial-{n}.json"))
+            shutil.rmtree(cache[1], ignore_errors=True)
+            runs[COLD].append(pytest_run(names, Path(tmp) / f"cold-{n}.json", *cache))
+            runs["serial"].append(pytest_run(names, Path(tmp) / f"serial-{n}.json", *cache))
             runs[f"-n {XDIST_WORKERS}"].append(
-                pytest_run(names, Path(tmp) / f"parallel-{n}.json", "-n", str(XDIST_WORKERS)))
+                pytest_run(names, Path(tmp) / f"parallel-{n}.json", *cache, "-n", str(XDIST_WORKERS)))
+        if thorough:
+            runs[THOROUGH] = [pytest_run(names, Path(tmp) / "thorough.json", *THOROUGH_ARGS,
+                                         "--compile-cache", str(Path(tmp) / "thorough-cache"))]
     summary["floor"] = median_floor(floors)
     floor = sum(f["seconds"] or 0.0 for f in summary["floor"].values())
     summary["floor_seconds"] = round(floor, 3)
@@ -153,8 +171,9 @@ def measure(names: list[str], repeat: int = 1) -> dict:
             "records": len(done[0]["data"]["results"])}
     serial, parallel = summary["runs"]["serial"], summary["runs"][f"-n {XDIST_WORKERS}"]
     summary["speedup"] = round(serial["seconds"] / parallel["seconds"], 2)
+    summary["warm_speedup"] = round(summary["runs"][COLD]["seconds"] / serial["seconds"], 2)
     first = runs["serial"][0]["data"]
-    summary["differences"] = sorted({d for done in runs.values() for run in done
+    summary["differences"] = sorted({d for label, done in runs.items() if label != THOROUGH for run in done
                                      for d in differences(first, run["data"])})
     rows = [per_backend(run["data"], names) for run in runs["serial"]]
     summary["per_backend"] = {name: {**rows[0][name], **{
@@ -186,7 +205,10 @@ def table(s: dict) -> str:
         each = f"; each: {', '.join(f'{x:.2f}' for x in run['all_seconds'])}" if s["repeat"] > 1 else ""
         lines.append(f"  {label:{w}} {run['seconds']:8.2f} {run['ratio_to_floor']:8.2f}  "
                      f"{run['records']} ({state}, pytest exit {run['exit']}{each})")
-    lines.append(f"  -n {XDIST_WORKERS} is {s['speedup']:.2f}x as fast as serial; its records "
+    lines.append(f"  a warm compile cache makes the serial run {s['warm_speedup']:.2f}x as fast as a cold one")
+    if THOROUGH in s["runs"]:
+        lines.append(f"  {THOROUGH}: {' '.join(THOROUGH_ARGS)} (the weekly CI run), cold cache of its own")
+    lines.append(f"  -n {XDIST_WORKERS} is {s['speedup']:.2f}x as fast as serial; the runs' records "
                  + ("are identical to the serial run's (durations aside)" if not s["differences"]
                     else f"DIFFER from the serial run's for {len(s['differences'])}: "
                          + ", ".join(s["differences"][:10])))
@@ -208,12 +230,14 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"only {' and '.join(QUICK_BACKENDS)}")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="measure N times, alternating the runs, and give the medians (default 1)")
+    parser.add_argument("--thorough", action="store_true",
+                        help="also time one run of the weekly CI's thorough profile (slow: many minutes)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures here as JSON")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     names = args.backend or list(QUICK_BACKENDS if args.quick else backends.DEFAULT_ORDER)
-    summary = measure(names, args.repeat)
+    summary = measure(names, args.repeat, args.thorough)
     print(table(summary))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")

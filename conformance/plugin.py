@@ -10,6 +10,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
+from conformance.running import compile_cache
 from conformance.running.properties import PROFILES, RunConfig, judge_item
 from conformance.running.session import Session
 
@@ -54,6 +56,22 @@ def pytest_addoption(parser):
                     help="the spec files to run (and their divergences/ registry)")
     group.addoption("--case-timeout", type=_seconds, default=180.0,
                     help="seconds one clause may take in a backend's worker before it is killed")
+    group.addoption("--compile-cache", type=_compile_cache, default="on", metavar="on|off|clear|DIR",
+                    help="the frameworks' on-disk caches of compiled programs (Keras on JAX): on (default: "
+                    ".cache/compile in a source tree, else the user's cache folder), off, clear (empty "
+                    "it first), or a folder of your own")
+    group.addoption("--framework-defaults", action="store_true", default=False,
+                    help="run every framework with its own defaults, as a user's program does: the workers "
+                    "get none of the adapters' speed settings (Keras on JAX: XLA at its default "
+                    "optimisation, not -O0); a caller's own variables (XLA_FLAGS) still win")
+
+
+def _compile_cache(text: str) -> compile_cache.Setting:
+    """argparse type of --compile-cache."""
+    try:
+        return compile_cache.Setting.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:
@@ -84,7 +102,14 @@ def pytest_configure(config):
         known = registry.load(Path(config.getoption("spec_dir")) / "divergences")
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
-    session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"))
+    cache = config.getoption("compile_cache")
+    if isinstance(cache, str):  # the default, which argparse does not pass through the type
+        cache = compile_cache.Setting.parse(cache)
+    if cache.clear and not results_file.is_xdist_worker(config):
+        compile_cache.clear(cache.root, selected.values())  # once, before any worker starts
+    session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"),
+                                            compile_root=cache.root,
+                                            framework_defaults=config.getoption("framework_defaults"))
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
     try:
         config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(
@@ -111,6 +136,30 @@ def pytest_configure_node(node):
     """xdist: every worker draws with the controller's profile and seed (a random one included)."""
     run = node.config.stash[RUN]
     node.workerinput[XDIST_RUN] = [run.profile.name, run.seed]
+
+
+def pytest_report_header(config):
+    """Where each backend's compiled programs are kept, and how full the folder is at the start."""
+    session: Session | None = config.stash.get(STASH, None)
+    if session is None or not _collects_specs(config):
+        return None
+    lines = []
+    for name, cls in session.backends.items():
+        defaults = getattr(cls, "env_defaults", {})
+        if defaults:
+            given = {k: os.environ[k] for k in defaults if k in os.environ}
+            lines.append(f"worker settings: {name}: " + (
+                "the framework's own defaults (--framework-defaults)" if session.framework_defaults
+                else " ".join(f"{k}={v}" for k, v in defaults.items() if k not in given) or "-")
+                + "".join(f"; {k}={v} (the caller's)" for k, v in given.items()))
+    cached = [cls for cls in session.backends.values() if getattr(cls, "compile_cache", None) is not None]
+    if cached and session.compile_root is None:
+        lines.append(f"compile cache: off ({', '.join(cls.name for cls in cached)} compile everything anew)")
+    for cls in cached if session.compile_root is not None else ():
+        path = compile_cache.folder(cls, session.compile_root,
+                                    compile_cache.worker_environ(cls, session.env_defaults(cls.name)))
+        lines.append(f"compile cache: {cls.name}: {path} ({compile_cache.describe(path)})")
+    return lines or None
 
 
 def _collects_specs(config) -> bool:

@@ -6,13 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "bench/benchmark.py", "--quick", "--json", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = proc.stdout
     summary = json.loads(out.read_text())
@@ -30,7 +33,7 @@ def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
     floor = summary["floor_seconds"]
     assert floor == round(sum(f["seconds"] for f in summary["floor"].values()), 3)
     assert re.search(rf"^  floor \(sum\) +{floor:.2f}$", text, re.M), text
-    for label in ("serial", "-n 2"):
+    for label in ("serial, cold cache", "serial", "-n 2"):
         run = summary["runs"][label]
         assert run["complete"] is True and run["records"] == summary["per_backend"]["torch"]["items"] * 2
         # the summary divides unrounded figures; the JSON's are rounded to 3 places
@@ -39,5 +42,26 @@ def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
                          re.M), text
     assert summary["differences"] == []
     assert "identical to the serial run's" in text and "as fast as serial" in text
+    cold, warm = summary["runs"]["serial, cold cache"]["seconds"], summary["runs"]["serial"]["seconds"]
+    assert summary["warm_speedup"] == round(cold / warm, 2)
+    assert f"makes the serial run {summary['warm_speedup']:.2f}x as fast as a cold one" in text
+    assert "thorough" not in summary["runs"]  # only with --thorough (slow)
     counted = all(row["examples_counted"] for row in summary["per_backend"].values())
     assert counted and "one example is counted for each" not in text
+
+
+def test_the_thorough_run_is_timed_with_the_weekly_ci_run_arguments():
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import benchmark
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
+    (step,) = [s for j in wf["jobs"].values() for s in j.get("steps", [])
+               if "tox -e ${{ matrix.backend }}" in s.get("run", "")]
+    weekly = step["run"].replace("${{ github.event_name == 'schedule' && 'thorough' || 'ci' }}", "thorough")
+    weekly = weekly.replace("${{ github.event_name == 'schedule' && ' --framework-defaults' || '' }}",
+                            " --framework-defaults")
+    assert weekly.split(" -- ", 1)[1].split() == list(benchmark.THOROUGH_ARGS)

@@ -183,3 +183,13 @@ def test_the_weekly_run_draws_with_the_thorough_profile():
                if "tox -e ${{ matrix.backend }}" in s.get("run", "")]
     assert "--hypothesis-profile ${{ github.event_name == 'schedule' && 'thorough' || 'ci' }}" in step["run"]
     assert "{posargs}" in _tox()["testenv"]["commands"]
+
+
+def test_the_weekly_run_runs_the_frameworks_with_their_own_defaults():
+    """Users run XLA at its default optimisation: the weekly thorough run drops the -O0 speed
+    setting (--framework-defaults); pushes keep it."""
+    wf = yaml.safe_load((ROOT / ".github/workflows/conformance.yml").read_text())
+    (step,) = [s for j in wf["jobs"].values() for s in j.get("steps", [])
+               if "tox -e ${{ matrix.backend }}" in s.get("run", "")]
+    assert "${{ github.event_name == 'schedule' && ' --framework-defaults' || '' }}" in step["run"]
+    assert step["run"].count("--framework-defaults") == 1

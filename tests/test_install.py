@@ -20,6 +20,7 @@ from conformance.language.spec import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "conformance", "backends", "specs")
+pytestmark = pytest.mark.slow  # a package built and installed, then whole runs from outside the repository
 
 
 def _call(cmd, cwd, timeout=600):

@@ -36,28 +36,33 @@ def verdict():
     return selftest.selftest(jobs=2)
 
 
+@pytest.mark.slow
 def test_every_mutant_is_caught_by_a_clause_it_names(verdict):
     assert len(verdict.mutants) >= 25
     assert verdict.survivors == [], selftest.matrix_text(verdict)
     assert verdict.score == 100.0
 
 
+@pytest.mark.slow
 def test_every_normative_clause_catches_a_mutant(verdict):
     assert verdict.complete and verdict.weak == [] and verdict.stale == [], selftest.summary_text(verdict)
     assert verdict.ok
 
 
+@pytest.mark.slow
 def test_the_mutants_cover_the_bugs_the_issue_lists(verdict):
     names = {m.name for m in verdict.mutants}
     assert {bug: REQUIRED[bug] for bug in REQUIRED if REQUIRED[bug] not in names} == {}
     assert any(m.base == "torch" for m in verdict.mutants)  # framework-level patches, not only the reference
 
 
+@pytest.mark.slow
 def test_the_selftest_page_shows_the_current_score_and_weak_list(verdict):
     assert selftest.current(ROOT / selftest.DOC) == selftest.markdown(verdict), (
         f"{selftest.DOC}'s selftest block is stale: run python -m conformance selftest --update {selftest.DOC}")
 
 
+@pytest.mark.slow
 def test_the_matrix_marks_named_and_other_catches(verdict):
     text = selftest.matrix_text(verdict)
     row = next(line for line in text.splitlines() if line.startswith("lookup.rows-are-matrix-rows "))

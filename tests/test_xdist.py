@@ -169,6 +169,7 @@ def serial(tmp_path_factory):
     return pytest_run(tmp_path_factory.mktemp("serial"), "serial")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dist", [[], ["--dist", "loadgroup"]], ids=["default-dist", "loadgroup"])
 def test_with_n2_each_backend_runs_on_one_xdist_worker_and_results_equal_serial(tmp_path, serial, dist):
     proc, data, spied = pytest_run(tmp_path, "parallel", "-n", "2", "-p", "tests.xdist_where", *dist)

@@ -12,6 +12,7 @@ from backends.reference import Reference, seeded_weights
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
+from conformance.running import compile_cache
 from conformance.running.actions import AdapterError, Case, run_case
 from conformance.running.worker import Worker, case_key
 
@@ -29,10 +30,15 @@ class Availability:
 
 
 class Session:
-    def __init__(self, backends: dict, known: dict, case_timeout: float):
+    def __init__(self, backends: dict, known: dict, case_timeout: float, compile_root=None,
+                 framework_defaults: bool = False):
         self.backends = backends          # name -> adapter class
         self.known = known                # (backend, clause) -> Divergence
         self.case_timeout = case_timeout
+        self.compile_root = compile_root  # the frameworks' compile caches' root (compile_cache.py), None: off
+        # True: the workers get none of the adapters' env_defaults (their speed settings, e.g. XLA
+        # at -O0): the frameworks run as a user's program would (the weekly thorough run)
+        self.framework_defaults = framework_defaults
         self.clauses: dict[str, Clause] = {}
         self._workers: dict[str, Worker] = {}
         self._availability: dict[str, Availability] = {}
@@ -62,9 +68,11 @@ class Session:
         if name == "reference":
             ref = Reference()
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
-        worker = self._workers.setdefault(
-            name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout,
-                         env_defaults=dict(getattr(cls, "env_defaults", {}))))
+        if name not in self._workers:
+            defaults = self.env_defaults(name)
+            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
+                                         START_TIMEOUT, self.case_timeout, env_defaults=defaults)
+        worker = self._workers[name]
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:
@@ -74,6 +82,10 @@ class Session:
         if hello[0] != "ready":
             return Availability(False, reason=hello[1], broken=True)
         return Availability(True, hello[1]["version"], hello[1]["describe"], release=hello[1].get("release"))
+
+    def env_defaults(self, name: str) -> dict:
+        """The variables a backend's worker gets unless the caller set them."""
+        return {} if self.framework_defaults else dict(getattr(self.backends[name], "env_defaults", {}))
 
     def info(self, name: str, probe: bool = True) -> dict:
         """What the results JSON says of a backend. Without ``probe``, no worker is started: a
