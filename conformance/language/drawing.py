@@ -56,8 +56,8 @@ BUCKETS = (
     {"voc_size": 1, "vec_dim": 1, "units": 1, "inputs": 1, "depth": 1, "batch": 0, "factor": -np.inf},
     {"voc_size": 7, "vec_dim": 3, "units": 3, "inputs": 3, "depth": 2, "batch": 2, "factor": 0.03},
     {"voc_size": np.inf, "vec_dim": 16, "units": 5, "inputs": 8, "depth": 3, "batch": 5, "factor": 0.3},
-    {"voc_size": 60, "vec_dim": np.inf, "units": np.inf, "inputs": np.inf, "depth": 4, "batch": np.inf,
-     "factor": np.inf},
+    {"voc_size": 60, "vec_dim": np.inf, "units": np.inf, "inputs": np.inf, "depth": np.inf,
+     "batch": np.inf, "factor": np.inf},
 )
 INDEX_DTYPES = vocabulary.INDEX_DTYPES
 ARRAY_KEYS = vocabulary.ARRAY_KEYS

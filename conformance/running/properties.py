@@ -4,7 +4,9 @@ Still one pytest item per clause x backend. For a drawable clause (conformance/l
 item runs:
 
 1. **pass 1**: the clause's Hypothesis test in recording mode draws the profile's number of
-   examples from the run's seed and records them, judging nothing;
+   examples from the run's seed and records them, judging nothing (under ci, one Hypothesis run
+   per set of sizes of drawing.BUCKETS, smallest first, each with its share of the examples, so
+   that every run meets every set);
 2. the document's example and every drawn one, resolved into cases, go to the backend's worker in
    **one message** (``run_many``: one answer per example, so a crash or a hang is pinned to its
    example); the reference runs each example in-process, once for all backends;
