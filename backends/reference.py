@@ -52,7 +52,7 @@ def unit_norm(matrix: np.ndarray, axis: int = 1) -> np.ndarray:
 
 # Differential weights (seeded_weights) give every bias component a magnitude in this range and a
 # random sign: large enough that a dropped, doubled or misplaced bias moves the output far beyond
-# float32 tolerances, small enough that no gate saturates (its pre-activation stays near [-1, 1]).
+# float32 tolerances, of the order of the other terms so that the gates stay away from saturation.
 BIAS_MAGNITUDE = (0.1, 0.5)
 
 
@@ -64,7 +64,7 @@ def seeded_weights(model: Model, seed: int = 0) -> list[list[np.ndarray]]:
     the wrong gate computes the same outputs. Here every term shows: the embedding keeps the
     document's default ('uniform'), Dense and every RNN gate get a random non-zero bias (the
     GRU's recurrent bias too), and kernels and recurrent kernels are dense random matrices
-    (Glorot-uniform per gate block), never orthogonal or symmetric. A model's own fresh weights
+    (Glorot-uniform, per gate block for the recurrent ones), not orthogonal ones. A model's own fresh weights
     (``weights: fresh``, ``fresh_weights``) are never these: they come from each framework's own
     initializers, and the reference's from :meth:`RefModel._init` (Keras' defaults).
     """
