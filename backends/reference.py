@@ -68,9 +68,30 @@ def unit_norm(matrix: np.ndarray, axis: int = 1) -> np.ndarray:
     return matrix / np.sqrt(np.sum(matrix ** 2, axis=axis, keepdims=True))
 
 
+# Differential weights (seeded_weights) give every bias component a magnitude in this range and a
+# random sign: large enough that a dropped, doubled or misplaced bias moves the output far beyond
+# float32 tolerances, of the order of the other terms so that the gates stay away from saturation.
+BIAS_MAGNITUDE = (0.1, 0.5)
+
+
 def seeded_weights(model: Model, seed: int = 0) -> list[list[np.ndarray]]:
-    """The weights every backend gets for a differential check: the reference's, from a seed."""
-    return RefModel(model, rng=np.random.default_rng(seed)).weights
+    """The weights every backend gets for a differential check, from a seed.
+
+    Not Keras' initialization (zero Dense and RNN biases, the LSTM's forget-gate ones, orthogonal
+    recurrent kernels): under it a framework that drops a bias, adds it twice or applies it to
+    the wrong gate computes the same outputs. Here every term shows: the embedding keeps the
+    document's default ('uniform'), Dense and every RNN gate get a random non-zero bias (the
+    GRU's recurrent bias too), and kernels and recurrent kernels are dense random matrices
+    (Glorot-uniform, per gate block for the recurrent ones), not orthogonal ones. A model's own fresh weights
+    (``weights: fresh``, ``fresh_weights``) are never these: they come from each framework's own
+    initializers, and the reference's from :meth:`RefModel._init` (Keras' defaults).
+    """
+    return RefModel(model, rng=np.random.default_rng(seed), differential=True).weights
+
+
+def _bias(rng, shape) -> np.ndarray:
+    """Components of magnitude in BIAS_MAGNITUDE with random signs: none near zero."""
+    return rng.uniform(*BIAS_MAGNITUDE, shape) * rng.choice((-1.0, 1.0), shape)
 
 
 def gate_count(kind: str) -> int:
@@ -80,8 +101,9 @@ def gate_count(kind: str) -> int:
 class RefModel:
     """A built Sequential stack: layer specs plus float32 weights in the reference layout."""
 
-    def __init__(self, spec: Model, rng=None, pretrained=None):
+    def __init__(self, spec: Model, rng=None, pretrained=None, differential: bool = False):
         self.spec = spec
+        self._differential = differential  # seeded_weights' draw, not Keras' defaults
         self._rng = rng if rng is not None else np.random.default_rng()
         # a copy now, never an alias: the caller may change its matrix before the weights are read
         self._pretrained = None if pretrained is None else np.array(pretrained, dtype=np.float32)
@@ -103,7 +125,8 @@ class RefModel:
         """Drawn from the generator when first read: weights that are set right after the model
         is built (every differential check) are never drawn."""
         if self._weights is None:
-            self._weights = [self._init(layer, self._rng, features, length, self._pretrained)
+            self._weights = [self._init(layer, self._rng, features, length, self._pretrained,
+                                        self._differential)
                              for layer, features, length in self._plan]
         return self._weights
 
@@ -131,7 +154,8 @@ class RefModel:
         return out
 
     @staticmethod
-    def _init(layer: Layer, rng, features, length, pretrained):
+    def _init(layer: Layer, rng, features, length, pretrained, differential=False):
+        """Keras' default initializers; ``differential``: seeded_weights' draw (every term shows)."""
         kind = layer.kind
         if kind == "embedding":
             shape = (layer.args["input_dim"], layer.args["output_dim"])
@@ -151,15 +175,20 @@ class RefModel:
             raise ValueError(f"{kind} needs a known input size; give the model an input shape")
         units = layer.args["units"]
         if kind == "dense":
-            return [_glorot(rng, features, units).astype(np.float32), np.zeros(units, np.float32)]
+            kernel = _glorot(rng, features, units)
+            bias = _bias(rng, units) if differential else np.zeros(units)
+            return [kernel.astype(np.float32), bias.astype(np.float32)]
         g = gate_count(kind)
         kernel = _glorot(rng, features, g * units)
-        recurrent = np.concatenate([_orthogonal(rng, units, units) for _ in range(g)], axis=1)
-        bias = np.zeros(g * units)
-        if kind == "lstm":
-            bias[units:2 * units] = 1.0  # unit_forget_bias
-        if kind == "gru":
-            bias = np.zeros((2, g * units))
+        bias_shape = (2, g * units) if kind == "gru" else (g * units,)  # GRU: input and recurrent rows
+        if differential:
+            recurrent = np.concatenate([_glorot(rng, units, units) for _ in range(g)], axis=1)
+            bias = _bias(rng, bias_shape)
+        else:
+            recurrent = np.concatenate([_orthogonal(rng, units, units) for _ in range(g)], axis=1)
+            bias = np.zeros(bias_shape)
+            if kind == "lstm":
+                bias[units:2 * units] = 1.0  # unit_forget_bias
         return [w.astype(np.float32) for w in (kernel, recurrent, bias)]
 
 

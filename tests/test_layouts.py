@@ -224,3 +224,23 @@ def test_reference_given_torch_weights_computes_torch(kind):
     weights = layouts.from_torch(kind, params)
     np.testing.assert_allclose(_reference_run(kind, emb, weights, x), _torch_run(module, emb[x]),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS_B)
+def test_torch_given_the_seeded_differential_weights_computes_the_reference(kind):
+    """The weights every backend gets for a differential check (non-zero biases in every gate, the
+    GRU's recurrent row too) reach torch faithfully: Keras' bias in bias_ih, zero bias_hh."""
+    import_torch = pytest.importorskip("torch", reason="torch is not installed: part (b) needs it")
+    from backends.reference import seeded_weights
+    args = {"units": UNITS, "return_sequences": True} if kind != "dense" else {"units": UNITS}
+    emb_w, layer_w = seeded_weights(Model((Layer("embedding", {"input_dim": VOC, "output_dim": DIM}),
+                                           Layer(kind, args)), (STEPS,)), seed=6)
+    assert np.abs(layer_w[-1]).min() > 0
+    params = layouts.to_torch(kind, layer_w)
+    if kind in ("simple_rnn", "lstm"):
+        np.testing.assert_array_equal(params["bias_hh_l0"], 0)
+    module = _torch_module(kind)
+    module.load_state_dict({k: import_torch.from_numpy(v) for k, v in params.items()})
+    x = np.random.default_rng(6).integers(0, VOC, (2, STEPS))
+    np.testing.assert_allclose(_torch_run(module, emb_w[0][x]), _reference_run(kind, emb_w[0], layer_w, x),
+                               rtol=1e-5, atol=1e-6)

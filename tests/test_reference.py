@@ -395,3 +395,76 @@ def test_predict_is_the_forward_path_in_the_reference():
     ref, model = built([emb(mask_zero=True), Layer("simple_rnn", {"units": 1, "return_sequences": True})])
     x = np.array([[1, 0, 3, 0, 2, 0, 0]])
     np.testing.assert_array_equal(ref.predict(model, x), ref.forward(model, x))
+
+
+# -- the differential weights (seeded_weights): every term of the computation shows ------------------
+def _stack(kind, units=5):
+    return Model((emb(input_dim=50, output_dim=4), Layer(kind, {"units": units})), (6,))
+
+
+@pytest.mark.parametrize("kind", ["dense", "simple_rnn", "lstm", "gru"])
+def test_seeded_biases_are_non_zero_in_every_gate_and_recurrent_kernels_general(kind):
+    from backends.reference import BIAS_MAGNITUDE
+    weights = seeded_weights(_stack(kind), seed=2)[1]
+    bias = weights[-1]
+    assert bias.shape == {"dense": (5,), "simple_rnn": (5,), "lstm": (20,), "gru": (2, 15)}[kind]
+    low, high = BIAS_MAGNITUDE
+    assert 0 < low <= np.abs(bias).min() and np.abs(bias).max() <= high
+    assert (bias > 0).any() and (bias < 0).any()
+    if kind != "dense":
+        for block in np.split(weights[1], bias.shape[-1] // 5, axis=1):  # each gate's (units, units)
+            assert not np.allclose(block @ block.T, np.eye(5), atol=1e-3), "orthogonal"
+            assert not np.allclose(block, block.T), "symmetric"
+
+
+def test_seeded_weights_keep_the_documents_embedding_and_the_reference_keeps_keras_defaults():
+    """The embedding (the document's 'uniform') is the one the seed always gave; a model the
+    reference builds itself (weights: fresh) keeps Keras' initializers: zero Dense bias, zero LSTM
+    bias but the forget gate's ones, orthogonal recurrent kernels."""
+    for kind in ("dense", "lstm", "gru"):
+        model = _stack(kind)
+        own = Reference(seed=2).build(model).weights
+        np.testing.assert_array_equal(seeded_weights(model, seed=2)[0][0], own[0][0])
+        bias = own[1][-1]
+        if kind == "lstm":
+            np.testing.assert_array_equal(bias, np.repeat([0.0, 1.0, 0.0, 0.0], 5))
+            np.testing.assert_allclose(own[1][1][:, :5] @ own[1][1][:, :5].T, np.eye(5), atol=1e-5)
+        else:
+            np.testing.assert_array_equal(bias, 0)
+
+
+def _swap_blocks(bias, a, b, gates):
+    blocks = np.split(np.array(bias), gates, axis=-1)
+    blocks[a], blocks[b] = blocks[b], blocks[a]
+    return np.concatenate(blocks, axis=-1)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_a_bias_dropped_doubled_or_on_another_gate_changes_the_output(kind):
+    """What the seeded weights are for: under Keras' zero biases each of these wrong computations
+    gives the right output (a zero block moved or doubled is still zero); under the seeded ones
+    each moves the output far beyond float32 tolerance."""
+    from backends.reference import rnn_forward
+    model = _stack(kind)
+    kernel, recurrent, bias = seeded_weights(model, seed=1)[1]
+    x = np.random.default_rng(0).uniform(-0.05, 0.05, (3, 6, 4))
+    gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
+    wrong = {"dropped": np.zeros_like(bias), "doubled": 2 * bias}
+    wrong.update({f"gates {a}<->{b}": _swap_blocks(bias, a, b, gates)
+                  for a in range(gates) for b in range(a + 1, gates)})
+    if kind == "gru":
+        wrong["recurrent row dropped"] = np.stack([bias[0], 0 * bias[1]])
+        wrong["rows exchanged"] = bias[::-1]
+    right = rnn_forward(kind, [kernel, recurrent, bias], x, return_sequences=True)
+    for name, other in wrong.items():
+        got = rnn_forward(kind, [kernel, recurrent, other], x, return_sequences=True)
+        assert np.abs(got - right).max() > 1e-3, name
+
+
+def test_a_dense_bias_dropped_or_doubled_changes_the_output():
+    from backends.reference import dense
+    kernel, bias = seeded_weights(_stack("dense", units=3), seed=1)[1]
+    x = np.random.default_rng(0).uniform(-0.05, 0.05, (2, 6, 4))
+    right = dense(x, kernel, bias)
+    for other in (0 * bias, 2 * bias):  # every component of magnitude >= 0.1 moves
+        assert np.abs(dense(x, kernel, other) - right).min() > 1e-3

@@ -4,7 +4,9 @@ Still one pytest item per clause x backend. For a drawable clause (conformance/l
 item runs:
 
 1. **pass 1**: the clause's Hypothesis test in recording mode draws the profile's number of
-   examples from the run's seed and records them, judging nothing;
+   examples from the run's seed and records them, judging nothing (under ci, one Hypothesis run
+   per set of sizes of drawing.BUCKETS, smallest first, each with its share of the examples, so
+   that every run meets every set);
 2. the document's example and every drawn one, resolved into cases, go to the backend's worker in
    **one message** (``run_many``: one answer per example, so a crash or a hang is pinned to its
    example); the reference runs each example in-process, once for all backends;
@@ -85,8 +87,8 @@ class _Diverges(AssertionError):
     """Raised inside the Hypothesis test for an example that does not conform."""
 
 
-def _settings(profile: Profile, shrink: bool) -> settings:
-    return settings(max_examples=profile.examples, database=None, deadline=None, derandomize=False,
+def _settings(examples: int, shrink: bool) -> settings:
+    return settings(max_examples=examples, database=None, deadline=None, derandomize=False,
                     phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
                     report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
                     verbosity=Verbosity.quiet, print_blob=False)
@@ -102,11 +104,20 @@ def _hypothesis_run(strategy, body, conf: settings, seed: int) -> None:
     test()
 
 
+def _runs(clause, profile: Profile) -> list:
+    """(strategy, examples, seed offset) per Hypothesis run of a clause: under ci one run per set
+    of sizes (drawing.strategies), each with its share of the profile's examples and a seed of its
+    own; otherwise one run."""
+    strategies = drawing.strategies(clause, profile.buckets)
+    share = -(-profile.examples // len(strategies))
+    return [(strategy, share, n) for n, strategy in enumerate(strategies)]
+
+
 def draw_examples(clause, run: RunConfig) -> list:
-    """Pass 1: the examples the run draws for ``clause``, in order."""
+    """Pass 1: the examples the run draws for ``clause``, in order (smallest sizes first)."""
     drawn = []
-    _hypothesis_run(drawing.strategy(clause, run.profile.buckets), drawn.append,
-                    _settings(run.profile, shrink=False), run.seed)
+    for strategy, examples, offset in _runs(clause, run.profile):
+        _hypothesis_run(strategy, drawn.append, _settings(examples, shrink=False), run.seed + offset)
     return drawn
 
 
@@ -287,9 +298,9 @@ def _shrink(session, clause, backend, run, cases, replies):
             state["failure"] = (example, outcome)
             raise _Diverges(outcome.summary())
 
-    try:
-        _hypothesis_run(drawing.strategy(clause, run.profile.buckets), body,
-                        _settings(run.profile, shrink=True), run.seed)
+    try:  # the runs of pass 1 again, in order: the first one holding a failure shrinks it
+        for strategy, examples, offset in _runs(clause, run.profile):
+            _hypothesis_run(strategy, body, _settings(examples, shrink=True), run.seed + offset)
     except _Diverges:
         pass
     if state["failure"] is None:  # cannot happen for a deterministic backend: say so

@@ -776,3 +776,72 @@ class PredictLosesMask(_Mutant):
         finally:
             if masked is not None:
                 emb["mask_zero"] = masked
+
+
+# -- terms that Keras' default initialization hides (zero biases), and sizes beyond two buckets --
+def _dense_bias_dropped_when_wide(x, kernel, bias):
+    return _DENSE(x, kernel, bias if np.size(bias) == 1 else np.zeros_like(bias))
+
+
+class DenseBiasDroppedWhenWide(_Mutant):
+    """Dense leaves out its bias for more than one unit (a batched-matmul path without the add):
+    invisible under Keras' zero initial bias."""
+
+    kills = ("dense.contracts-last-axis",)
+    patches = {"dense": _dense_bias_dropped_when_wide}
+
+
+def _blocks_swapped(bias, first: int, second: int, gates: int):
+    """``bias`` with gate blocks ``first`` and ``second`` exchanged (along its last axis)."""
+    blocks = np.split(np.array(bias, np.float64), gates, axis=-1)
+    blocks[first], blocks[second] = blocks[second], blocks[first]
+    return np.concatenate(blocks, axis=-1)
+
+
+def _lstm_bias_on_wrong_gate(kind, weights, x, mask=None, return_sequences=False):
+    if kind == "lstm":
+        kernel, recurrent, bias = weights
+        weights = [kernel, recurrent, _blocks_swapped(bias, 2, 3, 4)]
+    return _RNN(kind, weights, x, mask, return_sequences)
+
+
+class LstmBiasOnWrongGate(_Mutant):
+    """LSTM adds the cell candidate's bias to the output gate and the output gate's to the cell
+    candidate (gate blocks c and o exchanged in the bias only): invisible when both are zero, as
+    Keras initializes them."""
+
+    kills = ("rnn.lstm-matches-reference",)
+    patches = {"rnn_forward": _lstm_bias_on_wrong_gate}
+
+
+def _gru_recurrent_bias_dropped(kind, weights, x, mask=None, return_sequences=False):
+    if kind == "gru":
+        kernel, recurrent, bias = weights
+        weights = [kernel, recurrent, np.stack([np.asarray(bias)[0], np.zeros_like(np.asarray(bias)[1])])]
+    return _RNN(kind, weights, x, mask, return_sequences)
+
+
+class GruRecurrentBiasDropped(_Mutant):
+    """GRU (reset_after=True) ignores its recurrent bias, the second row of its bias (2, 3*units):
+    invisible under Keras' zero initial bias."""
+
+    kills = ("rnn.gru-matches-reference",)
+    patches = {"rnn_forward": _gru_recurrent_bias_dropped}
+
+
+def _recurrent_transposed_from_five_units(kind, weights, x, mask=None, return_sequences=False):
+    kernel, recurrent, bias = weights
+    units = np.shape(recurrent)[0]
+    if units >= 5:
+        blocks = np.split(np.asarray(recurrent), np.shape(recurrent)[1] // units, axis=1)
+        recurrent = np.concatenate([block.T for block in blocks], axis=1)
+    return _RNN(kind, [kernel, recurrent, bias], x, mask, return_sequences)
+
+
+class RecurrentKernelTransposedFromFiveUnits(_Mutant):
+    """A recurrent layer of 5 units or more multiplies the state by each gate's recurrent kernel
+    transposed (a wide-layer kernel path with the wrong layout): never at the document's 1 or 3
+    units, nor at the 1 and 4 units of a two-bucket ci profile."""
+
+    kills = ("rnn.simple-rnn-matches-reference", "rnn.lstm-matches-reference", "rnn.gru-matches-reference")
+    patches = {"rnn_forward": _recurrent_transposed_from_five_units}
