@@ -160,7 +160,10 @@ class RefModel:
         if kind == "embedding":
             shape = (layer.args["input_dim"], layer.args["output_dim"])
             if pretrained is not None:
-                return [np.array(pretrained, dtype=np.float32)]  # a copy, never an alias
+                if np.shape(pretrained) != shape:  # as Keras' weights=[matrix] refuses it
+                    raise ValueError(f"the pre-trained matrix has shape {np.shape(pretrained)}, the "
+                                     f"layer's weights {shape}")
+                return [np.array(pretrained, dtype=np.float32)]  # a copy, never an alias; float32
             initializer = layer.args.get("embeddings_initializer", "uniform")
             if initializer == "zeros":
                 return [np.zeros(shape, np.float32)]

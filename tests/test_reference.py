@@ -468,3 +468,25 @@ def test_a_dense_bias_dropped_or_doubled_changes_the_output():
     right = dense(x, kernel, bias)
     for other in (0 * bias, 2 * bias):  # every component of magnitude >= 0.1 moves
         assert np.abs(dense(x, kernel, other) - right).min() > 1e-3
+
+
+# -- the kept_matrix describer (char.pretrained-float64-matrix, char.pretrained-wrong-shape-matrix)
+def test_kept_matrix_names_a_cast_a_kept_dtype_and_a_cut():
+    from conformance.judging.describers import kept_matrix
+    given = np.arange(12, dtype=np.float64).reshape(6, 2)
+    cast = {"weights": given[:6].astype(np.float32), "source": given, "output": np.zeros((1, 2), np.float32)}
+    assert kept_matrix(cast, None) == "weights (6, 2) float32 from a given (6, 2) float64, outputs float32"
+    kept = {"weights": given, "source": given, "output": np.zeros((1, 2))}
+    assert kept_matrix(kept, None) == "weights (6, 2) float64 as given, outputs float64"
+    cut = {"weights": given[:5], "source": given}
+    assert kept_matrix(cut, None) == "weights (5, 2) float64 from a given (6, 2) float64 (cut to the layer's shape)"
+    other = {"weights": given[1:], "source": given}
+    assert "cut" not in kept_matrix(other, None)
+
+
+def test_the_reference_refuses_a_pretrained_matrix_of_another_shape():
+
+    model = Model((Layer("embedding", {"input_dim": 5, "output_dim": 2, "pretrained": True}),))
+    with pytest.raises(ValueError, match=r"\(6, 2\)"):
+        reference = Reference()
+        reference.get_weights(reference.build(model, pretrained=np.zeros((6, 2), np.float32)))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from backends import DEFAULT_ORDER
-from conformance.language import limits, registry
+from conformance.language import limits, registry, vocabulary
 from conformance.language.cases import resolve_model, resolve_value
 from conformance.language.spec import SPEC_DIR, SpecError, load_all, load_file
 
@@ -278,7 +278,7 @@ def test_steps_and_model_counts_are_bounded(tmp_path):
 def test_the_shipped_specs_are_well_inside_the_budget():
     for c in load_all():
         model = resolve_model(c) if c.model else None
-        args = {k: v if k in ("data", "name") else resolve_value(v, c.params) for k, v in c.args.items()}
+        args = {k: v if k in ("data", *vocabulary.NAMES) else resolve_value(v, c.params) for k, v in c.args.items()}
         sizes = [size for _, size in limits.weights(model)] if model else [0]
         assert max(sizes) < limits.MAX_ELEMENTS // 100, c.id
         limits.check(c.action, model, args, c.params)

@@ -144,8 +144,32 @@ def all_masked_sample(obs, case):
     return f"non-zero values, shape {tuple(out.shape)}"
 
 
+def kept_matrix(obs, case):
+    """What the layer made of the caller's matrix: its weights' shape and dtype against the given
+    one's, and the output's dtype (a float64 matrix kept as float64 gives float64 outputs; a
+    matrix of another shape may be refused, kept as given, or cut to the layer's shape)."""
+    weights, given = np.asarray(obs["weights"]), np.asarray(obs["source"])
+    text = f"weights {_shape(weights)} {weights.dtype}"
+    if (weights.shape, weights.dtype) == (given.shape, given.dtype):
+        text += " as given"
+    else:
+        text += f" from a given {_shape(given)} {given.dtype}"
+        if weights.shape != given.shape and weights.ndim == given.ndim == 2 and weights.size:
+            cut = given[:weights.shape[0], :weights.shape[1]]
+            if cut.shape == weights.shape and np.allclose(cut, weights, rtol=1e-6, atol=0):
+                text += " (cut to the layer's shape)"
+    if "output" in obs:
+        text += f", outputs {np.asarray(obs['output']).dtype}"
+    return text
+
+
+def _shape(array) -> str:
+    return "(" + ", ".join(str(n) for n in array.shape) + ")"
+
+
 DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_norms, regularization, loss_value,
-                                       warnings, leading_masked, outcome, row_zero_update, all_masked_sample)}
+                                       warnings, leading_masked, outcome, row_zero_update, all_masked_sample,
+                                       kept_matrix)}
 
 
 def describe(name, obs, case) -> str:

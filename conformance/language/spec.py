@@ -321,7 +321,7 @@ def _formula(value, params):
 def check_limits(clause: Clause) -> None:
     """Refuse a clause whose arrays exceed the budget of conformance/language/limits.py."""
     model = resolve_model(clause) if clause.model else None
-    args = {key: value if key in ("data", "name") else resolve_value(value, clause.params)
+    args = {key: value if key in ("data", *vocabulary.NAMES) else resolve_value(value, clause.params)
             for key, value in clause.args.items()}
     limits.check(clause.action, model, args, clause.params)
 

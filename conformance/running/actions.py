@@ -327,10 +327,14 @@ def pretrained(backend, case):
     4 bytes past it: Keras on JAX hands an aligned NumPy buffer to the device without a copy
     (zero-copy ``device_put`` on the CPU) and copies an unaligned one, so whether the layer
     shares the caller's memory depends on where NumPy happened to allocate it. The weights,
-    summary and output come from the aligned build."""
+    summary and output come from the aligned build. ``matrix_dtype`` and ``matrix_shape`` give the
+    caller's matrix another dtype or shape than the layer's (characterization)."""
     obs = {"aliased": {}}
     for placement, offset in (("aligned", 0), ("unaligned", 4)):
-        source = placed(np.asarray(case.pretrained, dtype=np.float32), offset)
+        given = np.asarray(case.pretrained, dtype=case.args.get("matrix_dtype", "float32"))
+        if "matrix_shape" in case.args:  # the seeded values, repeated or cut to that shape
+            given = np.resize(given, tuple(case.args["matrix_shape"]))
+        source = placed(given, offset)
         original = source.copy()
         built = _build(backend, case, pretrained=source)
         first = backend.get_weights(built)[0][0]

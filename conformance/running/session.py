@@ -208,11 +208,13 @@ def make_case(clause: Clause, example: str | None = None) -> Case:
         args["y"] = make_input(raw["y"], params, "float32")
     if "targets" in raw:
         args["targets"] = [make_input(t, params, "float32") for t in raw["targets"]]
-    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately", "predict", "config"):
+    for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately", "predict", "config",
+                "matrix_shape"):
         if key in raw:
             args[key] = resolve_value(raw[key], params)
-    if "name" in raw:
-        args["name"] = raw["name"]
+    for key in ("name", "matrix_dtype"):  # names, kept as written
+        if key in raw:
+            args[key] = raw[key]
     if "data" in raw:
         args["data"] = raw["data"]  # the document's own Python literal, passed as written
 

@@ -55,7 +55,11 @@ ACTIONS = table(
          writes=("accepted", "config")),
     Word("pretrained", "build the model from a pre-trained matrix (the reference's seeded one), then "
          "change the caller's matrix in place: does the layer share it?",
-         (Arg("x", "array", "also call the model on this"),),
+         (Arg("x", "array", "also call the model on this"),
+          Arg("matrix_dtype", "name", "the dtype of the caller's matrix", values=("float32", "float64"),
+              default="float32"),
+          Arg("matrix_shape", "shape", "the shape of the caller's matrix, when it is not the layer's "
+                                       "(input_dim, output_dim): the seeded values resized to it (np.resize)")),
          writes=("aliased", "weights", "source", "summary", "output"), needs_model=True),
     Word("document", "run a piece of the document's own code, by name (the adapter holds each one)",
          (Arg("name", "name", "which piece of the document's code", required=True),

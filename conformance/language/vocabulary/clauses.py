@@ -94,6 +94,8 @@ DESCRIBERS = table(
     Word("leading_masked", "what a masked RNN outputs at the leading masked steps", reads=("outputs",)),
     Word("outcome", "whether the call succeeded or what it raised", example="{describe: outcome}"),
     Word("row_zero_update", "whether a training step changed row 0 of the embedding", reads=("before", "after")),
+    Word("kept_matrix", "what the layer made of a caller's matrix of another dtype or shape: its "
+                        "weights' shape and dtype, the output's dtype", reads=("weights", "source", "output")),
     Word("all_masked_sample", "what the first sample, all of whose indices are 0, outputs: zeros, NaN or values",
          reads=("outputs",)),
 )
