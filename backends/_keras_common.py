@@ -149,6 +149,9 @@ class KerasAdapter(Backend):
     def get_weights(self, built):
         return [[np.asarray(w) for w in layer.get_weights()] for layer in built.layers]
 
+    def freeze(self, built, index):
+        built.layers[index].trainable = False  # no compile() after it: what users forget
+
     def set_weights(self, built, weights):
         layers = built.layers
         if len(weights) != len(layers):
@@ -298,8 +301,9 @@ class KerasAdapter(Backend):
             return None
         if action == "pretrained" or any(layer.get("pretrained") for layer in model.layers):
             emb = next(layer for layer in model.layers if layer.kind == "embedding")
-            lines.append("matrix = np.random.uniform(-0.05, 0.05, "
-                         f"({emb.args['input_dim']}, {emb.args['output_dim']})).astype('float32')")
+            rows, columns = args.get("matrix_shape") or (emb.args["input_dim"], emb.args["output_dim"])
+            lines.append(f"matrix = np.random.uniform(-0.05, 0.05, ({rows}, {columns}))"
+                         f".astype('{args.get('matrix_dtype', 'float32')}')")
         if action == "fresh_weights":  # the seed comes before the layers are created
             lines.append(f"keras.utils.set_random_seed({args.get('seed', 0)})")
         if action == "forward" and args.get("separately"):  # a fresh model for each input
@@ -380,6 +384,9 @@ def _train_snippet(args, ad):
     return _training_data(args) + [
         f"y = {_literal(args['y'])}",
         f"model.compile(optimizer=keras.optimizers.SGD(learning_rate={args['lr']}), loss='mse')",
+        *(["model.train_on_batch(x, y)  # a first step (it compiles the train function)",
+           "model.layers[0].trainable = False  # and no compile() after it"]
+          if args.get("freeze_between_steps") else []),
         "before = [layer.get_weights() for layer in model.layers]",
         "print('loss', model.train_on_batch(x, y))",
         "print('before', before)",

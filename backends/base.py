@@ -293,6 +293,13 @@ class Backend:
         """One plain SGD step on mean squared error; returns the loss before the step."""
         raise Unsupported("training")
 
+    def freeze(self, built, index: int) -> None:
+        """Set layer ``index`` of a built (and already trained, so compiled) model to
+        ``trainable=False`` the way the framework's users do after the fact (Keras:
+        ``layer.trainable = False``; PyTorch: ``requires_grad_(False)`` on its parameters), and
+        nothing more: no recompiling, no rebuilt optimizer (char.trainable-set-after-compile)."""
+        raise Unsupported("setting a built layer's trainable flag")
+
     def construct(self, kwargs: dict) -> Any:
         """Construct an embedding layer from raw keyword arguments (Keras names). A missing or
         unknown argument makes Python raise TypeError in *this* frame, not the framework's: wrap

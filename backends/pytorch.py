@@ -359,6 +359,10 @@ class Torch(Backend):
             total = self._loss(built, x, y)
         return float(total), 0.0
 
+    def freeze(self, built, index):
+        for p in built.owners[index].parameters():
+            p.requires_grad_(False)
+
     def train_step(self, built, x, y, lr):
         torch = _classes()["torch"]
         groups = []
@@ -466,8 +470,9 @@ class _Snippet:
         pretrained = action == "pretrained" or any(layer.get("pretrained") for layer in self.model.layers)
         if pretrained:
             emb = self.model.layers[0].args
-            lines.append("matrix = np.random.default_rng(0).uniform(-0.05, 0.05, "
-                         f"({emb['input_dim']}, {emb['output_dim']})).astype(np.float32)")
+            rows, columns = self.args.get("matrix_shape") or (emb["input_dim"], emb["output_dim"])
+            lines.append(f"matrix = np.random.default_rng(0).uniform(-0.05, 0.05, ({rows}, {columns}))"
+                         f".astype(np.{self.args.get('matrix_dtype', 'float32')})")
         lines += self._build(pretrained=pretrained)
         lines += self._run()
         lines += getattr(self, "_" + action)()
@@ -576,6 +581,13 @@ class _Snippet:
         return lines
 
     def _train_step(self):
+        step = self._one_step()
+        if not self.args.get("freeze_between_steps"):
+            return step
+        # a first step, then the embedding frozen the PyTorch way, then the step observed
+        return step[:-4] + ["", "l0.weight.requires_grad_(False)  # trainable=False, after a first step"] + step
+
+    def _one_step(self):
         lines = ["groups = []", "for i, m in enumerate(layers):",
                  "    ps = [p for p in m.parameters() if p.requires_grad]", "    if ps:"]
         if self.l2:

@@ -8,6 +8,8 @@ with hand-computed numbers, never with itself.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .base import INPUT_LENGTH_MODELS, Backend, Declaration, Layer, LayerSummary, Model, Unsupported
@@ -401,6 +403,12 @@ class Reference(Backend):
         pred, mask, _ = run_layers(built, x)
         reg = l2_term(built)
         return mse(pred, y, mask) + reg, reg
+
+    def freeze(self, built, index):
+        """trainable=False takes effect at once (the document: "set trainable=False")."""
+        layers = list(built.spec.layers)
+        layers[index] = Layer(layers[index].kind, {**layers[index].args, "trainable": False})
+        built.spec = dataclasses.replace(built.spec, layers=tuple(layers))
 
     def train_step(self, built, x, y, lr):
         """One SGD step with analytic gradients on Embedding -> [Flatten] -> Dense."""

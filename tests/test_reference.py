@@ -490,3 +490,19 @@ def test_the_reference_refuses_a_pretrained_matrix_of_another_shape():
     with pytest.raises(ValueError, match=r"\(6, 2\)"):
         reference = Reference()
         reference.get_weights(reference.build(model, pretrained=np.zeros((6, 2), np.float32)))
+
+
+def test_the_reference_freezes_a_built_model_at_once():
+    model = Model((Layer("embedding", {"input_dim": 5, "output_dim": 2}), Layer("flatten"),
+                   Layer("dense", {"units": 1})), input_shape=(3,))
+    reference = Reference()
+    built = reference.build(model)
+    x, y = np.array([[0, 2, 1]]), np.array([[1.0]])
+    reference.train_step(built, x, y, 0.5)
+    reference.freeze(built, 0)
+    before = reference.get_weights(built)
+    reference.train_step(built, x, y, 0.5)
+    after = reference.get_weights(built)
+    assert np.array_equal(after[0][0], before[0][0])
+    assert not np.array_equal(after[2][0], before[2][0])  # the Dense layer still trains
+    assert model.layers[0].args.get("trainable", True)  # the spec's model is not changed

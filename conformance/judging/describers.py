@@ -144,6 +144,17 @@ def all_masked_sample(obs, case):
     return f"non-zero values, shape {tuple(out.shape)}"
 
 
+def matrix_update(obs, case):
+    """Whether the observed training step changed the embedding matrix (rows changed of all)."""
+    before, after = (np.asarray(obs[k][0][0]) for k in ("before", "after"))
+    if np.isnan(after).any():
+        return "the matrix becomes NaN"
+    changed = int((before != after).any(axis=1).sum()) if before.shape == after.shape else None
+    if changed is None:
+        return f"the matrix changes shape, {_shape(before)} to {_shape(after)}"
+    return "matrix unchanged" if not changed else f"matrix updated ({changed} of {len(before)} rows)"
+
+
 def kept_matrix(obs, case):
     """What the layer made of the caller's matrix: its weights' shape and dtype against the given
     one's, and the output's dtype (a float64 matrix kept as float64 gives float64 outputs; a
@@ -169,7 +180,7 @@ def _shape(array) -> str:
 
 DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_norms, regularization, loss_value,
                                        warnings, leading_masked, outcome, row_zero_update, all_masked_sample,
-                                       kept_matrix)}
+                                       kept_matrix, matrix_update)}
 
 
 def describe(name, obs, case) -> str:

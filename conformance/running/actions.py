@@ -294,7 +294,12 @@ def fresh_weights(backend, case):
 
 
 def train_step(backend, case):
+    """One step; with ``freeze_between_steps``, a first step (which compiles), then the embedding
+    set to trainable=False on the built model, then the step observed."""
     built = _build(backend, case)
+    if case.args.get("freeze_between_steps"):
+        backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
+        backend.freeze(built, 0)
     before = backend.get_weights(built)
     loss = backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
     return {"loss": float(loss), "before": before, "after": backend.get_weights(built)}

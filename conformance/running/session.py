@@ -209,7 +209,7 @@ def make_case(clause: Clause, example: str | None = None) -> Case:
     if "targets" in raw:
         args["targets"] = [make_input(t, params, "float32") for t in raw["targets"]]
     for key in ("lr", "count", "seed", "shape", "kwargs", "sequences", "separately", "predict", "config",
-                "matrix_shape"):
+                "matrix_shape", "freeze_between_steps"):
         if key in raw:
             args[key] = resolve_value(raw[key], params)
     for key in ("name", "matrix_dtype"):  # names, kept as written

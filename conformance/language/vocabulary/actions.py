@@ -40,7 +40,9 @@ ACTIONS = table(
     Word("train_step", "one step of gradient descent on a mean squared error loss",
          (Arg("x", "array", "the input array", required=True),
           Arg("y", "array", "the targets", required=True),
-          Arg("lr", "formula", "the learning rate", required=True)),
+          Arg("lr", "formula", "the learning rate", required=True),
+          Arg("freeze_between_steps", "flag", "take a first step (which compiles), then set the embedding "
+                                              "to trainable=False on the built model, then the step observed")),
          writes=("loss", "before", "after"), needs_model=True),
     Word("loss", "the mean squared error loss (with regularization) of the model for each target",
          (Arg("x", "array", "the input array", required=True),

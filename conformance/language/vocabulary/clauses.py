@@ -96,6 +96,8 @@ DESCRIBERS = table(
     Word("row_zero_update", "whether a training step changed row 0 of the embedding", reads=("before", "after")),
     Word("kept_matrix", "what the layer made of a caller's matrix of another dtype or shape: its "
                         "weights' shape and dtype, the output's dtype", reads=("weights", "source", "output")),
+    Word("matrix_update", "whether a training step changed the embedding matrix, and how many rows",
+         reads=("before", "after")),
     Word("all_masked_sample", "what the first sample, all of whose indices are 0, outputs: zeros, NaN or values",
          reads=("outputs",)),
 )
