@@ -21,7 +21,7 @@ from .base import INPUT_LENGTH_MODELS, Backend, FrameworkRaised, LayerSummary, M
 RNN_CLASSES = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 EMBEDDING_KEYS = {"input_dim", "output_dim", "input_length", "mask_zero", "trainable",
                   "embeddings_initializer", "embeddings_constraint", "embeddings_regularizer",
-                  "pretrained"}
+                  "pretrained", "dtype"}
 UNBUILT_PARAMS = "0 (unbuilt)"  # what model.summary() prints for a layer without weights
 UNKNOWN_SHAPE = "?"             # what model.summary() prints for a layer never called
 
@@ -111,7 +111,7 @@ class KerasAdapter(Backend):
             raise ValueError(f"embedding arguments not mapped to Keras: {sorted(unknown)}")
         args.pop("pretrained", None)
         kwargs = {k: args[k] for k in ("input_dim", "output_dim", "mask_zero", "trainable",
-                                       "embeddings_initializer") if k in args}
+                                       "embeddings_initializer", "dtype") if k in args}
         initializer = kwargs.get("embeddings_initializer")
         if isinstance(initializer, dict):  # {random_uniform: {minval, maxval}}
             kwargs["embeddings_initializer"] = keras.initializers.RandomUniform(
@@ -336,7 +336,7 @@ def _layer_code(layer, ad) -> str:
     a = layer.args
     if layer.kind == "embedding":
         parts = [str(a["input_dim"]), str(a["output_dim"])]
-        for key in ("input_length", "mask_zero", "trainable", "embeddings_initializer"):
+        for key in ("input_length", "mask_zero", "trainable", "embeddings_initializer", "dtype"):
             if key in a and isinstance(a[key], dict):  # {random_uniform: {minval, maxval}}
                 bounds = ", ".join(f"{k}={v!r}" for k, v in a[key]["random_uniform"].items())
                 parts.append(f"{key}=keras.initializers.RandomUniform({bounds})")

@@ -296,7 +296,9 @@ class Torch(Backend):
     def forward(self, built, x):
         torch = _classes()["torch"]
         built.stack.eval()
-        with torch.no_grad():
+        # A Keras dtype policy mixed_float16 -> torch.autocast(float16), PyTorch's own mixed precision
+        mixed = any(layer.get("dtype") == "mixed_float16" for layer in built.spec.layers)
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16, enabled=mixed):
             # The input as given: float indices are not cast, nn.Embedding decides.
             out = built.stack(torch.as_tensor(x))
         return out.numpy()

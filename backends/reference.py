@@ -373,7 +373,11 @@ class Reference(Backend):
         built.weights = [[np.array(w, np.float32) for w in ws] for ws in weights]
 
     def forward(self, built, x):
-        return run_layers(built, x)[0].astype(np.float32)
+        """Computed in float32; a last layer with Keras' dtype policy mixed_float16 outputs its
+        compute dtype, float16 (its weights stay float32)."""
+        last = built.spec.layers[-1] if built.spec.layers else None
+        mixed = last is not None and last.args.get("dtype") == "mixed_float16"
+        return run_layers(built, x)[0].astype(np.float16 if mixed else np.float32)
 
     def summary(self, built):
         # the input shape: declared, else the first embedding's input_length (the document: the

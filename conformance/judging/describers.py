@@ -155,6 +155,12 @@ def matrix_update(obs, case):
     return "matrix unchanged" if not changed else f"matrix updated ({changed} of {len(before)} rows)"
 
 
+def dtypes(obs, case):
+    """The dtypes of the embedding matrix and of the output (a weights action with ``x``)."""
+    matrix = np.asarray(obs["weights"][0][0])
+    return f"matrix {matrix.dtype}, output {np.asarray(obs['output']).dtype}"
+
+
 def kept_matrix(obs, case):
     """What the layer made of the caller's matrix: its weights' shape and dtype against the given
     one's, and the output's dtype (a float64 matrix kept as float64 gives float64 outputs; a
@@ -180,7 +186,7 @@ def _shape(array) -> str:
 
 DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_norms, regularization, loss_value,
                                        warnings, leading_masked, outcome, row_zero_update, all_masked_sample,
-                                       kept_matrix, matrix_update)}
+                                       kept_matrix, matrix_update, dtypes)}
 
 
 def describe(name, obs, case) -> str:

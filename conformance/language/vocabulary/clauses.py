@@ -69,7 +69,10 @@ LAYERS = table(
                                                 "(keras.initializers.RandomUniform, numbers)",
               values=("uniform", "zeros", "ones")),
           Arg("embeddings_constraint", "block", "{unit_norm: {axis: 1}}"),
-          Arg("embeddings_regularizer", "block", "{l2: factor}"))),
+          Arg("embeddings_regularizer", "block", "{l2: factor}"),
+          Arg("dtype", "name", "the layer's dtype policy (Keras' dtype=): mixed_float16 keeps float32 weights "
+                               "and computes in float16; PyTorch users run the call under torch.autocast",
+              values=("float32", "mixed_float16")))),
     Word("flatten", "keras.layers.Flatten"),
     Word("dense", "keras.layers.Dense", (_UNITS, Arg("trainable", "flag", "whether training updates it"))),
     Word("simple_rnn", "keras.layers.SimpleRNN",
@@ -98,6 +101,7 @@ DESCRIBERS = table(
                         "weights' shape and dtype, the output's dtype", reads=("weights", "source", "output")),
     Word("matrix_update", "whether a training step changed the embedding matrix, and how many rows",
          reads=("before", "after")),
+    Word("dtypes", "the dtypes of the embedding matrix and of the output", reads=("weights", "output")),
     Word("all_masked_sample", "what the first sample, all of whose indices are 0, outputs: zeros, NaN or values",
          reads=("outputs",)),
 )
