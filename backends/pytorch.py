@@ -542,6 +542,10 @@ class _Snippet:
                 lines.append(f"    h = l{i}(h)")
                 masked = masked and kind != "flatten"
         lines += ["    return h", ""]
+        if any(layer.get("dtype") == "mixed_float16" for layer in self.model.layers):
+            lines += ["plain_run = run", "", "def run(x):  # Keras' mixed_float16 policy -> autocast",
+                      "    with torch.autocast('cpu', dtype=torch.float16):",
+                      "        return plain_run(x)", ""]
         return lines
 
     def _loss_lines(self, indent="    "):
@@ -575,10 +579,11 @@ class _Snippet:
     def _weights(self):
         lines = []
         if "x" in self.args:
-            lines += ["with torch.no_grad():", f"    run({_literal(self.args['x'])})"]
+            lines += ["with torch.no_grad():", f"    out = run({_literal(self.args['x'])})",
+                      "print('output', out.dtype)"]
         lines += ["for m in layers:",
                   "    for name, p in m.named_parameters():",
-                  "        print(type(m).__name__, name, tuple(p.shape))",
+                  "        print(type(m).__name__, name, tuple(p.shape), p.dtype)",
                   "print('row norms of the embedding:', l0.weight.norm(dim=1))"]
         return lines
 
