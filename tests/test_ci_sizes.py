@@ -1,7 +1,8 @@
 """The sizes the ``ci`` profile draws (conformance/language/drawing.py ``BUCKETS``): at least four
 per parameter with both ends of every clause's domain, every set met by every clause in every run,
 few sets (each is a compiled shape on some frameworks), and docs/DRAWN-EXAMPLES.md's statement of
-them generated from BUCKETS (``python -m tests.test_ci_sizes --update`` rewrites it)."""
+them, and the README's, generated from BUCKETS (``python -m tests.test_ci_sizes --update`` rewrites
+both)."""
 import math
 import sys
 from collections import Counter
@@ -14,7 +15,9 @@ from conformance.language.spec import load_all
 from conformance.running.properties import PROFILES, RunConfig, draw_examples
 from conformance.tools import blocks
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "DRAWN-EXAMPLES.md"
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "DRAWN-EXAMPLES.md"
+README = ROOT / "README.md"  # states them too (issue 16: "state in the README which sizes ci covers")
 START, END = "<!-- ci-sizes:start -->", "<!-- ci-sizes:end -->"
 NAMES = {"voc_size": "VOC_SIZE", "vec_dim": "VEC_DIM", "units": "units", "inputs": "inputs (steps)",
          "depth": "depth", "batch": "batch (samples)", "factor": "L2 factor"}
@@ -48,9 +51,10 @@ def table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def test_the_page_states_the_sizes_ci_draws():
-    assert blocks.current(DOC, START, END) == table(), (
-        "docs/DRAWN-EXAMPLES.md's ci sizes are stale: python -m tests.test_ci_sizes --update")
+@pytest.mark.parametrize("page", [DOC, README], ids=lambda p: p.name)
+def test_the_pages_state_the_sizes_ci_draws(page):
+    assert blocks.current(page, START, END) == table(), (
+        f"{page.name}'s ci sizes are stale: python -m tests.test_ci_sizes --update")
 
 
 def test_every_parameter_meets_four_sizes_with_both_ends_of_its_domain():
@@ -97,4 +101,5 @@ def test_thorough_draws_sizes_beyond_the_sets():
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
-    print("changed" if blocks.rewrite(DOC, START, END, table()) else "unchanged")
+    for page in (DOC, README):
+        print(page.name, "changed" if blocks.rewrite(page, START, END, table()) else "unchanged")
