@@ -45,6 +45,9 @@ def main(argv=None) -> int:
     rep = sub.add_parser("report", help="merge results files into report.md/.html and badges")
     rep.add_argument("results", nargs="+", help="results JSON files (e.g. one per tox env)")
     rep.add_argument("--output", "-o", required=True, help="directory to write the report to")
+    rep.add_argument("--readme", metavar="PATH",
+                     help="also rewrite the findings table of this README (its findings:start/end block) "
+                          "from the results: what the snapshot in docs/latest/ does")
     dif = sub.add_parser("diff", help="compare two results files; exit 1 on regression")
     dif.add_argument("old")
     dif.add_argument("new")
@@ -140,8 +143,17 @@ def main(argv=None) -> int:
         if args.command == "report":
             if not args.output.strip():
                 raise ReportError("--output: empty directory name; name the report's directory")
-            written = render.write_report(load_many(args.results), args.output)
+            doc = load_many(args.results)
+            written = render.write_report(doc, args.output)
             print(f"wrote {len(written)} files to {args.output}")
+            if args.readme:
+                from conformance.report import findings
+                from conformance.tools import blocks
+                try:
+                    changed = blocks.rewrite(args.readme, findings.START, findings.END, findings.table(doc))
+                except ValueError as exc:
+                    raise ReportError(f"--readme: {exc}") from None
+                print(f"{args.readme}: {'updated' if changed else 'already up to date'}")
             return 0
         old, new = load(args.old), load(args.new)
         gaps = incomplete(new)

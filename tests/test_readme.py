@@ -53,3 +53,33 @@ def test_every_registered_divergence_has_reason_and_snippet():
     for entry in registry.load().values():
         assert len(entry.reason) > 40, entry
         assert entry.snippet and "import" in entry.snippet, f"{entry.backend}:{entry.clause} has no snippet"
+
+
+def test_the_findings_table_is_what_the_snapshot_says():
+    """Not copied by hand: generated from docs/latest/results.json (python -m conformance report
+    docs/latest/results.json --output docs/latest --readme README.md)."""
+    import json
+
+    from conformance.report import findings
+    from conformance.tools import blocks
+
+    snapshot = json.loads((ROOT / "docs" / "latest" / "results.json").read_text())
+    assert blocks.current(README, findings.START, findings.END) == findings.table(snapshot), (
+        "README's findings table is stale: python -m conformance report docs/latest/results.json "
+        "--output docs/latest --readme README.md")
+
+
+def test_the_findings_table_counts_each_status(tmp_path):
+    def record(backend, level, status, known=False, agrees=True):
+        return {"clause": f"c{len(results)}", "backend": backend, "level": level, "status": status,
+                "known": known, "agrees": agrees}
+    from conformance.report import findings
+    results = []
+    for args in [("a", "normative", "conform"), ("a", "normative", "diverge", True),
+                 ("a", "normative", "emulated"), ("a", "extension", "unsupported"),
+                 ("a", "characterization", "conform", False, False), ("a", "characterization", "skip")]:
+        results.append(record(*args))
+    text = findings.table({"results": results, "backends": {"a": {}}, "generated": "2030-01-02T00:00",
+                           "hypothesis": {"profile": "thorough", "seed": 3}})
+    assert "snapshot of 2030-01-02, `thorough` profile, seed 3" in text
+    assert text.splitlines()[-1] == "| a | 1/3 conform, 1 emulated | 0/0 | 1 | 1 | 1 of 1 |"

@@ -6,6 +6,7 @@
 * :mod:`.badges` anybadge SVG and shields.io endpoint JSON per backend
 * :mod:`.diff`   compare two runs, exit 1 on regression
 * :mod:`.same`   prove two runs gave the same records (durations aside), exit 1 on any difference
+* :mod:`.findings` the README's findings table, from the snapshot's results
 """
 from .load import ReportError, load, load_many, merge
 
