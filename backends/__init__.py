@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.metadata
 import pkgutil
 
 from .base import Backend, Declaration, Unsupported  # noqa: F401
@@ -54,6 +55,12 @@ def catalogue() -> tuple[Declaration, ...]:
     return tuple(cls.declaration for cls in _discover())
 
 
+def document_frameworks() -> frozenset[str]:
+    """The frameworks the document describes (Keras): those of the built-in declarations that say
+    ``describes_document``. Only their divergences make a statement an erratum of the tutorial."""
+    return frozenset(d.framework for d in catalogue() if d.describes_document)
+
+
 def default_order() -> tuple[str, ...]:
     """The built-in backends' names in the order a run (and a report) takes them."""
     return tuple(d.name for d in catalogue())
@@ -70,25 +77,104 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+ENTRY_POINT_GROUP = "embedding_conformance.backends"
+
+
+def declared_name(cls: type[Backend]) -> str | None:
+    """The name ``cls`` itself declares (its ``declaration``, or a ``name`` class attribute of its
+    own), None when it only inherits one (a subclass of the reference keeps ``module:Class``)."""
+    own = cls.__dict__.get("declaration")
+    if own is not None:
+        return own.name
+    name = cls.__dict__.get("name")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def locator(cls: type[Backend]) -> str:
+    """What a worker process imports the adapter by: a built-in's name, else ``module:Class``."""
+    name = declared_name(cls)
+    if name is not None and builtin().get(name) is cls:
+        return name
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _where(cls: type[Backend]) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+@functools.cache
+def entry_points() -> dict[str, str]:
+    """Name -> ``module:Class`` of every adapter registered under the entry point group, read
+    from the installed packages' metadata without importing any adapter. Two packages claiming
+    one name are an UnknownBackend naming both."""
+    found: dict[str, tuple[str, str]] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep.dist, "name", None) or "an unknown package"
+        first = found.setdefault(ep.name, (ep.value, dist))
+        if first[0] != ep.value:
+            raise UnknownBackend(f"two adapters claim the backend name {ep.name!r} (entry point group "
+                                 f"{ENTRY_POINT_GROUP}): {first[0]} (package {first[1]}) and {ep.value} "
+                                 f"(package {dist})")
+    return {name: value for name, (value, _) in found.items()}
+
+
+def load_class(spec: str) -> type[Backend]:
+    """The adapter class ``package.module:ClassName`` names, or the built-in of that name."""
+    if ":" not in spec:
+        known = builtin()
+        if spec not in known:
+            raise UnknownBackend(f"unknown built-in backend {spec!r}")
+        return known[spec]
+    module_name, _, attr = spec.partition(":")
+    if not module_name.strip() or not attr.strip():
+        raise UnknownBackend(f"{spec!r} is not of the form package.module:ClassName")
+    try:
+        module = importlib.import_module(module_name)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the import does, name the value
+        raise UnknownBackend(f"cannot load adapter {spec!r}: {_one_line(exc)}") from None
+    try:
+        cls = getattr(module, attr)
+    except Exception as exc:  # noqa: BLE001 - a module __getattr__ may raise anything
+        raise UnknownBackend(f"cannot load adapter {spec!r}: {_one_line(exc)}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise UnknownBackend(f"{spec!r} is not a subclass of backends.base.Backend")
+    return cls
+
+
+def resolve_named(name: str) -> tuple[str, type[Backend]]:
+    """``(identity, adapter class)`` for what ``--backend`` was given: a built-in name, then an
+    entry point's name, then ``package.module:ClassName``. The identity is the name the class
+    declares (its declaration's, or its ``name`` attribute), ``module:Class`` for a class that
+    declares none. Two adapters claiming one name are an UnknownBackend naming both."""
+    known, registered = builtin(), entry_points()
+    if ":" not in name:
+        if name in known and name in registered:
+            raise UnknownBackend(f"two adapters claim the backend name {name!r}: the built-in "
+                                 f"{_where(known[name])} and {registered[name]} (entry point group "
+                                 f"{ENTRY_POINT_GROUP})")
+        if name in known:
+            return name, known[name]
+        if name not in registered:
+            listed = ", ".join([*default_order(), *sorted(registered)])
+            raise UnknownBackend(f"unknown backend {name!r}; known: {listed} or package.module:ClassName")
+        cls = load_class(registered[name])
+        if declared_name(cls) not in (None, name):
+            raise UnknownBackend(f"the entry point {name!r} loads {registered[name]}, which declares the name "
+                                 f"{declared_name(cls)!r}: give the entry point the adapter's name")
+        return name, cls
+    cls = load_class(name)
+    identity = declared_name(cls)
+    if identity is None:
+        return name, cls
+    if identity in known and known[identity] is not cls:
+        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: the built-in "
+                             f"{_where(known[identity])} and {name}")
+    if identity in registered and registered[identity] != _where(cls):
+        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: {registered[identity]} "
+                             f"(entry point group {ENTRY_POINT_GROUP}) and {name}")
+    return identity, cls
+
+
 def resolve(name: str) -> type[Backend]:
-    """A built-in backend name, or ``package.module:ClassName`` for a third-party adapter."""
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        if not module_name.strip() or not attr.strip():
-            raise UnknownBackend(f"{name!r} is not of the form package.module:ClassName")
-        try:
-            module = importlib.import_module(module_name)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the import does, name the value
-            raise UnknownBackend(f"cannot load adapter {name!r}: {_one_line(exc)}") from None
-        try:
-            cls = getattr(module, attr)
-        except Exception as exc:  # noqa: BLE001 - a module __getattr__ may raise anything
-            raise UnknownBackend(f"cannot load adapter {name!r}: {_one_line(exc)}") from None
-        if not (isinstance(cls, type) and issubclass(cls, Backend)):
-            raise UnknownBackend(f"{name!r} is not a subclass of backends.base.Backend")
-        return cls
-    known = builtin()
-    if name not in known:
-        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(default_order())} "
-                             "or package.module:ClassName")
-    return known[name]
+    """The adapter class for a ``--backend`` value (see :func:`resolve_named`)."""
+    return resolve_named(name)[1]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import backends
+
 from backends.base import Layer, Model, Unsupported
 from backends.reference import Reference, seeded_weights
 from conformance.judging.replies import Failed, Observed, Refused, Reply
@@ -32,6 +34,7 @@ class Session:
     def __init__(self, backends: dict, known: dict, case_timeout: float):
         self.backends = backends          # name -> adapter class
         self.known = known                # (backend, clause) -> Divergence
+        self.homes: dict[str, str] = {}   # backend -> where its new divergences are registered
         self.case_timeout = case_timeout
         self.clauses: dict[str, Clause] = {}
         self._workers: dict[str, Worker] = {}
@@ -64,7 +67,7 @@ class Session:
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
         worker = self._workers.setdefault(
             name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout,
-                         env_defaults=dict(getattr(cls, "env_defaults", {}))))
+                         env_defaults=dict(getattr(cls, "env_defaults", {})), locator=backends.locator(cls)))
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:
