@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 import backends
-
 from backends.base import Layer, Model, Unsupported
 from backends.reference import Reference, seeded_weights
 from conformance.judging.replies import Failed, Observed, Refused, Reply
