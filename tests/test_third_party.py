@@ -186,3 +186,95 @@ def test_an_unknown_name_lists_the_entry_points_too(site, tmp_path):
     proc = run(site, tmp_path, "--backend", "nope")
     assert proc.returncode == 4
     assert "unknown backend 'nope'; known: reference" in proc.stderr and "toy-bare, toy-ext" in proc.stderr
+
+
+# -- errata are about the document's own frameworks (item 2) --------------------------------------
+KERAS = ("keras-tensorflow", "keras-jax", "keras-torch", "tf-keras")
+WARNING = "UserWarning: Argument `input_length` is deprecated."
+
+
+def _errata_run(backend: str) -> dict:
+    """One backend's results file (with the reference), in a scenario where Keras, torch and a
+    third-party flax-nnx diverge in different places."""
+    from tests.report_fixtures import document, result
+
+    def status(clause, b):
+        return {"c.flax-only": {"flax-nnx": "diverge"},
+                "c.torch-and-flax": {"torch": "diverge", "flax-nnx": "diverge"},
+                "c.every-keras": {**dict.fromkeys(KERAS, "diverge"), "flax-nnx": "diverge"},
+                "doc.flax-error": {"flax-nnx": "error", "torch": "unsupported"}}.get(clause, {}).get(b, "conform")
+
+    rows = [result(c, b, status(c, b), reason=None if status(c, b) == "conform" else f"{b} differs",
+                   document_code=c.startswith("doc."),
+                   warnings=[WARNING] if (c, b) == ("doc.keras-warns", "keras-jax") else [])
+            for c in ("c.flax-only", "c.torch-and-flax", "c.every-keras", "doc.flax-error", "doc.keras-warns")
+            for b in ("reference", backend)]
+    doc = document(rows)
+    if backend == "flax-nnx":
+        doc["backends"][backend]["framework"] = "flax"
+    return doc
+
+
+def _errata(backend_names) -> dict:
+    from conformance.report import matrix
+    from conformance.report.load import merge
+
+    doc = merge([(f"{b}.json", _errata_run(b)) for b in backend_names])
+    found = matrix.build(doc)["errata"]
+    return {kind: [(e["row"]["id"], [x["backend"] for x in e["entries"]]) for e in found[kind]]
+            for kind in ("all_diverge", "document_code")}
+
+
+def test_a_report_of_one_framework_the_document_does_not_describe_lists_no_errata():
+    assert _errata(["flax-nnx"]) == {"all_diverge": [], "document_code": []}
+    assert _errata(["torch"]) == {"all_diverge": [], "document_code": []}
+
+
+def test_a_merged_report_of_every_backend_lists_the_errata_of_the_keras_only_report():
+    keras_only = _errata(KERAS)
+    assert keras_only == {"all_diverge": [("c.every-keras", list(KERAS))],
+                          "document_code": [("doc.keras-warns", ["keras-jax"])]}
+    assert _errata([*KERAS, "torch", "flax-nnx"]) == keras_only
+
+
+def test_only_the_keras_declarations_describe_the_document():
+    assert backends.document_frameworks() == {"keras", "tf-keras"}
+    described = {d.name for d in backends.catalogue() if d.describes_document}
+    assert described == set(KERAS)
+
+
+# -- installed and source runs merge (item 6) ------------------------------------------------------
+def _run_reading(spec_file: str, backend: str) -> dict:
+    from tests.report_fixtures import document, result
+
+    meta = {"section": "Vector matrix", "level": "normative", "claim": "Rows are rows.",
+            "document_code": False, "file": spec_file}
+    return document([result("lookup.rows", "reference"), result("lookup.rows", backend)],
+                    clauses={"lookup.rows": meta})
+
+
+def test_an_installed_run_and_a_source_tree_run_merge_into_one_report(tmp_path):
+    from conformance.report import render
+    from conformance.report.load import ReportError, load_many
+    from tests.report_fixtures import write
+
+    installed = write(tmp_path / "installed.json", _run_reading("conformance/specs/03-vector-matrix.yaml", "torch"))
+    source = write(tmp_path / "source.json", _run_reading("specs/03-vector-matrix.yaml", "keras-jax"))
+    merged = load_many([installed, source])
+    assert merged["clauses"]["lookup.rows"]["file"] == "specs/03-vector-matrix.yaml"
+    assert {(r["clause"], r["backend"]) for r in merged["results"]} == {
+        ("lookup.rows", "reference"), ("lookup.rows", "torch"), ("lookup.rows", "keras-jax")}
+    render.write_report(merged, tmp_path / "report")
+    assert "keras-jax" in (tmp_path / "report" / "report.md").read_text()
+    # a clause read from another file is still another clause's metadata: refused
+    other = write(tmp_path / "other.json", _run_reading("specs/04-regularization-and-constraints.yaml", "tf-keras"))
+    with pytest.raises(ReportError, match="refusing to merge"):
+        load_many([installed, other])
+
+
+def test_a_clause_names_its_file_the_same_way_wherever_the_specs_were_read():
+    from conformance.language.spec import load_all, spec_file_name
+
+    assert spec_file_name("conformance/specs/divergences/torch.yaml") == "specs/divergences/torch.yaml"
+    assert spec_file_name("specs/01-introduction.yaml") == "specs/01-introduction.yaml"
+    assert {c.meta()["file"] for c in load_all()} == {f"specs/{p.name}" for p in (ROOT / "specs").glob("*.yaml")}
