@@ -103,19 +103,31 @@ def _where(cls: type[Backend]) -> str:
 
 
 @functools.cache
-def entry_points() -> dict[str, str]:
-    """Name -> ``module:Class`` of every adapter registered under the entry point group, read
-    from the installed packages' metadata without importing any adapter. Two packages claiming
-    one name are an UnknownBackend naming both."""
-    found: dict[str, tuple[str, str]] = {}
+def _registered() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Name -> the distinct ``(module:Class, package)`` registered under it in the entry point group."""
+    found: dict[str, dict[str, str]] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep.dist, "name", None) or "an unknown package"
-        first = found.setdefault(ep.name, (ep.value, dist))
-        if first[0] != ep.value:
-            raise UnknownBackend(f"two adapters claim the backend name {ep.name!r} (entry point group "
-                                 f"{ENTRY_POINT_GROUP}): {first[0]} (package {first[1]}) and {ep.value} "
-                                 f"(package {dist})")
-    return {name: value for name, (value, _) in found.items()}
+        found.setdefault(ep.name, {}).setdefault(ep.value, dist)
+    return {name: tuple(values.items()) for name, values in found.items()}
+
+
+def entry_points() -> dict[str, str]:
+    """Name -> ``module:Class`` of every adapter registered under the entry point group, read
+    from the installed packages' metadata without importing any adapter (a name two packages
+    claim: the first; :func:`resolve_named` refuses it, naming both)."""
+    return {name: values[0][0] for name, values in _registered().items()}
+
+
+def _claims(name: str) -> str | None:
+    """The one ``module:Class`` registered as ``name``; UnknownBackend if two packages claim it."""
+    values = _registered().get(name, ())
+    if len(values) > 1:
+        (first, first_dist), (other, other_dist) = values[:2]
+        raise UnknownBackend(f"two adapters claim the backend name {name!r} (entry point group "
+                             f"{ENTRY_POINT_GROUP}): {first} (package {first_dist}) and {other} "
+                             f"(package {other_dist})")
+    return values[0][0] if values else None
 
 
 def load_class(spec: str) -> type[Backend]:
@@ -146,20 +158,21 @@ def resolve_named(name: str) -> tuple[str, type[Backend]]:
     entry point's name, then ``package.module:ClassName``. The identity is the name the class
     declares (its declaration's, or its ``name`` attribute), ``module:Class`` for a class that
     declares none. Two adapters claiming one name are an UnknownBackend naming both."""
-    known, registered = builtin(), entry_points()
+    known = builtin()
     if ":" not in name:
-        if name in known and name in registered:
+        claimed = _claims(name)
+        if name in known and claimed is not None:
             raise UnknownBackend(f"two adapters claim the backend name {name!r}: the built-in "
-                                 f"{_where(known[name])} and {registered[name]} (entry point group "
+                                 f"{_where(known[name])} and {claimed} (entry point group "
                                  f"{ENTRY_POINT_GROUP})")
         if name in known:
             return name, known[name]
-        if name not in registered:
-            listed = ", ".join([*default_order(), *sorted(registered)])
+        if claimed is None:
+            listed = ", ".join([*default_order(), *sorted(entry_points())])
             raise UnknownBackend(f"unknown backend {name!r}; known: {listed} or package.module:ClassName")
-        cls = load_class(registered[name])
+        cls = load_class(claimed)
         if declared_name(cls) not in (None, name):
-            raise UnknownBackend(f"the entry point {name!r} loads {registered[name]}, which declares the name "
+            raise UnknownBackend(f"the entry point {name!r} loads {claimed}, which declares the name "
                                  f"{declared_name(cls)!r}: give the entry point the adapter's name")
         return name, cls
     cls = load_class(name)
@@ -169,8 +182,9 @@ def resolve_named(name: str) -> tuple[str, type[Backend]]:
     if identity in known and known[identity] is not cls:
         raise UnknownBackend(f"two adapters claim the backend name {identity!r}: the built-in "
                              f"{_where(known[identity])} and {name}")
-    if identity in registered and registered[identity] != _where(cls):
-        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: {registered[identity]} "
+    claimed = _claims(identity)
+    if claimed is not None and claimed != _where(cls):
+        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: {claimed} "
                              f"(entry point group {ENTRY_POINT_GROUP}) and {name}")
     return identity, cls
 

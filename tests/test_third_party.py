@@ -31,11 +31,11 @@ def site(tmp_path_factory):
 def on_path(site, monkeypatch):
     """The toy package importable and its entry points visible, in this process."""
     monkeypatch.syspath_prepend(str(site))
-    backends.entry_points.cache_clear()
+    backends._registered.cache_clear()
     yield site
     for name in [m for m in sys.modules if m == "toyext" or m.startswith("toyext.")]:
         del sys.modules[name]
-    backends.entry_points.cache_clear()
+    backends._registered.cache_clear()
 
 
 def run(site, cwd, *args, extra_path=()):
@@ -78,7 +78,7 @@ def test_an_entry_point_claiming_a_builtins_name_is_refused_naming_both(on_path,
     toy.write_site(tmp_path / "clash", {"torch": "toyext.backend:NamedTorch"}, dist="clashing", sources=False)
     sys.path.insert(0, str(tmp_path / "clash"))
     try:
-        backends.entry_points.cache_clear()
+        backends._registered.cache_clear()
         with pytest.raises(backends.UnknownBackend) as exc:
             backends.resolve_named("torch")
     finally:
@@ -91,9 +91,10 @@ def test_two_entry_points_claiming_one_name_are_refused_naming_both_packages(on_
     toy.write_site(tmp_path / "other", {"toy-ext": "otherpkg.adapter:Toy"}, dist="otherpkg", sources=False)
     sys.path.insert(0, str(tmp_path / "other"))
     try:
-        backends.entry_points.cache_clear()
+        backends._registered.cache_clear()
         with pytest.raises(backends.UnknownBackend) as exc:
             backends.resolve_named("toy-ext")
+        assert backends.resolve_named("toy-bare")[0] == "toy-bare"  # only the name claimed twice is refused
     finally:
         sys.path.remove(str(tmp_path / "other"))
     message = str(exc.value)
@@ -105,7 +106,7 @@ def test_an_entry_point_whose_class_declares_another_name_is_refused(on_path, tm
     toy.write_site(tmp_path / "odd", {"toy-odd": "toyext.backend:ToyExt"}, dist="odd", sources=False)
     sys.path.insert(0, str(tmp_path / "odd"))
     try:
-        backends.entry_points.cache_clear()
+        backends._registered.cache_clear()
         with pytest.raises(backends.UnknownBackend, match="declares the name 'toy-ext'"):
             backends.resolve_named("toy-odd")
     finally:
@@ -278,3 +279,17 @@ def test_a_clause_names_its_file_the_same_way_wherever_the_specs_were_read():
     assert spec_file_name("conformance/specs/divergences/torch.yaml") == "specs/divergences/torch.yaml"
     assert spec_file_name("specs/01-introduction.yaml") == "specs/01-introduction.yaml"
     assert {c.meta()["file"] for c in load_all()} == {f"specs/{p.name}" for p in (ROOT / "specs").glob("*.yaml")}
+
+
+def test_xdist_schedules_a_third_party_by_the_cost_its_declaration_states(on_path):
+    from types import SimpleNamespace
+
+    from conformance.running import scheduling
+
+    cls = backends.resolve("toy-ext")
+    options = {"tx": ["popen"] * 2, "dist": "load"}
+    config = SimpleNamespace(getvalue=options.__getitem__, option=SimpleNamespace(loadscopereorder=True))
+    sched = scheduling.make_scheduler(config, None, ["c.x"], {"reference": backends.builtin()["reference"],
+                                                              "toy-ext": cls})
+    assert sched.seconds_per_item["toy-ext"] == cls.declaration.seconds_per_item == 0.05
+    assert sched.seconds_per_item["reference"] == scheduling.SECONDS_PER_ITEM["reference"]
