@@ -5,6 +5,11 @@ A built-in backend is a class, in a module of this package, that declares itself
 adding a built-in backend is adding its module (and its divergence entries): nothing here, in the
 engine or in the tests lists the backends. Importing an adapter module never imports its
 framework; that happens inside its methods.
+
+A third-party adapter lives in a package of its own and is found by :func:`resolve_named`: by the
+name it registers under the entry point group ``embedding_conformance.backends`` (read from the
+installed packages' metadata, nothing imported until asked for), or as ``package.module:ClassName``.
+The name a class declares is its identity; two adapters claiming one name are refused, naming both.
 """
 from __future__ import annotations
 
@@ -95,7 +100,7 @@ def locator(cls: type[Backend]) -> str:
     name = declared_name(cls)
     if name is not None and builtin().get(name) is cls:
         return name
-    return f"{cls.__module__}:{cls.__qualname__}"
+    return _where(cls)
 
 
 def _where(cls: type[Backend]) -> str:
