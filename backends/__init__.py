@@ -5,11 +5,17 @@ A built-in backend is a class, in a module of this package, that declares itself
 adding a built-in backend is adding its module (and its divergence entries): nothing here, in the
 engine or in the tests lists the backends. Importing an adapter module never imports its
 framework; that happens inside its methods.
+
+A third-party adapter lives in a package of its own and is found by :func:`resolve_named`: by the
+name it registers under the entry point group ``embedding_conformance.backends`` (read from the
+installed packages' metadata, nothing imported until asked for), or as ``package.module:ClassName``.
+The name a class declares is its identity; two adapters claiming one name are refused, naming both.
 """
 from __future__ import annotations
 
 import functools
 import importlib
+import importlib.metadata
 import pkgutil
 
 from .base import Backend, Declaration, Unsupported  # noqa: F401
@@ -54,6 +60,12 @@ def catalogue() -> tuple[Declaration, ...]:
     return tuple(cls.declaration for cls in _discover())
 
 
+def document_frameworks() -> frozenset[str]:
+    """The frameworks the document describes (Keras): those of the built-in declarations that say
+    ``describes_document``. Only their divergences make a statement an erratum of the tutorial."""
+    return frozenset(d.framework for d in catalogue() if d.describes_document)
+
+
 def default_order() -> tuple[str, ...]:
     """The built-in backends' names in the order a run (and a report) takes them."""
     return tuple(d.name for d in catalogue())
@@ -70,25 +82,118 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def resolve(name: str) -> type[Backend]:
-    """A built-in backend name, or ``package.module:ClassName`` for a third-party adapter."""
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        if not module_name.strip() or not attr.strip():
-            raise UnknownBackend(f"{name!r} is not of the form package.module:ClassName")
-        try:
-            module = importlib.import_module(module_name)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the import does, name the value
-            raise UnknownBackend(f"cannot load adapter {name!r}: {_one_line(exc)}") from None
-        try:
-            cls = getattr(module, attr)
-        except Exception as exc:  # noqa: BLE001 - a module __getattr__ may raise anything
-            raise UnknownBackend(f"cannot load adapter {name!r}: {_one_line(exc)}") from None
-        if not (isinstance(cls, type) and issubclass(cls, Backend)):
-            raise UnknownBackend(f"{name!r} is not a subclass of backends.base.Backend")
-        return cls
+ENTRY_POINT_GROUP = "embedding_conformance.backends"
+
+
+def declared_name(cls: type[Backend]) -> str | None:
+    """The name ``cls`` itself declares (its ``declaration``, or a ``name`` class attribute of its
+    own), None when it only inherits one (a subclass of the reference keeps ``module:Class``)."""
+    own = cls.__dict__.get("declaration")
+    if own is not None:
+        return own.name
+    name = cls.__dict__.get("name")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def locator(cls: type[Backend]) -> str:
+    """What a worker process imports the adapter by: a built-in's name, else ``module:Class``."""
+    name = declared_name(cls)
+    if name is not None and builtin().get(name) is cls:
+        return name
+    return _where(cls)
+
+
+def _where(cls: type[Backend]) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+@functools.cache
+def _registered() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Name -> the distinct ``(module:Class, package)`` registered under it in the entry point group."""
+    found: dict[str, dict[str, str]] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep.dist, "name", None) or "an unknown package"
+        found.setdefault(ep.name, {}).setdefault(ep.value, dist)
+    return {name: tuple(values.items()) for name, values in found.items()}
+
+
+def entry_points() -> dict[str, str]:
+    """Name -> ``module:Class`` of every adapter registered under the entry point group, read
+    from the installed packages' metadata without importing any adapter (a name two packages
+    claim: the first; :func:`resolve_named` refuses it, naming both)."""
+    return {name: values[0][0] for name, values in _registered().items()}
+
+
+def _claims(name: str) -> str | None:
+    """The one ``module:Class`` registered as ``name``; UnknownBackend if two packages claim it."""
+    values = _registered().get(name, ())
+    if len(values) > 1:
+        (first, first_dist), (other, other_dist) = values[:2]
+        raise UnknownBackend(f"two adapters claim the backend name {name!r} (entry point group "
+                             f"{ENTRY_POINT_GROUP}): {first} (package {first_dist}) and {other} "
+                             f"(package {other_dist})")
+    return values[0][0] if values else None
+
+
+def load_class(spec: str) -> type[Backend]:
+    """The adapter class ``package.module:ClassName`` names, or the built-in of that name."""
+    if ":" not in spec:
+        known = builtin()
+        if spec not in known:
+            raise UnknownBackend(f"unknown built-in backend {spec!r}")
+        return known[spec]
+    module_name, _, attr = spec.partition(":")
+    if not module_name.strip() or not attr.strip():
+        raise UnknownBackend(f"{spec!r} is not of the form package.module:ClassName")
+    try:
+        module = importlib.import_module(module_name)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the import does, name the value
+        raise UnknownBackend(f"cannot load adapter {spec!r}: {_one_line(exc)}") from None
+    try:
+        cls = getattr(module, attr)
+    except Exception as exc:  # noqa: BLE001 - a module __getattr__ may raise anything
+        raise UnknownBackend(f"cannot load adapter {spec!r}: {_one_line(exc)}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise UnknownBackend(f"{spec!r} is not a subclass of backends.base.Backend")
+    return cls
+
+
+def resolve_named(name: str) -> tuple[str, type[Backend]]:
+    """``(identity, adapter class)`` for what ``--backend`` was given: a built-in name, then an
+    entry point's name, then ``package.module:ClassName``. The identity is the name the class
+    declares (its declaration's, or its ``name`` attribute), ``module:Class`` for a class that
+    declares none. Two adapters claiming one name are an UnknownBackend naming both."""
     known = builtin()
-    if name not in known:
-        raise UnknownBackend(f"unknown backend {name!r}; known: {', '.join(default_order())} "
-                             "or package.module:ClassName")
-    return known[name]
+    if ":" not in name:
+        claimed = _claims(name)
+        if name in known and claimed is not None:
+            raise UnknownBackend(f"two adapters claim the backend name {name!r}: the built-in "
+                                 f"{_where(known[name])} and {claimed} (entry point group "
+                                 f"{ENTRY_POINT_GROUP})")
+        if name in known:
+            return name, known[name]
+        if claimed is None:
+            listed = ", ".join([*default_order(), *sorted(entry_points())])
+            raise UnknownBackend(f"unknown backend {name!r}; known: {listed} or package.module:ClassName")
+        cls = load_class(claimed)
+        if declared_name(cls) not in (None, name):
+            raise UnknownBackend(f"the entry point {name!r} loads {claimed}, which declares the name "
+                                 f"{declared_name(cls)!r}: give the entry point the adapter's name")
+        return name, cls
+    cls = load_class(name)
+    identity = declared_name(cls)
+    if identity is None:
+        return name, cls
+    if identity in known and known[identity] is not cls:
+        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: the built-in "
+                             f"{_where(known[identity])} and {name}")
+    claimed = _claims(identity)
+    if claimed is not None and claimed != _where(cls):
+        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: {claimed} "
+                             f"(entry point group {ENTRY_POINT_GROUP}) and {name}")
+    return identity, cls
+
+
+def resolve(name: str) -> type[Backend]:
+    """The adapter class for a ``--backend`` value (see :func:`resolve_named`)."""
+    return resolve_named(name)[1]

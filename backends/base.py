@@ -17,8 +17,11 @@ gru             ``[kernel (in, 3u), recurrent (u, 3u), bias (2, 3u)]``, gates z,
 flatten         ``[]``
 ==============  ===================================================================
 
-A third party can run the suite on its own adapter with
-``pytest conformance --backend package.module:ClassName``.
+A third party runs the suite on its own adapter with ``python -m conformance run --backend NAME``
+(or ``pytest --pyargs conformance --backend NAME``), NAME being its declared name once its package
+registers the class under the entry point group ``embedding_conformance.backends``, or
+``package.module:ClassName``; its divergences go in a registry file its package ships
+(``Declaration(divergences="divergences.yaml")``, beside the adapter's module).
 """
 from __future__ import annotations
 
@@ -153,18 +156,24 @@ class CompileCache:
 
 @dataclass(frozen=True)
 class Declaration:
-    """Everything the project knows about a built-in backend, declared once, on its adapter class
+    """Everything the project knows about a backend, declared once, on its adapter class
     (``declaration = Declaration(...)``). backends/__init__.py discovers the adapters of the
     package by it; the run's order, xdist's costs (conformance/running/scheduling.py), the sweep's
     releases, and the generated blocks of pyproject.toml, tox.ini, the CI workflow, the Makefile
     and the README (``python -m conformance catalogue --write``) all come from it.
+
+    A third-party adapter declares at least its name, framework, display name and ``requires``,
+    and ships its divergence registry with ``divergences``: a YAML file of the registry's format
+    (docs/DIVERGENCES.md), its path relative to the folder of the adapter's module, e.g.
+    ``Declaration(name="flax-nnx", framework="flax", display="Flax NNX", requires=("flax", "jax"),
+    divergences="divergences.yaml")``. Its order and cost have defaults (after the built-ins).
     """
 
     name: str                         # --backend NAME, tox env, CI job, report column
     framework: str                    # the framework's name in reports, e.g. "keras"
     display: str                      # what runs, for people: "Keras 3 on JAX"
-    order: int                        # place in the default order of a run (ascending)
-    seconds_per_item: float           # expected cost under xdist (scheduling.py): only the order matters
+    order: int = 1000                 # place in the default order of a run (ascending)
+    seconds_per_item: float = 0.05    # expected cost under xdist (scheduling.py): only the order matters
     summary: str = ""                 # one more phrase for the README's table
     requires: tuple[str, ...] = ()    # modules that must be importable, e.g. ("keras", "jax")
     pins: tuple[str, ...] = ()        # pip requirements, exactly pinned: the extra and the tox env
@@ -175,6 +184,11 @@ class Declaration:
     releases: tuple[Release, ...] = ()  # other releases for the sweep (the pinned one is ``pins``)
     pinned_release: str = ""          # the label of the pinned release in the sweep, e.g. "3.15"
     compile_cache: CompileCache | None = None  # the framework's cache of compiled programs, if any
+    # the registry file the adapter ships (a third party's): relative to its module's folder
+    divergences: str = ""
+    # the framework is one the document describes (Keras): only these frameworks' divergences
+    # from a normative statement make it an erratum of the tutorial (conformance/report/matrix.py)
+    describes_document: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
@@ -200,7 +214,7 @@ class Backend:
     and per clause through the arguments it refuses, what its framework has no concept for.
     """
 
-    name: str = ""            # e.g. "keras-jax": used by --backend and in reports
+    name: str = ""            # e.g. "keras-jax": the backend's identity (--backend, reports, registry)
     framework: str = ""       # the framework's name in reports, e.g. "keras"
     requires: tuple[str, ...] = ()  # modules that must be importable, e.g. ("keras", "jax")
     env: dict[str, str] = {}  # environment of the worker process (e.g. KERAS_BACKEND)

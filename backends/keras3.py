@@ -60,7 +60,7 @@ class Keras3(KerasAdapter):
 
 class KerasTensorflow(Keras3):
     declaration = Declaration(
-        name="keras-tensorflow", framework="keras", display="Keras 3 on TensorFlow",
+        name="keras-tensorflow", framework="keras", display="Keras 3 on TensorFlow", describes_document=True,
         order=10, seconds_per_item=0.212, requires=("keras", "tensorflow"),
         env={"KERAS_BACKEND": "tensorflow"},
         pins=(KERAS, "tensorflow-cpu==2.21.0"), pinned_release="3.15",
@@ -82,7 +82,7 @@ class KerasJax(Keras3):
     # filelock installed, JAX bounds the folder and locks each entry's read and write, so two runs
     # at once never read each other's half-written entry (a warning, which a record would keep).
     declaration = Declaration(
-        name="keras-jax", framework="keras", display="Keras 3 on JAX",
+        name="keras-jax", framework="keras", display="Keras 3 on JAX", describes_document=True,
         order=20, seconds_per_item=0.424, requires=("keras", "jax"),
         env={"KERAS_BACKEND": "jax"}, env_defaults={"XLA_FLAGS": "--xla_backend_optimization_level=0"},
         pins=(KERAS, "jax==0.10.2", "jaxlib==0.10.2"), pinned_release="3.15",
@@ -117,7 +117,7 @@ class KerasJax(Keras3):
 
 class KerasTorch(Keras3):
     declaration = Declaration(
-        name="keras-torch", framework="keras", display="Keras 3 on PyTorch",
+        name="keras-torch", framework="keras", display="Keras 3 on PyTorch", describes_document=True,
         order=30, seconds_per_item=0.148, requires=("keras", "torch"),
         env={"KERAS_BACKEND": "torch"},
         pins=(KERAS, "torch==2.13.0"), pinned_release="3.15",

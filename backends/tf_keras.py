@@ -14,6 +14,7 @@ from .base import Declaration, Release
 class TfKeras(KerasAdapter):
     declaration = Declaration(
         name="tf-keras", framework="tf-keras", display="legacy Keras 2 (tf-keras) on TensorFlow",
+        describes_document=True,
         summary="still accepts the document's code as written",
         order=40, seconds_per_item=0.303, requires=("tf_keras", "tensorflow"),
         env={"TF_USE_LEGACY_KERAS": "1"},

@@ -25,12 +25,14 @@ from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
 from conformance.running import compile_cache
+from conformance.running import adapters
 from conformance.running.properties import PROFILES, RunConfig, judge_item
 from conformance.running.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
 RUN = pytest.StashKey["RunConfig"]()
+REGISTRY_FILES = pytest.StashKey["dict"]()  # registry files that came with the run (adapters.py)
 XDIST_RUN = "conformance_hypothesis_run"  # the controller's profile and seed, for its workers
 
 
@@ -50,7 +52,11 @@ def pytest_addoption(parser):
     group = parser.getgroup("conformance")
     group.addoption("--backend", action="append", default=[], metavar="NAME",
                     help="backend to run (repeatable): " + ", ".join(backends.DEFAULT_ORDER)
-                    + " or package.module:ClassName; default: all")
+                    + ", the name of an adapter registered under the entry point group "
+                    + f"{backends.ENTRY_POINT_GROUP}, or package.module:ClassName; default: the built-ins")
+    group.addoption("--divergences", action="append", default=[], metavar="PATH",
+                    help="a registry file of known divergences to add to the suite's (repeatable), "
+                    "e.g. a third-party adapter's")
     group.addoption("--json", metavar="PATH", default=None, help="write the results JSON here")
     group.addoption("--spec-dir", metavar="DIR", default=str(SPEC_DIR),
                     help="the spec files to run (and their divergences/ registry)")
@@ -90,16 +96,15 @@ def _seconds(text: str) -> float:
 # this plugin's usage error, not Hypothesis' INTERNALERROR.
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    available = backends.builtin()
-    names = config.getoption("backend") or [n for n in backends.DEFAULT_ORDER if n in available]
-    selected = {}
-    for name in dict.fromkeys(names):
-        try:
-            selected[name] = backends.resolve(name)
-        except backends.UnknownBackend as exc:
-            raise pytest.UsageError(f"--backend: {exc}") from None
+    names = config.getoption("backend") or list(backends.DEFAULT_ORDER)
     try:
-        known = registry.load(Path(config.getoption("spec_dir")) / "divergences")
+        selected = adapters.choose(names)
+    except backends.UnknownBackend as exc:
+        raise pytest.UsageError(f"--backend: {exc}") from None
+    directory = Path(config.getoption("spec_dir")) / "divergences"
+    try:
+        files = adapters.registry_files(selected, config.getoption("divergences"))
+        known = adapters.load_registry(directory, files)
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
     cache = config.getoption("compile_cache")
@@ -110,6 +115,8 @@ def pytest_configure(config):
     session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"),
                                             compile_root=cache.root,
                                             framework_defaults=config.getoption("framework_defaults"))
+    session.homes = {name: adapters.home(name, cls, directory, known, files) for name, cls in selected.items()}
+    config.stash[REGISTRY_FILES] = files
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
     try:
         config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(
@@ -178,6 +185,7 @@ def _load_clauses(config, session: Session) -> list:
     if not session.clauses:
         clauses = load_all(Path(config.getoption("spec_dir")))
         registry.check_pins(session.known, clauses)  # the pinned checks' formulas, on their clauses
+        registry.check_clauses(session.known, [c.id for c in clauses], config.stash[REGISTRY_FILES])
         session.add_clauses(clauses)
     return list(session.clauses.values())
 
@@ -257,7 +265,7 @@ class ClauseItem(pytest.Item):
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ClauseFailure):
-            return excinfo.value.outcome.explain()
+            return excinfo.value.outcome.explain(self.config.stash[STASH].homes.get(self.backend))
         if isinstance(excinfo.value, pytest.xfail.Exception):
             # a registered divergence: its reason says it all (pytest's default repr would parse
             # this file's source for a traceback nobody reads, 0.15 s per known divergence)

@@ -18,7 +18,13 @@ def result(clause, backend, status="conform", *, section="Vector matrix", level=
 
 
 def backend_info(name, version="1.0"):
-    return {"framework": name.split("-")[-1], "version": version, "available": True}
+    """A built-in backend's info says its declared framework (the errata read it: only the
+    document's own frameworks, Keras, make an erratum); another's, the last part of its name."""
+    import backends
+
+    declared = backends.builtin().get(name)
+    framework = declared.declaration.framework if declared else name.split("-")[-1]
+    return {"framework": framework, "version": version, "available": True}
 
 
 def document(results, backends=None, clauses=None, generated="2025-01-01T00:00:00Z"):

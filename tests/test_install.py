@@ -147,3 +147,58 @@ def test_the_source_trees_conftest_and_the_entry_point_register_the_plugin_once(
         proc = _call([python, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q"], cwd=ROOT)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert "passed" in proc.stdout.splitlines()[-1]
+
+
+def _readme_third_party_commands() -> list[str]:
+    """The commands of the README's "Your framework too" block, as written (comments aside)."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Your framework too", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_a_third_party_package_installed_beside_the_suite_runs_by_name_from_any_folder(installed, tmp_path):
+    """Issue 18 items 3, 6, 7: the README's commands for a third party, run as written from a folder
+    outside the repository on a toy adapter package pip-installed beside the suite (its entry point
+    and the registry it ships); then its results and a source-tree run merge into one report."""
+    from tests import third_party_toy as toy
+
+    python, site_dir, _ = installed
+    commands = _readme_third_party_commands()
+    assert [c.split()[:4] for c in commands] == [["pip", "install", "./flaxnnx-adapter"],
+                                                 ["python", "-m", "conformance", "run"],
+                                                 ["pytest", "--pyargs", "conformance", "--backend"],
+                                                 ["python", "-m", "conformance", "report"]]
+    project = toy.write_project(tmp_path / "flaxnnx-adapter")
+    folder = tmp_path / "anywhere"
+    folder.mkdir()
+    pip = _call([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+                 "--disable-pip-version-check", "-q", project], cwd=folder)
+    assert pip.returncode == 0, pip.stdout[-2000:] + pip.stderr[-3000:]
+    assert (site_dir / "toyext" / "divergences.yaml").is_file()
+    bindir = Path(python).parent
+    for command in commands[1:]:
+        words = command.replace("flax-nnx", "toy-ext").split()
+        words[0] = str(bindir / words[0]) if words[0] == "python" else words[0]
+        if words[0] == "pytest":
+            words = [str(python), "-m", "pytest", *words[1:]]
+        if "report" not in words:
+            words += ["-k", toy.CLAUSE, "-p", "no:cacheprovider", "-rA"]
+        proc = _call(words, cwd=folder)
+        assert proc.returncode == 0, command + "\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
+        if "pytest" in words[2:3]:
+            assert f"{toy.CLAUSE}[toy-ext]" in proc.stdout and "XFAIL" in proc.stdout
+    data = json.loads((folder / "flax.json").read_text())
+    (record,) = data["results"]
+    assert (record["backend"], record["status"], record["known"]) == ("toy-ext", "diverge", True)
+    assert data["clauses"][toy.CLAUSE]["file"] == "specs/05-dense-and-rnn.yaml"  # as in a source tree
+    assert "toy-ext" in (folder / "report" / "report.md").read_text()
+    # this installed run and a run of the source tree merge into one report
+    source = _call([sys.executable, "-m", "conformance", "run", "--backend", "reference", "-k", toy.CLAUSE,
+                    "--json", str(folder / "source.json"), "-p", "no:cacheprovider"], cwd=ROOT)
+    assert source.returncode == 0, source.stdout[-2000:]
+    merged = _call([python, "-m", "conformance", "report", "flax.json", "source.json", "--output", "both"],
+                   cwd=folder)
+    assert merged.returncode == 0, merged.stdout[-2000:] + merged.stderr[-2000:]
+    report = (folder / "both" / "report.md").read_text()
+    assert "toy-ext" in report and "reference" in report

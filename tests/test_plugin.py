@@ -83,7 +83,9 @@ def test_a_missing_framework_is_a_skip_with_its_reason(tmp_path):
     proc, data = run(tmp_path, "--backend", "tests.fake_backends:NotInstalled", "-k", "rows-are")
     (result,) = data["results"]
     assert result["status"] == "skip" and "not installed: no_such_framework_xyz" in result["reason"]
-    assert data["backends"]["tests.fake_backends:NotInstalled"]["available"] is False
+    # the class declares a name (a class attribute): that is the backend's identity, not module:Class
+    assert result["backend"] == "not-installed"
+    assert data["backends"]["not-installed"]["available"] is False
     assert proc.returncode == 0
 
 
@@ -93,7 +95,7 @@ def test_an_installed_framework_that_cannot_start_is_an_error_not_a_skip(tmp_pat
     proc, data = run(tmp_path, "--backend", broken, "-k", "rows-are")
     (result,) = data["results"]
     assert result["status"] == "error" and "this framework's import is broken" in result["reason"]
-    assert data["backends"][broken]["available"] is False
+    assert data["backends"]["broken-at-start"]["available"] is False
     assert proc.returncode == 1
 
 

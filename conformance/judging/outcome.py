@@ -70,7 +70,9 @@ class Outcome:
         return f"{self.clause.id} on {self.backend}: {self.status}" + (
             f" ({self.reason})" if self.reason else "")
 
-    def explain(self) -> str:
+    def explain(self, home: str | None = None) -> str:
+        """The failure as text for people; ``home``: where a new divergence of this backend is
+        registered (conformance/running/adapters.py), by default its file in specs/divergences/."""
         c = self.clause
         lines = [f"clause   {c.id}  [{c.level}]  ({c.section}; {c.path.name})",
                  f"claim    {c.claim}", f"backend  {self.backend}"]
@@ -115,7 +117,7 @@ class Outcome:
             lines += ["reproduce with the framework alone:", _indent(self.snippet)]
         if not self.changed:
             lines.append("If this divergence is understood and confirmed, register it in "
-                         f"{registry.home(self.backend)} with its reason and an upstream link.")
+                         f"{home or registry.home(self.backend)} with its reason and an upstream link.")
         return "\n".join(lines)
 
 

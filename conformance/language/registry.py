@@ -101,11 +101,14 @@ class Divergence:
             return False
 
 
-def load(directory: Path = REGISTRY_DIR) -> dict[tuple, Divergence]:
-    """Every entry of every registry file, one per backend it holds on, keyed by :attr:`Divergence.key`.
-    An entry registered twice for a backend (in one file or two) names both places."""
+def load(directory: Path = REGISTRY_DIR, files=()) -> dict[tuple, Divergence]:
+    """Every entry of every registry file of ``directory``, then of the other ``files`` (a
+    third-party adapter's, ``--divergences``), one per backend it holds on, keyed by
+    :attr:`Divergence.key`. An entry registered twice for a backend (in one file or two) names
+    both places."""
     entries: dict[tuple, Divergence] = {}
-    for path in sorted(Path(directory).glob("*.yaml")):
+    paths = sorted(Path(directory).glob("*.yaml")) if directory is not None else []
+    for path in dict.fromkeys([*paths, *map(Path, files)]):
         for entry in read_file(path):
             first = entries.get(entry.key)
             if first is not None:
@@ -324,6 +327,16 @@ def by_fact(entries) -> list[list[Divergence]]:
         groups.setdefault(entry.fact, []).append(entry)
     return [sorted(group, key=lambda e: e.backends.index(e.backend) if e.backend in e.backends else 0)
             for group in groups.values()]
+
+
+def check_clauses(entries, clause_ids, files) -> None:
+    """Entries of ``files`` (registries that come with a run, not the suite's own) must each name
+    a clause: one that matches none is a RegistryError naming its file and line."""
+    wanted = {Path(f).resolve() for f in files}
+    for entry in stale(entries, clause_ids):
+        if Path(entry.path).resolve() in wanted:
+            raise RegistryError(entry.path, "no such clause (the clause ids are in the suite's spec files, "
+                                            "docs/SPEC-LANGUAGE.md and the report)", entry.clause, entry.line)
 
 
 def stale(entries, clause_ids) -> list[Divergence]:

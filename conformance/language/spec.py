@@ -57,6 +57,19 @@ def _rel(path) -> str:
         return str(path)
 
 
+INSTALLED_PREFIX = "conformance/"  # where an installed package holds specs/ (pyproject.toml)
+
+
+def spec_file_name(text: str) -> str:
+    """A spec file's name as the results' clause metadata say it (``file``), whether the spec
+    files were read from a source tree (``specs/01-introduction.yaml``) or from an installed
+    package (``conformance/specs/...``): a clause's identity does not depend on where it was
+    read, so runs of both merge (conformance/report/load.py reads older files through this too)."""
+    if text.startswith(INSTALLED_PREFIX + "specs/"):
+        return text[len(INSTALLED_PREFIX):]
+    return text
+
+
 @dataclass
 class Clause:
     id: str
@@ -87,7 +100,7 @@ class Clause:
 
     def meta(self) -> dict:
         meta = {"section": self.section, "level": self.level, "claim": self.claim,
-                "document_code": self.document_code, "file": _rel(self.path)}
+                "document_code": self.document_code, "file": spec_file_name(_rel(self.path))}
         if self.quote:
             meta["quote"] = list(self.quote)
         return meta

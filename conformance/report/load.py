@@ -25,6 +25,8 @@ from pathlib import Path
 
 import jsonschema
 
+from conformance.language.spec import spec_file_name
+
 SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 # fields that may differ between two runs of the same observation
@@ -157,6 +159,8 @@ def merge(docs) -> dict:
             else:
                 found[name, rel], origin[name, rel] = dict(info), src
         for cid, meta in doc.get("clauses", {}).items():
+            if isinstance(meta.get("file"), str):  # an installed run's and a source tree's: one file
+                meta = {**meta, "file": spec_file_name(meta["file"])}
             if cid in clauses:
                 clauses[cid] = _merge_fields("clause", cid, clauses[cid], meta,
                                              origin_clause[cid], src)

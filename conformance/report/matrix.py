@@ -10,6 +10,7 @@ import re
 
 from packaging.version import InvalidVersion, Version
 
+import backends
 from backends import DEFAULT_ORDER
 from conformance.judging.status import classify_record
 
@@ -246,8 +247,13 @@ def _entry(column, cell, text=None, since=None):
 
 
 def errata(rows, cols) -> dict:
-    """(a) normative clauses on which every real framework that ran them diverges;
-    (b) clauses running the document's own code that diverge, error or warn somewhere.
+    """(a) normative clauses on which every framework of the document that ran them diverges;
+    (b) clauses running the document's own code that diverge, error or warn on one of them.
+
+    The frameworks of the document are the ones it describes, Keras (the built-in declarations
+    that say ``describes_document``: backends.document_frameworks()), read from each column's
+    ``framework``: a statement is not an erratum of the tutorial because another framework
+    behaves otherwise, and other frameworks' divergences are theirs, shown in the matrix.
 
     "Ran" excludes skip, unsupported and missing results. Results carry the framework's
     warnings (e.g. a deprecated argument the tutorial uses) in an optional ``warnings`` list
@@ -260,7 +266,7 @@ def errata(rows, cols) -> dict:
     Each erratum has its ``entries`` (one per backend) and the same grouped by fact (``facts``,
     see :func:`by_fact`), which the report shows.
     """
-    real = [c for c in cols if c["name"] != REFERENCE]
+    real = [c for c in cols if c["name"] != REFERENCE and _of_document(c)]
     all_diverge, doc_code = [], []
     for row in rows:
         current = releases.current(row, real)
@@ -280,6 +286,14 @@ def errata(rows, cols) -> dict:
             if bad:
                 doc_code.append({"row": row, "entries": bad, "facts": by_fact(bad)})
     return {"all_diverge": all_diverge, "document_code": doc_code}
+
+
+def _of_document(column) -> bool:
+    """Whether the column's framework is one the document describes (a results file that does not
+    say a built-in backend's framework: its declaration's)."""
+    builtin = backends.builtin().get(column["name"])
+    framework = column.get("framework") or (builtin.declaration.framework if builtin else None)
+    return framework in backends.document_frameworks()
 
 
 FACT_KEYS = ("category", "text", "since", "reason", "link", "warnings", "nightly", "was")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import backends
 from backends.base import Layer, Model, Unsupported
 from backends.reference import Reference, seeded_weights
 from conformance.judging.replies import Failed, Observed, Refused, Reply
@@ -34,6 +35,7 @@ class Session:
                  framework_defaults: bool = False):
         self.backends = backends          # name -> adapter class
         self.known = known                # (backend, clause) -> Divergence
+        self.homes: dict[str, str] = {}   # backend -> where its new divergences are registered
         self.case_timeout = case_timeout
         self.compile_root = compile_root  # the frameworks' compile caches' root (compile_cache.py), None: off
         # True: the workers get none of the adapters' env_defaults (their speed settings, e.g. XLA
@@ -71,7 +73,8 @@ class Session:
         if name not in self._workers:
             defaults = self.env_defaults(name)
             self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
-                                         START_TIMEOUT, self.case_timeout, env_defaults=defaults)
+                                         START_TIMEOUT, self.case_timeout, env_defaults=defaults,
+                                         locator=backends.locator(cls))
         worker = self._workers[name]
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.

@@ -99,8 +99,11 @@ class Worker:
     """
 
     def __init__(self, backend_name: str, env: dict, start_timeout: float, case_timeout: float,
-                 env_defaults: dict | None = None):
+                 env_defaults: dict | None = None, locator: str | None = None):
         self.backend_name, self.env, self.env_defaults = backend_name, env, env_defaults or {}
+        # what the worker imports the adapter by (backends.locator): a built-in's name, or
+        # module:Class for a third party's, whose name the worker need not know
+        self.locator = locator or backend_name
         self.start_timeout, self.case_timeout = start_timeout, case_timeout
         self.proc = None
         self.channel = None
@@ -128,7 +131,7 @@ class Worker:
         for name, value in self.env_defaults.items():
             env.setdefault(name, value)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "conformance.running.worker", self.backend_name, str(child.fileno())],
+            [sys.executable, "-m", "conformance.running.worker", self.locator, str(child.fileno())],
             pass_fds=[child.fileno()], env=env, cwd=ROOT if SOURCE_TREE else None, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -289,12 +292,12 @@ class Worker:
             self.log = None
 
 
-def _serve(backend_name: str, fd: int) -> None:
+def _serve(locator: str, fd: int) -> None:
     import backends
 
     channel = Channel(socket.socket(fileno=fd))
     try:
-        backend = backends.resolve(backend_name)()
+        backend = backends.load_class(locator)()
         # str(): a framework's version object (torch's TorchVersion) would import the framework
         # into the test process when unpickled there
         info = {"version": str(backend.version()), "describe": str(backend.describe()),
