@@ -24,8 +24,7 @@ from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
-from conformance.running import compile_cache
-from conformance.running import adapters
+from conformance.running import adapters, compile_cache
 from conformance.running.properties import PROFILES, RunConfig, judge_item
 from conformance.running.session import Session
 
