@@ -234,7 +234,10 @@ class FlaxNNX(Backend):
         return Built(model, _stack_class()(model, modules), wrt, l2)
 
     def reuse(self, built):
-        built.compiled = True  # later calls go through nnx.jit (see _call)
+        # An eager nnx.RNN retraces its scan at every call (0.4 to 0.7 s): compiled once per input
+        # shape with nnx.jit, it is faster from the first call. Other models stay eager: drawn
+        # examples vary their sizes, and a compilation per shape costs more than eager JAX ops.
+        built.compiled = any(layer.kind in RNN_KINDS for layer in built.spec.layers)
 
     def _call(self, built, name, fn):
         """``fn`` as it runs on ``built``: eager, or compiled with nnx.jit once the model is reused."""
