@@ -37,8 +37,8 @@ install: $(VENV)/.installed
 # The seventh column: the Flax NNX adapter of examples/flax_nnx/, a package outside the core (its
 # pyproject pins flax and optax releases that fit the pinned jax, so it shares .venv). Non-blocking
 # while new: an install failure, an error or a divergence of this column never fails the target;
-# its results are merged into the same report when its run completed. About 2 minutes on a 2-core
-# machine (a fifth of the full run).
+# its results are merged into the same report when its run completed. About 1 minute of CPU: 2 to
+# 3.5 minutes of wall time on a busy 2-core machine (the six built-in columns: 4.5 minutes there).
 FLAX_EXAMPLE := examples/flax_nnx
 FLAX_BACKEND ?= flaxnnx_adapter.backend:FlaxNNX
 
