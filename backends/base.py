@@ -22,6 +22,8 @@ A third party runs the suite on its own adapter with ``python -m conformance run
 registers the class under the entry point group ``embedding_conformance.backends``, or
 ``package.module:ClassName``; its divergences go in a registry file its package ships
 (``Declaration(divergences="divergences.yaml")``, beside the adapter's module).
+docs/ADAPTERS.md describes every method for authors: what it receives, what it returns, which
+clauses call it; examples/flax_nnx/ is a worked example outside the core.
 """
 from __future__ import annotations
 
@@ -252,6 +254,7 @@ class Backend:
         raise NotImplementedError
 
     def describe(self) -> str:
+        """What runs, for people, in the report's header: e.g. "PyTorch 2.13.0 (nn.Embedding, ...)"."""
         return f"{self.framework} {self.version()}"
 
     def release(self) -> str:
@@ -260,7 +263,13 @@ class Backend:
         return f"{self.name}@{self.version()}"
 
     def seed(self, seed: int) -> None:
-        """Seed the framework's random initializers, so fresh layers are reproducible."""
+        """The seed of the builds that follow, so fresh layers are reproducible: called before the
+        builds whose initial values a clause judges (``fresh_weights``: one seed, then ``count``
+        builds, which must differ from each other). A framework with a global generator seeds it
+        (``torch.manual_seed``); a functional one makes its key from it and draws every later
+        build's key from that stream (Flax: ``self.rngs = nnx.Rngs(seed)``, passed to each build),
+        so no global state is needed. Builds before any call may use any seed: their weights are
+        set right after."""
 
     # -- models -------------------------------------------------------------------------------
     def build(self, model: Model, pretrained: np.ndarray | None = None) -> Any:
@@ -271,14 +280,20 @@ class Backend:
     def reuse(self, built) -> None:
         """A hint, nothing more: ``built`` will serve many drawn examples, each setting its own
         weights and calling it with inputs of the same ranks (conformance/running/actions.py keeps it).
-        An adapter may switch such a model to the framework's compiled calls. Default: nothing."""
+        An adapter may switch such a model to the framework's compiled calls (Keras on JAX
+        compiles it; Flax wraps its calls in ``nnx.jit``), keeping them on ``built``. A model that
+        never gets the hint (the document's own examples, construction) runs once: compiling it
+        would cost more than it saves. Default: nothing."""
 
     def get_weights(self, built) -> list[list[np.ndarray]]:
         """Per layer, in the reference layout. Return copies, never views of live parameters:
         the aliasing clause compares reads taken before and after the caller's matrix changes."""
         raise Unsupported("reading weights")
 
-    def set_weights(self, built, weights: list[list[np.ndarray]]) -> None:
+    def set_weights(self, built, weights: list[list[np.ndarray]]) -> Any:
+        """Give the model ``weights`` (reference layout). Mutate ``built`` and return None, or,
+        for a framework whose state is immutable, return the new built model: the caller uses
+        that from then on."""
         raise Unsupported("setting weights")
 
     def forward(self, built, x: np.ndarray) -> np.ndarray:
@@ -303,15 +318,19 @@ class Backend:
         it when training (mask and regularizers included)."""
         raise Unsupported("loss")
 
-    def train_step(self, built, x: np.ndarray, y: np.ndarray, lr: float) -> float:
-        """One plain SGD step on mean squared error; returns the loss before the step."""
+    def train_step(self, built, x: np.ndarray, y: np.ndarray, lr: float) -> float | tuple[float, Any]:
+        """One plain SGD step on mean squared error; returns the loss before the step, having
+        updated ``built`` in place, or ``(loss, the new built model)`` for immutable state. The
+        same model is trained many times with the same ``lr`` (drawn examples): keep the optimizer
+        on the built model rather than making one per step."""
         raise Unsupported("training")
 
     def freeze(self, built, index: int) -> None:
         """Set layer ``index`` of a built (and already trained, so compiled) model to
         ``trainable=False`` the way the framework's users do after the fact (Keras:
         ``layer.trainable = False``; PyTorch: ``requires_grad_(False)`` on its parameters), and
-        nothing more: no recompiling, no rebuilt optimizer (char.trainable-set-after-compile)."""
+        nothing more: no recompiling, no rebuilt optimizer (char.trainable-set-after-compile).
+        Returns None (changed in place) or the new built model (immutable state)."""
         raise Unsupported("setting a built layer's trainable flag")
 
     def construct(self, kwargs: dict) -> Any:
@@ -331,7 +350,8 @@ class Backend:
         raise Unsupported(f"the document's Keras call {name!r} has no {self.name} counterpart")
 
     # -- honesty ------------------------------------------------------------------------------
-    def emulation(self, action: str, model: Model | None, args: dict) -> dict[str, str]:
+    def emulation(self, action: str, model: Model | None, args: dict,
+                  clause: str | None = None) -> dict[str, str]:
         """Where this adapter itself computes what a clause tests, because the framework has no
         built-in for it: ``{observation field: the idiom a user writes by hand}`` for ``action``
         on ``model`` (fields as the actions name them: ``losses``, ``after``, ``outputs``,
@@ -341,7 +361,8 @@ class Backend:
         ``requires_grad_(False)``) or reading what the framework returns is not emulation; doing
         the arithmetic, computing a mask, translating a hyper-parameter or converting a layout
         that the clause is about is. The Keras adapters declare none: every value they report
-        comes from Keras' own calls."""
+        comes from Keras' own calls. ``clause`` is the clause's id (e.g. ``mask.marks-nonzero-indices``);
+        an adapter whose ``emulation`` takes only the first three arguments is called without it."""
         return {}
 
     # -- reporting ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``python -m conformance run|report|diff|same|divergences|sweep|catalogue|spec-language|selftest``:
+"""``python -m conformance run|report|diff|same|divergences|sweep|catalogue|spec-language|adapters|selftest``:
 thin argparse front end."""
 from __future__ import annotations
 
@@ -89,10 +89,30 @@ def main(argv=None) -> int:
     lang.add_argument("--write", action="store_true", help="rewrite docs/SPEC-LANGUAGE.md")
     lang.add_argument("--schema", action="store_true",
                       help="print spec.schema.json with its enumerations filled from the vocabulary")
+    ada = sub.add_parser("adapters", help="print the generated part of docs/ADAPTERS.md (which actions and "
+                                          "clauses call each adapter method); --write or --check it")
+    mode = ada.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="rewrite the generated block of docs/ADAPTERS.md")
+    mode.add_argument("--check", action="store_true", help="exit 1 if docs/ADAPTERS.md's block is stale")
     args = parser.parse_args(argv)
 
     if args.command == "spec-language":
         return spec_language(args)
+
+    if args.command == "adapters":
+        from conformance.tools import adapters_doc
+
+        if args.write:
+            print(f"{adapters_doc.DOC_PATH}: {'updated' if adapters_doc.write() else 'already up to date'}")
+        elif args.check:
+            if adapters_doc.stale():
+                print(f"{adapters_doc.DOC_PATH} is stale: run python -m conformance adapters --write",
+                      file=sys.stderr)
+                return 1
+            print(f"{adapters_doc.DOC_PATH}: up to date")
+        else:
+            print(adapters_doc.markdown_block(), end="")
+        return 0
 
     if args.command == "sweep":
         return sweep.main(args)

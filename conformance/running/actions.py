@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
 import sys
 import traceback
 import warnings
@@ -168,6 +169,14 @@ class WarningLog:
         return _within(path, self.own_paths) and not _within(path, self.framework_paths)
 
 
+@functools.cache
+def _takes_clause(cls) -> bool:
+    """Whether ``cls.emulation`` takes the clause id (``clause=``, Backend's signature since it was
+    added); an adapter written against the older three-argument signature is called without it."""
+    params = inspect.signature(cls.emulation).parameters.values()
+    return any(p.name == "clause" or p.kind is p.VAR_KEYWORD for p in params)
+
+
 def run_case(backend, case: Case) -> dict:
     """Run one case; framework exceptions become ``{"raised": type, "message": text}``.
 
@@ -179,7 +188,8 @@ def run_case(backend, case: Case) -> dict:
         warnings.showwarning = log.showwarning  # restored by catch_warnings
         try:
             obs = ACTIONS[case.action](backend, case)
-            emulated = backend.emulation(case.action, case.model, case.args)
+            emulated = backend.emulation(case.action, case.model, case.args,
+                                         **({"clause": case.clause} if _takes_clause(type(backend)) else {}))
             if emulated:  # what the adapter computed by hand (Backend.emulation)
                 obs["emulated"] = {str(k): str(v) for k, v in emulated.items()}
         except Unsupported:
@@ -237,7 +247,12 @@ def _build(backend, case: Case, pretrained=None, slot=None):
     else:
         _BUILT.move_to_end(key)
     if case.weights is not None:
-        backend.set_weights(built, case.weights)
+        # an adapter mutates the model in place (None) or returns its new state (a functional framework)
+        updated = backend.set_weights(built, case.weights)
+        if updated is not None:
+            built = updated
+            if reuse:
+                _BUILT[key] = built
     return built
 
 
@@ -298,11 +313,18 @@ def train_step(backend, case):
     set to trainable=False on the built model, then the step observed."""
     built = _build(backend, case)
     if case.args.get("freeze_between_steps"):
-        backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
-        backend.freeze(built, 0)
+        _, built = _step(backend, built, case)
+        built = backend.freeze(built, 0) or built
     before = backend.get_weights(built)
-    loss = backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
+    loss, built = _step(backend, built, case)
     return {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+
+
+def _step(backend, built, case):
+    """(loss, the model after the step): the loss when the adapter updates the model in place, or
+    (loss, the new state) from a functional framework."""
+    result = backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
+    return result if isinstance(result, tuple) else (result, built)
 
 
 def loss(backend, case):
