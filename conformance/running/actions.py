@@ -262,8 +262,9 @@ def forward(backend, case):
                    for n, x in enumerate(case.args["inputs"])]
     else:
         built = _build(backend, case)
-        call = backend.predict if case.args.get("predict") else backend.forward
-        outputs = [np.asarray(call(built, x)) for x in case.args["inputs"]]
+        predict = case.args.get("predict")  # the framework's batch path (Keras model.predict)
+        outputs = [np.asarray(backend.predict(built, x) if predict else backend.forward(built, x))
+                   for x in case.args["inputs"]]
     obs = {"outputs": outputs, "dtypes": [str(o.dtype) for o in outputs],
            "shapes": [list(o.shape) for o in outputs]}
     if case.args.get("sequences"):
@@ -312,18 +313,19 @@ def train_step(backend, case):
     """One step; with ``freeze_between_steps``, a first step (which compiles), then the embedding
     set to trainable=False on the built model, then the step observed."""
     built = _build(backend, case)
+    x, y, lr = case.args["x"], case.args["y"], case.args["lr"]
     if case.args.get("freeze_between_steps"):
-        _, built = _step(backend, built, case)
+        _, built = _step(backend, built, x, y, lr)
         built = backend.freeze(built, 0) or built
     before = backend.get_weights(built)
-    loss, built = _step(backend, built, case)
+    loss, built = _step(backend, built, x, y, lr)
     return {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
 
 
-def _step(backend, built, case):
+def _step(backend, built, x, y, lr):
     """(loss, the model after the step): the loss when the adapter updates the model in place, or
     (loss, the new state) from a functional framework."""
-    result = backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
+    result = backend.train_step(built, x, y, lr)
     return result if isinstance(result, tuple) else (result, built)
 
 
