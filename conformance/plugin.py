@@ -24,7 +24,7 @@ from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
 from conformance.running.properties import PROFILES, RunConfig, judge_item
-from conformance.running.session import Session
+from conformance.running.session import START_TIMEOUT, Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
@@ -54,16 +54,25 @@ def pytest_addoption(parser):
                     help="the spec files to run (and their divergences/ registry)")
     group.addoption("--case-timeout", type=_seconds, default=180.0,
                     help="seconds one clause may take in a backend's worker before it is killed")
+    group.addoption("--start-timeout", type=_seconds, default=START_TIMEOUT,
+                    help=f"seconds a backend's worker may take to start (import its framework; default "
+                         f"{START_TIMEOUT:.0f}); a restart after a crash also waits at most --case-timeout")
+
+
+MAX_TIMEOUT = 86400.0  # a day: beyond it a timeout overflows the system's waits (1e10 did)
 
 
 def _seconds(text: str) -> float:
-    """argparse type of --case-timeout: a finite number above 0 (nan would disable the timeout)."""
+    """argparse type of --case-timeout and --start-timeout: a number of seconds above 0 and at most
+    a day (nan would disable the timeout, 1e10 overflows the waits)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be a finite number of seconds above 0")
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be at most {MAX_TIMEOUT:.0f} seconds (a day)")
     return value
 
 
@@ -84,7 +93,8 @@ def pytest_configure(config):
         known = registry.load(Path(config.getoption("spec_dir")) / "divergences")
     except SpecError as exc:
         raise pytest.UsageError(str(exc)) from None
-    session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"))
+    session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"),
+                                            start_timeout=config.getoption("start_timeout"))
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
     try:
         config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(

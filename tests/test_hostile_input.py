@@ -101,10 +101,17 @@ def test_the_docs_document_the_limits():
     assert "2**64" in section and "--case-timeout" in section
 
 
-def test_case_timeout_must_be_finite_and_positive():
-    proc = run("--backend", "reference", "--case-timeout", "nan")
+@pytest.mark.parametrize("option, value, message", [
+    ("--case-timeout", "nan", "finite number of seconds above 0"),
+    # 1e10 ran, and every clause errored with an OverflowError blamed on judging
+    ("--case-timeout", "1e10", "at most 86400 seconds"),
+    ("--start-timeout", "0", "finite number of seconds above 0"),
+    ("--start-timeout", "1e10", "at most 86400 seconds"),
+])
+def test_timeouts_must_be_finite_positive_and_at_most_a_day(option, value, message):
+    proc = run("--backend", "reference", option, value)
     assert proc.returncode == 4 and "INTERNALERROR" not in proc.stdout + proc.stderr
-    assert "argument --case-timeout: 'nan'" in proc.stderr and "finite number of seconds above 0" in proc.stderr
+    assert f"argument {option}: '{value}'" in proc.stderr and message in proc.stderr
 
 
 # -- divergence registry --------------------------------------------------------------------------

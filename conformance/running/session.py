@@ -29,10 +29,10 @@ class Availability:
 
 
 class Session:
-    def __init__(self, backends: dict, known: dict, case_timeout: float):
+    def __init__(self, backends: dict, known: dict, case_timeout: float, start_timeout: float = START_TIMEOUT):
         self.backends = backends          # name -> adapter class
         self.known = known                # (backend, clause) -> Divergence
-        self.case_timeout = case_timeout
+        self.case_timeout, self.start_timeout = case_timeout, start_timeout
         self.clauses: dict[str, Clause] = {}
         self._workers: dict[str, Worker] = {}
         self._availability: dict[str, Availability] = {}
@@ -63,7 +63,7 @@ class Session:
             ref = Reference()
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
         worker = self._workers.setdefault(
-            name, Worker(name, dict(cls.env), START_TIMEOUT, self.case_timeout,
+            name, Worker(name, dict(cls.env), self.start_timeout, self.case_timeout,
                          env_defaults=dict(getattr(cls, "env_defaults", {}))))
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
