@@ -89,6 +89,11 @@ def pytest_configure(config):
             selected[name] = backends.resolve(name)
         except backends.UnknownBackend as exc:
             raise pytest.UsageError(f"--backend: {exc}") from None
+        requires = getattr(selected[name], "requires", ())
+        if not isinstance(requires, (tuple, list)) or not all(type(m) is str and m for m in requires):
+            # ("numpy") is the string "numpy": every clause skipped as "not installed: n, u, m, p, y"
+            raise pytest.UsageError(f"--backend {name}: 'requires' must be a tuple of module names, "
+                                    f"e.g. ('numpy',), not {requires!r}")
     try:
         known = registry.load(Path(config.getoption("spec_dir")) / "divergences")
     except SpecError as exc:
@@ -267,7 +272,8 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_finish(session):
-    _TALLY.add_collected(item.nodeid for item in session.items)
+    # only clause items make records: pytest conformance tests/test_formula.py --json was INCOMPLETE
+    _TALLY.add_collected(item.nodeid for item in session.items if isinstance(item, ClauseItem))
     conformance = session.config.stash.get(STASH, None)
     if conformance is not None and not results_file.is_xdist_worker(session.config):
         # which backends each clause runs on, in order: a clause's first item hands the others
@@ -289,7 +295,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
-    _TALLY.add_collected(ids)  # the controller collects nothing itself; its workers tell it
+    # the controller collects nothing itself; its workers tell it (their clause items only)
+    conformance: Session | None = node.config.stash.get(STASH, None)
+    names = {f"{cid}[{name}]" for cid in conformance.clauses for name in conformance.backends} if conformance else set()
+    _TALLY.add_collected(i for i in ids if "::" in i and i.rpartition("::")[2].split("@")[0] in names)
 
 
 def pytest_collectreport(report):
@@ -307,10 +316,25 @@ def pytest_runtest_logreport(report):
             _TALLY.add_record(report.nodeid, json.loads(value))
 
 
+def _implements_nothing() -> list[str]:
+    """One line per backend every one of whose recorded clauses is unsupported: nothing was
+    measured, which must not pass as a run of skips."""
+    by_backend: dict[str, list[str]] = {}
+    for record in _TALLY.recorded.values():
+        by_backend.setdefault(record["backend"], []).append(record["status"])
+    return [f"conformance: {name}: all {len(statuses)} of its clauses are unsupported: the adapter implements "
+            "nothing they need, so nothing was measured (run it on clauses it implements)"
+            for name, statuses in by_backend.items() if set(statuses) == {Status.UNSUPPORTED.value}]
+
+
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     path = config.stash.get(JSON_PATH, None)
     conformance: Session | None = config.stash.get(STASH, None)
+    if conformance is not None and not results_file.is_xdist_worker(config):
+        _STATE["nothing"] = _implements_nothing()
+        if _STATE["nothing"] and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if path is None or conformance is None or results_file.is_xdist_worker(config):
         return
     _TALLY.stopped(results_file.stop_reason(exitstatus, session, _STATE.get("interrupt")))
@@ -355,6 +379,8 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(
                 f"drawn examples: {sum(r['examples'] for r in drawn)} over {len(drawn)} clause x backend "
                 f"items (profile {run.profile.name}, seed {run.seed}; replay with --hypothesis-seed {run.seed})")
+    for line in _STATE.get("nothing", []):
+        terminalreporter.write_line(line, red=True, bold=True)
     if "written" in _STATE:
         state = _TALLY.completeness()
         if state["complete"]:

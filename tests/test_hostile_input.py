@@ -214,6 +214,13 @@ def test_a_bad_backend_is_a_usage_error_naming_it(tmp_path, value, fragment):
     assert line.startswith("ERROR: --backend: ") and repr(value) in line and fragment in line
 
 
+def test_requires_given_as_a_string_is_a_usage_error():
+    # ("numpy") is a string: every clause skipped as "not installed: n, u, m, p, y", exit 0
+    line = refused(run("--backend", "tests.hostile:RequiresAString"))
+    assert line == ("ERROR: --backend tests.hostile:RequiresAString: 'requires' must be a tuple of module "
+                    "names, e.g. ('numpy',), not 'numpy'")
+
+
 @pytest.mark.parametrize("value, fragment", [
     (":", "':' is not of the form package.module:ClassName"),
     ("x:", "is not of the form"),
