@@ -284,6 +284,16 @@ def test_an_exception_the_framework_did_not_raise_is_an_adapter_error(backend, h
         _construct(backend, how)
 
 
+def test_an_adapter_shipped_inside_its_framework_owns_its_exceptions():
+    # its module lies under a requires package: every frame counted as the framework's, so an
+    # adapter whose construct() always raised its own TypeError conformed on ctor.requires-*
+    from tests.fake_framework.shipped_adapter import ShippedAdapter
+
+    with pytest.raises(AdapterError, match="the adapter's own bug"):
+        _construct(ShippedAdapter(), "own")
+    assert _construct(ShippedAdapter(), "framework")["raised"] == "TypeError"
+
+
 def test_numpy_is_never_the_framework_under_test():
     class ListsNumpy(JsonAdapterOnly):
         requires = ("numpy",)
