@@ -26,7 +26,7 @@ from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
 from conformance.running import adapters, compile_cache
 from conformance.running.properties import PROFILES, RunConfig, judge_item
-from conformance.running.session import Session
+from conformance.running.session import START_TIMEOUT, Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STASH = pytest.StashKey["Session"]()
@@ -61,6 +61,9 @@ def pytest_addoption(parser):
                     help="the spec files to run (and their divergences/ registry)")
     group.addoption("--case-timeout", type=_seconds, default=180.0,
                     help="seconds one clause may take in a backend's worker before it is killed")
+    group.addoption("--start-timeout", type=_seconds, default=START_TIMEOUT,
+                    help=f"seconds a backend's worker may take to start (import its framework; default "
+                         f"{START_TIMEOUT:.0f}); a restart after a crash also waits at most --case-timeout")
     group.addoption("--compile-cache", type=_compile_cache, default="on", metavar="on|off|clear|DIR",
                     help="the frameworks' on-disk caches of compiled programs (Keras on JAX): on (default: "
                     ".cache/compile in a source tree, else the user's cache folder), off, clear (empty "
@@ -79,14 +82,20 @@ def _compile_cache(text: str) -> compile_cache.Setting:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+MAX_TIMEOUT = 86400.0  # a day: beyond it a timeout overflows the system's waits (1e10 did)
+
+
 def _seconds(text: str) -> float:
-    """argparse type of --case-timeout: a finite number above 0 (nan would disable the timeout)."""
+    """argparse type of --case-timeout and --start-timeout: a number of seconds above 0 and at most
+    a day (nan would disable the timeout, 1e10 overflows the waits)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be a finite number of seconds above 0")
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"{text!r}: the timeout must be at most {MAX_TIMEOUT:.0f} seconds (a day)")
     return value
 
 
@@ -100,6 +109,12 @@ def pytest_configure(config):
         selected = adapters.choose(names)
     except backends.UnknownBackend as exc:
         raise pytest.UsageError(f"--backend: {exc}") from None
+    for name, cls in selected.items():
+        requires = getattr(cls, "requires", ())
+        if not isinstance(requires, (tuple, list)) or not all(type(m) is str and m for m in requires):
+            # ("numpy") is the string "numpy": every clause skipped as "not installed: n, u, m, p, y"
+            raise pytest.UsageError(f"--backend {name}: 'requires' must be a tuple of module names, "
+                                    f"e.g. ('numpy',), not {requires!r}")
     directory = Path(config.getoption("spec_dir")) / "divergences"
     try:
         files = adapters.registry_files(selected, config.getoption("divergences"))
@@ -113,7 +128,8 @@ def pytest_configure(config):
         compile_cache.clear(cache.root, selected.values())  # once, before any worker starts
     session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"),
                                             compile_root=cache.root,
-                                            framework_defaults=config.getoption("framework_defaults"))
+                                            framework_defaults=config.getoption("framework_defaults"),
+                                            start_timeout=config.getoption("start_timeout"))
     session.homes = {name: adapters.home(name, cls, directory, known, files) for name, cls in selected.items()}
     config.stash[REGISTRY_FILES] = files
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
@@ -313,7 +329,8 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_finish(session):
-    _TALLY.add_collected(item.nodeid for item in session.items)
+    # only clause items make records: pytest conformance tests/test_formula.py --json was INCOMPLETE
+    _TALLY.add_collected(item.nodeid for item in session.items if isinstance(item, ClauseItem))
     conformance = session.config.stash.get(STASH, None)
     if conformance is not None and not results_file.is_xdist_worker(session.config):
         # which backends each clause runs on, in order: a clause's first item hands the others
@@ -335,7 +352,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
-    _TALLY.add_collected(ids)  # the controller collects nothing itself; its workers tell it
+    # the controller collects nothing itself; its workers tell it (their clause items only)
+    conformance: Session | None = node.config.stash.get(STASH, None)
+    names = {f"{cid}[{name}]" for cid in conformance.clauses for name in conformance.backends} if conformance else set()
+    _TALLY.add_collected(i for i in ids if "::" in i and i.rpartition("::")[2].split("@")[0] in names)
 
 
 def pytest_collectreport(report):
@@ -353,10 +373,25 @@ def pytest_runtest_logreport(report):
             _TALLY.add_record(report.nodeid, json.loads(value))
 
 
+def _implements_nothing() -> list[str]:
+    """One line per backend every one of whose recorded clauses is unsupported: nothing was
+    measured, which must not pass as a run of skips."""
+    by_backend: dict[str, list[str]] = {}
+    for record in _TALLY.recorded.values():
+        by_backend.setdefault(record["backend"], []).append(record["status"])
+    return [f"conformance: {name}: all {len(statuses)} of its clauses are unsupported: the adapter implements "
+            "nothing they need, so nothing was measured (run it on clauses it implements)"
+            for name, statuses in by_backend.items() if set(statuses) == {Status.UNSUPPORTED.value}]
+
+
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     path = config.stash.get(JSON_PATH, None)
     conformance: Session | None = config.stash.get(STASH, None)
+    if conformance is not None and not results_file.is_xdist_worker(config):
+        _STATE["nothing"] = _implements_nothing()
+        if _STATE["nothing"] and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if path is None or conformance is None or results_file.is_xdist_worker(config):
         return
     _TALLY.stopped(results_file.stop_reason(exitstatus, session, _STATE.get("interrupt")))
@@ -401,6 +436,8 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(
                 f"drawn examples: {sum(r['examples'] for r in drawn)} over {len(drawn)} clause x backend "
                 f"items (profile {run.profile.name}, seed {run.seed}; replay with --hypothesis-seed {run.seed})")
+    for line in _STATE.get("nothing", []):
+        terminalreporter.write_line(line, red=True, bold=True)
     if "written" in _STATE:
         state = _TALLY.completeness()
         if state["complete"]:

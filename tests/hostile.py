@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from backends.base import LayerSummary
+from backends.base import Backend, LayerSummary
 from backends.reference import Reference
 
 
@@ -112,3 +112,20 @@ class InterruptsTheRun(Reference):
 
 
 HOSTILE = ("AllNaN", "PlainLists", "Nones", "Strings", "WrongShapes")
+
+
+class ImplementsNothing(Backend):
+    """Implements no method a clause needs: every clause is unsupported (the run must fail)."""
+
+    framework = "hostile"
+    requires = ("numpy",)
+
+    def version(self):
+        return "0"
+
+
+class RequiresAString(Reference):
+    """``requires = ("numpy")`` is the string "numpy", not a tuple: refused at the start."""
+
+    framework = "hostile"
+    requires = ("numpy")

@@ -126,3 +126,45 @@ class NumpyReshapeError(_Hostile):
     def mask(self, built, x):
         mask = super().mask(built, x)
         return np.reshape(mask, (mask.size + 1,))
+
+
+class AnswersTooMuch(_Hostile):
+    """Returns a 48 MB mask for a clause whose arrays hold a few dozen elements."""
+
+    def mask(self, built, x):
+        return np.zeros(6_000_000)
+
+
+class WritesAHugeLine(_Hostile):
+    """Writes a 20 MB line without a newline to its output, then dies."""
+
+    def mask(self, built, x):
+        os.write(2, b"x" * 20_000_000)
+        os._exit(3)
+
+
+class SetsidGrandchild(_Hostile):
+    """Starts a child in a session of its own (out of the worker's process group), writes
+    "worker-pid child-pid" to ``$HOSTILE_WORKERS_PID_FILE.setsid``, then dies."""
+
+    def mask(self, built, x):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        with open(os.environ[PID_FILE] + ".setsid.tmp", "w") as f:
+            f.write(f"{os.getpid()} {child.pid}")
+        os.replace(os.environ[PID_FILE] + ".setsid.tmp", os.environ[PID_FILE] + ".setsid")
+        os._exit(1)
+
+
+class SlowRestart(_Hostile):
+    """Starts at once the first time; crashes on mask(); every later start hangs (a restart
+    after a crash that never hands over)."""
+
+    def __init__(self):
+        marker = os.environ[PID_FILE] + ".slow-restart"
+        if os.path.exists(marker):
+            time.sleep(3600)
+        open(marker, "w").close()
+        super().__init__()
+
+    def mask(self, built, x):
+        os._exit(1)

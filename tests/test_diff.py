@@ -154,3 +154,47 @@ def test_emulated_sits_between_conform_and_diverge(tmp_path, capsys, old, new, r
     assert code == (1 if regression else 0)
     line = next(x for x in out.splitlines() if "status" in x and "lookup.rows" in x)
     assert line.startswith("!!") is regression
+
+
+@pytest.mark.parametrize("level", ["normative", "characterization"])
+@pytest.mark.parametrize("old, new", [("conform", "skip"), ("conform", "unsupported"),
+                                      ("emulated", "skip"), ("emulated", "unsupported")])
+def test_a_verdict_that_became_a_skip_or_unsupported_is_a_regression(tmp_path, capsys, old, new, level):
+    # 57 conform -> skip or unsupported changes used to give "0 regressions", exit 0
+    before = _edit(scenario(), "lookup.rows", "keras-jax", status=old, level=level)
+    after = _edit(scenario(), "lookup.rows", "keras-jax", status=new, level=level)
+    code, out = _diff(tmp_path, capsys, before, after)
+    assert code == 1
+    line = next(x for x in out.splitlines() if "status" in x and "lookup.rows" in x)
+    assert line.startswith("!!") and "1 regression(s)" in out
+
+
+@pytest.mark.parametrize("level", ["normative", "characterization"])
+def test_a_new_pair_that_errors_is_a_regression(tmp_path, capsys, level):
+    new = scenario()
+    new["results"].append(result("new.clause", "torch", "error", level=level))
+    new["collected"] = new["recorded"] = len(new["results"])
+    code, out = _diff(tmp_path, capsys, scenario(), new)
+    assert code == 1
+    assert any(x.startswith("!!") and "new.clause" in x and "added" in x for x in out.splitlines())
+
+
+def test_a_skip_that_stays_a_skip_or_becomes_a_verdict_is_no_regression(tmp_path, capsys):
+    before = _edit(scenario(), "lookup.rows", "keras-jax", status="skip")
+    for after in ("skip", "conform", "unsupported"):
+        code, _ = _diff(tmp_path, capsys, before, _edit(scenario(), "lookup.rows", "keras-jax", status=after))
+        assert code == 0, after
+
+
+@pytest.mark.parametrize("depth", [150, 5000])
+def test_a_results_file_nested_too_deeply_is_one_line_exit_2(tmp_path, capsys, depth):
+    # 5,000 levels crashed report and diff with a RecursionError traceback (diff exiting 1)
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"schema": ' + "[" * depth + "]" * depth + "}")
+    good = write(tmp_path / "good.json", scenario())
+    for args in (["diff", str(good), str(deep)], ["report", "-o", str(tmp_path / "out"), str(deep)],
+                 ["same", str(deep), str(good)]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and f"{deep}: nested" in err, err
+    assert not (tmp_path / "out").exists()

@@ -101,10 +101,17 @@ def test_the_docs_document_the_limits():
     assert "2**64" in section and "--case-timeout" in section
 
 
-def test_case_timeout_must_be_finite_and_positive():
-    proc = run("--backend", "reference", "--case-timeout", "nan")
+@pytest.mark.parametrize("option, value, message", [
+    ("--case-timeout", "nan", "finite number of seconds above 0"),
+    # 1e10 ran, and every clause errored with an OverflowError blamed on judging
+    ("--case-timeout", "1e10", "at most 86400 seconds"),
+    ("--start-timeout", "0", "finite number of seconds above 0"),
+    ("--start-timeout", "1e10", "at most 86400 seconds"),
+])
+def test_timeouts_must_be_finite_positive_and_at_most_a_day(option, value, message):
+    proc = run("--backend", "reference", option, value)
     assert proc.returncode == 4 and "INTERNALERROR" not in proc.stdout + proc.stderr
-    assert "argument --case-timeout: 'nan'" in proc.stderr and "finite number of seconds above 0" in proc.stderr
+    assert f"argument {option}: '{value}'" in proc.stderr and message in proc.stderr
 
 
 # -- divergence registry --------------------------------------------------------------------------
@@ -162,6 +169,9 @@ def test_a_registry_entry_that_is_not_text_is_named(tmp_path, entry, message):
     ("[{check: within, of: outputs}]", "observed: a within check needs 'low' and 'high'"),
     ("[{check: normal, of: outputs, mean: 0}]", "observed: a normal check needs 'mean' and 'std'"),
     ("[{check: raises, sneaky: 1}]", "observed: 0: Additional properties are not allowed ('sneaky' was unexpected)"),
+    # a pin that can never fail: "no warning mentioning a text that never appears" holds for any backend
+    ("[{check: no_warning, matching: never printed by anyone}]", "observed: pins nothing that can fail"),
+    ("[{check: no_warning, matching: a}, {check: no_warning, matching: b}]", "observed: pins nothing that can fail"),
 ])
 def test_a_registry_entry_whose_pinned_checks_are_malformed_is_named(tmp_path, observed, message):
     pin = "" if observed is None else f", observed: {observed}"
@@ -205,6 +215,13 @@ def test_a_bad_backend_is_a_usage_error_naming_it(tmp_path, value, fragment):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     line = refused(run("--backend", value, env=env))
     assert line.startswith("ERROR: --backend: ") and repr(value) in line and fragment in line
+
+
+def test_requires_given_as_a_string_is_a_usage_error():
+    # ("numpy") is a string: every clause skipped as "not installed: n, u, m, p, y", exit 0
+    line = refused(run("--backend", "tests.hostile:RequiresAString"))
+    assert line == ("ERROR: --backend tests.hostile:RequiresAString: 'requires' must be a tuple of module "
+                    "names, e.g. ('numpy',), not 'numpy'")
 
 
 @pytest.mark.parametrize("value, fragment", [

@@ -156,6 +156,21 @@ def test_every_describer_reads_no_field_when_the_framework_raised():
 
 
 # -- 2. completeness: interrupted, failed collection, bad --json, xdist, no terminal ------------
+def test_an_adapter_that_implements_nothing_fails_a_complete_run_with_other_tests(tmp_path):
+    # every clause unsupported gave exit 0; and a test file run beside the clauses made the results
+    # INCOMPLETE (its items were counted as clause items never recorded)
+    out = tmp_path / "r.json"
+    proc = pytest_run(out, "tests/test_formula.py::test_division_keeps_float", "--backend", "reference",
+                      "--backend", "tests.hostile:ImplementsNothing")
+    data = json.loads(out.read_text())
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    line = f"conformance: tests.hostile:ImplementsNothing: all {len(CLAUSES)} of its clauses are unsupported"
+    assert line in proc.stdout and "reference: all" not in proc.stdout
+    assert data["complete"] is True and data["collected"] == data["recorded"] == 2 * len(CLAUSES)
+    items = 2 * len(CLAUSES)
+    assert f"complete: {items} of {items} items" in proc.stdout and "INCOMPLETE" not in proc.stdout
+
+
 def test_an_interrupted_run_says_it_is_incomplete(tmp_path):
     out = tmp_path / "results.json"
     proc = pytest_run(out, "--backend", "reference", "--backend", "tests.hostile:InterruptsTheRun")

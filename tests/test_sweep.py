@@ -28,8 +28,9 @@ backends:
 
 
 class FakeRunner:
-    def __init__(self, refuse=(), pytest_exit=0, timeout_on=None):
+    def __init__(self, refuse=(), pytest_exit=0, timeout_on=None, unimportable=False):
         self.calls, self.refuse, self.pytest_exit, self.timeout_on = [], set(refuse), pytest_exit, timeout_on
+        self.unimportable = unimportable  # the framework installs but does not import: every clause skips
 
     def __call__(self, cmd, *, timeout, env=None, cwd=None):
         self.calls.append(cmd)
@@ -48,6 +49,12 @@ class FakeRunner:
         if cmd[1:3] == ["-m", "pytest"]:
             out = Path(cmd[cmd.index("--json") + 1])
             backend = cmd[cmd.index("--backend") + 1]
+            if self.unimportable:
+                out.write_text(json.dumps({
+                    "backends": {backend: {"framework": "keras", "version": None, "available": False,
+                                           "reason": "not installed: jax"}},
+                    "results": [{"status": "skip", "known": False, "level": "normative"}] * 3}))
+                return subprocess.CompletedProcess(cmd, 0, "3 skipped\n", "")
             out.write_text(json.dumps({
                 "backends": {backend: {"framework": "keras", "version": "3.0.5", "release": f"{backend}@3.0.5"}},
                 "results": [{"status": "conform", "known": False, "level": "normative"},
@@ -219,3 +226,68 @@ def test_sweep_is_a_subcommand():
     proc = subprocess.run([sys.executable, "-m", "conformance", "sweep", "--list", "--backend", "torch"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "| torch | 2.13 | pinned | torch==2.13.0 |" in proc.stdout
+
+
+# -- issue 20: the sweep touches only what it owns, and reads its releases strictly ----------------------
+@pytest.mark.parametrize("entry, message", [
+    # "../.." made venv --clear empty a folder outside the cache, exit 0
+    ("{release: ../../victim, role: oldest, requirements: [keras]}", "release '../../victim' must be a plain name"),
+    ("{release: a/b, role: oldest, requirements: [keras]}", "must be a plain name"),
+    ("{release: '..', role: oldest, requirements: [keras]}", "must be a plain name"),
+    ("{release: 3.10, role: oldest, requirements: [keras]}", "release 3.1 must be text: quote it"),
+    ("{release: '3.0', role: oldest, requirements: keras==3.0.5}", "requirements must be a list of pip requirements"),
+    ("{release: '3.0', role: oldest, requirements: [keras], no_deps: tf-keras}", "no_deps must be a list"),
+    ("{release: '3.0', role: oldest, requirements: [keras, 5]}", "requirements must be a list"),
+    ("{release: '3.0', role: oldest, requirements: [keras], pre: 'false'}", "pre must be true or false, not 'false'"),
+])
+def test_a_bad_release_is_refused_in_one_line_naming_file_and_entry(tmp_path, monkeypatch, capsys, entry, message):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    bad = tmp_path / "cache" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_text(f"backends:\n  keras-jax:\n    - {entry}\n")
+    runner = FakeRunner()
+    code, summary = _sweep(tmp_path, bad, runner, monkeypatch)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and runner.calls == [] and summary is None
+    assert err.startswith(f"error: {bad}: keras-jax #1: ") and message in err and "\n" not in err, err
+    assert (victim / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("backends:\n  keras-jax: 5\n", "keras-jax: a list of releases, not 5"),
+    ("backends:\n  keras-jax:\n    - {release: '3.10', role: oldest, requirements: [k]}\n"
+     "    - {release: '3.10', role: middle, requirements: [k]}\n", "keras-jax@3.10 listed twice"),
+])
+def test_a_malformed_releases_list_is_one_line(tmp_path, text, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(sweep.SweepError, match=message):
+        sweep.load(bad)
+
+
+def test_a_declared_release_is_checked_too():
+    # a third-party adapter declares releases too (backends/base.py Release): the sweep checks each
+    with pytest.raises(sweep.SweepError, match="must be a plain name"):
+        sweep.Target("keras-jax", "../x", "oldest", ("keras",))
+    with pytest.raises(sweep.SweepError, match="requirements must be a list"):
+        sweep.Target("keras-jax", "3.0", "oldest", "keras==3.0.5")
+    assert sweep.Target("keras-jax", "3.0", "oldest", ["keras"]).requirements == ("keras",)
+
+
+def test_a_path_that_leaves_the_cache_is_refused(tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "venvs").mkdir(parents=True)
+    (cache / "venvs" / "keras-jax@3.0").symlink_to(tmp_path)  # a link planted in the cache
+    target = sweep.Target("keras-jax", "3.0", "oldest", ("keras",))
+    with pytest.raises(sweep.SweepError, match="is not inside"):
+        sweep.run_target(target, cache, tmp_path / "out", "python3")
+
+
+def test_a_framework_that_does_not_import_fails_the_sweep(tmp_path, releases, monkeypatch):
+    # it was "ran {'skip': N}", exit 0
+    code, summary = _sweep(tmp_path, releases, FakeRunner(unimportable=True), monkeypatch, "--release", "3.15")
+    line = summary["releases"][0]
+    assert code == 1 and line["status"] == "failed"
+    assert line["reason"] == "keras-jax is not available in its environment: not installed: jax"

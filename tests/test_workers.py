@@ -36,6 +36,13 @@ ERRORS = {
     "ForeignObjectObservation": ("refused to unpickle tests.hostile_workers.Foreign",),
     "NumpyMemoryError": ("adapter error", "MemoryError"),
     "NumpyReshapeError": ("adapter error", "cannot reshape array"),
+    "AnswersTooMuch": ("an answer of 48,000,", "its case can need", "not read"),
+    "WritesAHugeLine": ("exited with code 3 while running mask.marks-nonzero-indices",),
+    "SetsidGrandchild": ("exited with code 1 while running mask.marks-nonzero-indices",),
+}
+# adapters whose next item does not conform: what its reason says
+AFTER_ERRORS = {
+    "SlowRestart": ("hung: no answer within 5 s while restarting (bounded by --case-timeout)",),
 }
 
 
@@ -47,7 +54,7 @@ def _name(adapter):
 def hostile_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile")
     out, pid_file = tmp / "results.json", tmp / "child.pid"
-    args = [a for adapter in [*ERRORS, "StdoutNoise"] for a in ("--backend", _name(adapter))]
+    args = [a for adapter in [*ERRORS, *AFTER_ERRORS, "StdoutNoise"] for a in ("--backend", _name(adapter))]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--json", str(out),
          "--case-timeout", "5", "-k", f"{HOSTILE} or {AFTER}", *args],
@@ -65,6 +72,24 @@ def test_hostile_item_is_an_error_and_the_next_item_runs_on_a_fresh_worker(hosti
     assert hostile["status"] == "error", hostile
     assert all(text in hostile["reason"] for text in ERRORS[adapter]), hostile["reason"]
     assert after["status"] == "conform", after
+
+
+def test_a_restart_after_a_crash_waits_at_most_the_case_timeout(hostile_run):
+    # a restart waited a fixed 600 s for its handshake whatever --case-timeout said
+    proc, records, _ = hostile_run
+    hostile, after = records[(_name("SlowRestart"), HOSTILE)], records[(_name("SlowRestart"), AFTER)]
+    assert hostile["status"] == "error" and "exited with code 1" in hostile["reason"]
+    assert after["status"] == "error" and all(t in after["reason"] for t in AFTER_ERRORS["SlowRestart"]), after
+    assert after["duration"] < 30
+
+
+def test_a_reason_keeps_a_bounded_tail_of_the_worker_output(hostile_run):
+    # the whole log was read: a 200 MB line cost 1.5 GB and went into a 210 MB results file
+    _, records, _ = hostile_run
+    record = records[(_name("WritesAHugeLine"), HOSTILE)]
+    output = record["cause"]["traceback"]
+    assert output.startswith("worker output (last lines):\n(earlier output cut) ...xxxx")
+    assert "(cut: " in output and len(json.dumps(record)) < 5_000
 
 
 def test_stdout_noise_changes_nothing(hostile_run):
@@ -99,6 +124,15 @@ def test_killing_a_hung_worker_kills_the_children_it_started(hostile_run):
     worker, child = map(int, pid_file.read_text().split())
     try:
         assert _gone(worker) and _gone(child), "the hung worker or its child outlived the run"
+    finally:
+        _reap(worker, child)
+
+
+def test_a_grandchild_that_left_the_process_group_is_killed_too(hostile_run):
+    _, _, pid_file = hostile_run
+    worker, child = map(int, Path(f"{pid_file}.setsid").read_text().split())
+    try:
+        assert _gone(worker) and _gone(child), "the setsid grandchild outlived the run"
     finally:
         _reap(worker, child)
 
@@ -248,6 +282,16 @@ def test_an_exception_from_the_framework_under_test_is_its_behaviour(how, raised
 def test_an_exception_the_framework_did_not_raise_is_an_adapter_error(backend, how):
     with pytest.raises(AdapterError):
         _construct(backend, how)
+
+
+def test_an_adapter_shipped_inside_its_framework_owns_its_exceptions():
+    # its module lies under a requires package: every frame counted as the framework's, so an
+    # adapter whose construct() always raised its own TypeError conformed on ctor.requires-*
+    from tests.fake_framework.shipped_adapter import ShippedAdapter
+
+    with pytest.raises(AdapterError, match="the adapter's own bug"):
+        _construct(ShippedAdapter(), "own")
+    assert _construct(ShippedAdapter(), "framework")["raised"] == "TypeError"
 
 
 def test_numpy_is_never_the_framework_under_test():

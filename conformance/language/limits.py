@@ -129,6 +129,18 @@ def activations(model, shape: tuple[int, ...]) -> int:
 
 def check(action: str, model, args: dict, params: dict) -> None:
     """Raise LimitError when the resolved clause (model, ``with`` block, params) asks too much."""
+    items = needs(action, model, args, params)
+    total = sum(size for _, size in items)
+    if total > MAX_ELEMENTS:
+        what, size = max(items, key=lambda item: item[1])
+        raise LimitError(f"needs about {total:,} array elements, over the limit of {MAX_ELEMENTS:,} per clause "
+                         f"(largest: {what}, {size:,} elements; see docs/RELIABILITY.md, 'Resource limits')")
+
+
+def needs(action: str, model, args: dict, params: dict) -> list[tuple[str, int]]:
+    """(what, elements) of every array the clause asks for (its weights, inputs and layer outputs);
+    a resolved case's arrays count by their shapes too. Raises LimitError only for the step and
+    model counts; the element total is check()'s business."""
     items: list[tuple[str, int]] = []
     count = dim(args.get("count", 1)) if action == "fresh_weights" else 1
     if count > MAX_COUNT:
@@ -157,8 +169,4 @@ def check(action: str, model, args: dict, params: dict) -> None:
         if "shape" in args:
             shape = args["shape"] if isinstance(args["shape"], list) else [args["shape"]]
             items.append((f"array of shape {shape}", math.prod(dim(d) for d in shape)))
-    total = sum(size for _, size in items)
-    if total > MAX_ELEMENTS:
-        what, size = max(items, key=lambda item: item[1])
-        raise LimitError(f"needs about {total:,} array elements, over the limit of {MAX_ELEMENTS:,} per clause "
-                         f"(largest: {what}, {size:,} elements; see docs/RELIABILITY.md, 'Resource limits')")
+    return items

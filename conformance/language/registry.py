@@ -253,6 +253,11 @@ def _observed(observed, backends: tuple, refuse) -> dict:
                 problem = str(exc)
         if problem:
             raise refuse(mine + problem)
+        if all(check["check"] == "no_warning" for check in checks):
+            # "no warning mentioning X" holds whatever the backend computes (X never appearing
+            # included): such a pin could never fail, so a changed divergence would pass as known
+            raise refuse(mine + "pins nothing that can fail: no_warning alone holds whatever the backend "
+                         "computes; add a check of what it shows (e.g. {check: raises, to: ValueError})")
     return {b: tuple(per[b]) for b in backends}
 
 

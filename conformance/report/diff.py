@@ -5,6 +5,9 @@ appear or disappear. A *regression* is the subset that should fail CI:
 
 * a result that conformed now diverges or errors, or conforms only through the adapter's
   emulation (``emulated``: the framework no longer computes the value itself);
+* a result that conformed (or was emulated) is now skipped or unsupported, at any level: nothing
+  was measured, and a verdict that vanished is never a pass;
+* a newly added pair that errors;
 * an emulated result that now diverges or errors;
 * a normative divergence that is not registered (``known: false``) and was not already an
   unregistered divergence, including on a newly added pair;
@@ -67,7 +70,9 @@ def is_regression(old, new) -> bool:
     if new is None:
         return old is not None
     was = old["status"] if old else None
-    if was in ("conform", "emulated") and new["status"] == "error":
+    if was in ("conform", "emulated", None) and new["status"] == "error":
+        return True
+    if was in ("conform", "emulated") and new["status"] in ("skip", "unsupported"):
         return True
     if new["level"] not in ("normative", "extension"):  # judged levels; characterization never regresses
         return False

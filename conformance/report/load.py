@@ -31,6 +31,9 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "results.schema.json"
 
 # fields that may differ between two runs of the same observation
 VOLATILE = frozenset({"duration"})
+# A results file written by the plugin nests a few levels (an observation's arrays at most about
+# ten); a file nested deeper is refused before anything recurses into it (validation, merging).
+MAX_DEPTH = 100
 
 
 class ReportError(Exception):
@@ -57,6 +60,11 @@ def load(path) -> dict:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ReportError(f"{path}: nested too deeply to read (a results file nests at most "
+                          f"{MAX_DEPTH} levels)") from None
+    if _depth(doc) > MAX_DEPTH:
+        raise ReportError(f"{path}: nested more than {MAX_DEPTH} levels deep: not a results file")
     expected = _validator().schema["properties"]["schema"]["const"]
     if isinstance(doc, dict) and "schema" in doc and doc["schema"] != expected:
         raise ReportError(f"{path}: schema is {doc['schema']!r}, this tool reads {expected!r}")
@@ -65,6 +73,18 @@ def load(path) -> dict:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ReportError(f"{path}: does not match {SCHEMA_PATH.name} at {where}: {error.message}")
     return doc
+
+
+def _depth(doc) -> int:
+    """How deeply ``doc`` nests lists and dicts, counted without recursion."""
+    deepest, todo = 0, [(doc, 1)]
+    while todo:
+        value, level = todo.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                todo.extend((v, level + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _canon(value) -> str:

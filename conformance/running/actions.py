@@ -103,14 +103,20 @@ def _raised_by_framework(exc: BaseException, backend) -> bool:
     NumPy, the standard library or its own dependencies. If not (the adapter raised, or NumPy or
     another library it called directly did, say a MemoryError or a bad reshape), it is an
     adapter error. ``FrameworkRaised`` marks the remaining case explicitly: the framework
-    answering in the adapter's own frame (a TypeError from a call's signature).
+    answering in the adapter's own frame (a TypeError from a call's signature). The adapter's
+    modules (its classes' files) are its own code even when they lie inside the framework's
+    package; a framework that defines its adapter in the very file of its own code is not told
+    apart (docs/RELIABILITY.md).
     """
     files = [_resolved(f.filename) for f in traceback.extract_tb(exc.__traceback__)]
     framework = _framework_paths(backend)
-    own = _OWN_CODE + _adapter_files(backend)
-    innermost = max((n for n, path in enumerate(files)
-                     if _within(path, own) and not _within(path, framework)), default=-1)
-    return any(_within(path, framework) for path in files[innermost + 1:])
+    # The adapter's own modules are its own even inside its framework's package (a framework may
+    # ship its adapter): a frame there is never the framework's. reference.py is the reference's
+    # behaviour, also to an adapter derived from it.
+    modules = {path for path in _adapter_files(backend) if path not in _BEHAVES}
+    mine = lambda path: path in modules or (_within(path, _OWN_CODE) and not _within(path, framework))  # noqa: E731
+    innermost = max((n for n, path in enumerate(files) if mine(path)), default=-1)
+    return any(_within(path, framework) and path not in modules for path in files[innermost + 1:])
 
 
 _WARNINGS_MODULES = ("warnings", "_py_warnings")  # the machinery between warn() and showwarning

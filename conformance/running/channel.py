@@ -68,12 +68,16 @@ class Channel:
     def readable(self, timeout: float) -> bool:
         return bool(wait([self.sock], max(timeout, 0.0)))  # poll(), not select(): no fd limit
 
-    def recv_bytes(self, deadline: float | None = None) -> bytes:
+    def recv_bytes(self, deadline: float | None = None, limit: int = MAX_MESSAGE) -> bytes:
         """The next framed message. EOFError when the other end closed; TimeoutError when
-        ``deadline`` (time.monotonic) passes first; ChannelError for an impossible length."""
+        ``deadline`` (time.monotonic) passes first; ChannelError for a length over ``limit``
+        (nothing of the body is read: the stream is out of step and the worker must go)."""
         (size,) = HEADER.unpack(self._read(HEADER.size, deadline))
         if size > MAX_MESSAGE:
             raise ChannelError(f"message length {size} exceeds {MAX_MESSAGE} bytes: not a message")
+        if size > limit:
+            raise ChannelError(f"an answer of {size:,} bytes, over the {limit:,} its case can need (its "
+                               "array budget, conformance/running/worker.py answer_limit): not read")
         return self._read(size, deadline)
 
     def recv(self):

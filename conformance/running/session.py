@@ -32,11 +32,11 @@ class Availability:
 
 class Session:
     def __init__(self, backends: dict, known: dict, case_timeout: float, compile_root=None,
-                 framework_defaults: bool = False):
+                 framework_defaults: bool = False, start_timeout: float = START_TIMEOUT):
         self.backends = backends          # name -> adapter class
         self.known = known                # (backend, clause) -> Divergence
         self.homes: dict[str, str] = {}   # backend -> where its new divergences are registered
-        self.case_timeout = case_timeout
+        self.case_timeout, self.start_timeout = case_timeout, start_timeout
         self.compile_root = compile_root  # the frameworks' compile caches' root (compile_cache.py), None: off
         # True: the workers get none of the adapters' env_defaults (their speed settings, e.g. XLA
         # at -O0): the frameworks run as a user's program would (the weekly thorough run)
@@ -73,7 +73,7 @@ class Session:
         if name not in self._workers:
             defaults = self.env_defaults(name)
             self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
-                                         START_TIMEOUT, self.case_timeout, env_defaults=defaults,
+                                         self.start_timeout, self.case_timeout, env_defaults=defaults,
                                          locator=backends.locator(cls))
         worker = self._workers[name]
         # Installed but unable to start (an import that crashes, a version() that raises): not a

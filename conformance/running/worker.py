@@ -12,6 +12,7 @@ worker, and the other backends are untouched.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,8 +23,9 @@ from dataclasses import replace
 
 from conformance.judging import replies
 from conformance.judging.replies import Failed, Observed, Refused, Reply
+from conformance.language import limits
 from conformance.running.actions import AdapterError, run_case
-from conformance.running.channel import Channel, ChannelError, loads_plain
+from conformance.running.channel import MAX_MESSAGE, Channel, ChannelError, loads_plain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A source tree: the worker runs from its root, which goes first on its PYTHONPATH (so the
@@ -34,6 +36,43 @@ SOURCE_TREE = os.path.isfile(os.path.join(ROOT, "pyproject.toml"))
 
 
 SINGLE_THREADED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+# What the test process keeps of a worker's output for an error's reason: its last lines, read from
+# the last TAIL_BYTES of the log only, each cut to TAIL_LINE characters (a worker may write hundreds
+# of megabytes, or one line without a newline; reading it all cost 1.5 GB and a 210 MB record).
+TAIL_BYTES = 64 * 1024
+TAIL_LINE = 500
+# An answer may hold BYTES_PER_ELEMENT bytes per array element its case asks for (limits.needs:
+# weights, inputs, layer outputs; eight float64 copies) plus ANSWER_SLACK for text and framing: the
+# test process never reads a larger message (it holds a batch's answers at once), see answer_limit().
+BYTES_PER_ELEMENT = 64
+ANSWER_SLACK = 1 << 20
+
+
+# Every process a worker starts inherits this variable, with a value of its own: a descendant that
+# left the worker's process group (setsid) is still found by it, even after the worker died and it
+# was reparented, and killed with the worker (Linux, /proc). A process that clears its own
+# environment escapes it; docs/RELIABILITY.md says so.
+TAG = "CONFORMANCE_WORKER_TAG"
+
+
+def tagged(tag: str) -> list[int]:
+    """The pids of the live processes whose environment holds ``TAG=tag`` (none off Linux)."""
+    needle, found = f"{TAG}={tag}".encode() + b"\0", []
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle in f.read() + b"\0":
+                    found.append(pid)
+        except OSError:  # gone, or another user's process
+            pass
+    return found
 
 
 class WorkerDied(RuntimeError):
@@ -72,6 +111,17 @@ def _check_answer(case):
     return check
 
 
+def answer_limit(case) -> int:
+    """The most bytes a reply to ``case`` may take on the channel: its array budget (the elements
+    its weights, inputs and layer outputs need) at BYTES_PER_ELEMENT, plus ANSWER_SLACK."""
+    try:
+        params = case.args if case.action == "document" else {}
+        elements = sum(size for _, size in limits.needs(case.action, case.model, case.args, params))
+    except Exception:  # noqa: BLE001 - a case the budget cannot size: the clause-wide budget
+        elements = limits.MAX_ELEMENTS
+    return min(ANSWER_SLACK + BYTES_PER_ELEMENT * min(elements, limits.MAX_ELEMENTS), MAX_MESSAGE)
+
+
 def case_key(case) -> tuple:
     """What a batch answer names its case by: (clause id, drawn example key or None)."""
     return (case.clause, case.example)
@@ -105,7 +155,9 @@ class Worker:
         # module:Class for a third party's, whose name the worker need not know
         self.locator = locator or backend_name
         self.start_timeout, self.case_timeout = start_timeout, case_timeout
+        self.started = False   # a worker has been started before: a restart is bounded by the case timeout
         self.proc = None
+        self.tag = secrets.token_hex(8)
         self.channel = None
         self.log = None
         self.hello = None
@@ -121,6 +173,7 @@ class Worker:
         self.log = tempfile.TemporaryFile(mode="w+b")
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(
             p for p in (ROOT if SOURCE_TREE else None, os.environ.get("PYTHONPATH")) if p)}
+        env[TAG] = self.tag
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         # OpenMP/BLAS pools of one thread: the clauses run tiny ops, where a pool only adds
         # synchronisation, and on a shared 2-core machine a pool waiting for its threads turned
@@ -137,7 +190,13 @@ class Worker:
         )
         child.close()
         self.channel = Channel(parent)
-        self.hello = self._receive(self.start_timeout, "starting", _check_hello)
+        # The first start may import a framework on a busy machine (--start-timeout); a restart
+        # after a crash runs for the item in flight, which --case-timeout bounds too: a crash then
+        # a slow start used to cost a fixed 600 s per item.
+        timeout = min(self.start_timeout, self.case_timeout) if self.started else self.start_timeout
+        self.started = True
+        self.hello = self._receive(timeout, "starting" if timeout == self.start_timeout
+                                   else "restarting (bounded by --case-timeout)", _check_hello)
         return self.hello
 
     def start(self):
@@ -147,8 +206,9 @@ class Worker:
             self._start()
         return self.hello
 
-    def _receive(self, timeout, doing, check):
-        """The worker's next message, unpickled (plain values and arrays only) and checked."""
+    def _receive(self, timeout, doing, check, limit=MAX_MESSAGE):
+        """The worker's next message (at most ``limit`` bytes), unpickled (plain values and arrays
+        only) and checked."""
         deadline = time.monotonic() + timeout
         while not self.channel.readable(0.2):
             if self.proc.poll() is not None:
@@ -156,7 +216,7 @@ class Worker:
             if time.monotonic() > deadline:
                 self._fail(f"hung: no answer within {timeout:.0f} s while {doing}; killed")
         try:
-            return check(loads_plain(self.channel.recv_bytes(deadline)))
+            return check(loads_plain(self.channel.recv_bytes(deadline, limit)))
         except TimeoutError:
             self._fail(f"hung: an incomplete message, then nothing within {timeout:.0f} s while {doing}; killed")
         except (EOFError, OSError):
@@ -188,7 +248,7 @@ class Worker:
                 return Failed(f"backend unavailable: {hello[1]}")
             self.busy = True
             self.channel.send(("run", case))
-            reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply)
+            reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply, answer_limit(case))
             self.busy = False
             return reply
         except WorkerDied as exc:
@@ -239,7 +299,7 @@ class Worker:
             for n, case in enumerate(cases):
                 what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
                 answers.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
-                                             _check_answer(case)))
+                                             _check_answer(case), answer_limit(case)))
             self.busy = False
         except WorkerDied as exc:
             answers.append(Failed(str(exc), key=case_key(cases[len(answers)])))
@@ -247,20 +307,30 @@ class Worker:
                           for case in cases[len(answers):]]
 
     def tail(self, lines=25) -> str:
+        """The last lines of the worker's output, read from its last TAIL_BYTES only, each line
+        cut to TAIL_LINE characters."""
         if self.log is None:
             return ""
-        self.log.seek(0)
-        text = self.log.read().decode("utf-8", "replace").splitlines()
-        return "worker output (last lines):\n" + "\n".join(text[-lines:]) if text else ""
+        size = self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, size - TAIL_BYTES))
+        text = self.log.read(TAIL_BYTES).decode("utf-8", "replace").splitlines()
+        cut_first = size > TAIL_BYTES and len(text) <= lines  # the read began inside that line
+        text = [line if len(line) <= TAIL_LINE else f"{line[:TAIL_LINE]}... (cut: {len(line):,} characters or more)"
+                for line in text[-lines:]]
+        if cut_first:
+            text[0] = "(earlier output cut) ..." + text[0]
+        return "worker output (last lines):\n" + "\n".join(text) if text else ""
 
     def kill(self):
-        """Kill the worker's whole process group (children it started included) and reap it."""
+        """Kill the worker's whole process group (children it started included), every process
+        that carries its tag (those that left the group), and reap it."""
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass  # the group is gone already
             self.proc.wait()
+            self._kill_tagged()
         if self._batch is not None and self._sent is None:
             self._sent = Failed(f"{self.backend_name} worker was killed before it answered")
         self.proc = None
@@ -268,6 +338,18 @@ class Worker:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
+
+    def _kill_tagged(self) -> None:
+        for _ in range(5):  # a few rounds: one may have forked while the last was killed
+            pids = tagged(self.tag)
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.05)
 
     def request_stop(self) -> None:
         """Ask an idle worker to stop, without waiting for it (close() waits)."""

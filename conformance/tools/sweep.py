@@ -18,6 +18,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -45,6 +46,27 @@ class SweepError(ValueError):
     """A malformed releases file or an unknown --backend/--release: names the file and entry."""
 
 
+# A backend name and a release label become file and folder names (the release's venv under the
+# cache, its results file under the output): plain names only, so neither can reach outside
+# ("../.." once made ``venv --clear`` empty a folder outside the cache).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+
+
+def _plain(what: str, value) -> str:
+    if not isinstance(value, str) or not PLAIN_NAME.fullmatch(value) or ".." in value:
+        raise SweepError(f"{what} {value!r} must be a plain name: letters, digits, '.', '_', '+', '-', "
+                         "starting with a letter or digit, no '..', at most 64 characters")
+    return value
+
+
+def _texts(what: str, value) -> tuple[str, ...]:
+    """A list of pip requirements: a list (or tuple) of non-empty strings, never one string (a
+    string is a sequence of letters: "keras==3.0.5" became ``pip install k e r a s ...``)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SweepError(f"{what} must be a list of pip requirements (text), not {value!r}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class Target:
     backend: str
@@ -53,6 +75,21 @@ class Target:
     requirements: tuple[str, ...]
     no_deps: tuple[str, ...] = ()
     pre: bool = False
+
+    def __post_init__(self):
+        """Every release, declared by an adapter (backends/base.py Release, a third party's too) or
+        read from a releases file, is checked here before anything is built from it."""
+        _plain("backend", self.backend)
+        _plain(f"{self.backend}: release", self.release)
+        where = f"{self.label}:"
+        if self.role not in ROLES:
+            raise SweepError(f"{where} role must be one of {', '.join(ROLES)}, not {self.role!r}")
+        object.__setattr__(self, "requirements", _texts(f"{where} requirements", self.requirements))
+        if not self.requirements:
+            raise SweepError(f"{where} requirements must name at least one package")
+        object.__setattr__(self, "no_deps", _texts(f"{where} no_deps", self.no_deps))
+        if type(self.pre) is not bool:
+            raise SweepError(f"{where} pre must be true or false, not {self.pre!r}")
 
     @property
     def label(self) -> str:
@@ -102,6 +139,8 @@ def load(path: Path | None = None) -> list[Target]:
         raise SweepError(f"{path}: a releases file has 'backends: {{name: [release, ...]}}'")
     targets = []
     for backend, entries in data["backends"].items():
+        if entries is not None and not isinstance(entries, list):
+            raise SweepError(f"{path}: {backend}: a list of releases, not {entries!r}")
         for n, raw in enumerate(entries or [], 1):
             where = f"{path}: {backend} #{n}"
             if not isinstance(raw, dict) or not raw.get("release") or not raw.get("requirements"):
@@ -109,11 +148,18 @@ def load(path: Path | None = None) -> list[Target]:
             unknown = set(raw) - {"release", "role", "requirements", "no_deps", "pre"}
             if unknown:
                 raise SweepError(f"{where}: unknown keys {sorted(unknown)}")
-            if raw.get("role") not in ROLES:
-                raise SweepError(f"{where}: role must be one of {', '.join(ROLES)}")
-            targets.append(Target(backend, str(raw["release"]), raw["role"],
-                                  tuple(str(r) for r in raw["requirements"]),
-                                  tuple(str(r) for r in raw.get("no_deps") or ()), bool(raw.get("pre"))))
+            if not isinstance(raw["release"], str):  # release: 3.10 is the number 3.1 to YAML
+                raise SweepError(f"{where}: release {raw['release']!r} must be text: quote it as written "
+                                 f"(release: \"3.10\"; YAML reads 3.10 as the number 3.1)")
+            try:
+                targets.append(Target(backend, raw["release"], raw.get("role"), raw["requirements"],
+                                      raw.get("no_deps") or (), raw.get("pre", False)))
+            except SweepError as exc:
+                raise SweepError(f"{where}: {exc}") from None
+    labels = [t.label for t in targets]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise SweepError(f"{path}: {', '.join(twice)} listed twice (one venv and one results file each)")
     return targets
 
 
@@ -166,8 +212,18 @@ def _why(proc) -> str:
     return " | ".join(lines)[-1200:] or f"exit code {proc.returncode}"
 
 
+def _inside(path: Path, folder: Path) -> Path:
+    """``path``, refused unless it stays under ``folder`` once resolved (symbolic links included):
+    the sweep creates, clears and deletes only what its cache and output hold."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()) or resolved == folder.resolve():
+        raise SweepError(f"{path} is not inside {folder}: refusing to touch it")
+    return path
+
+
 def run_target(target: Target, cache: Path, output: Path, python: str) -> Outcome:
-    venv = cache / "venvs" / target.label
+    venv = _inside(cache / "venvs" / target.label, cache / "venvs")
+    _inside(output / f"{target.label}.json", output)
     outcome = Outcome(target.backend, target.release, target.role, list(target.requirements + target.no_deps),
                       "ran")
     env = {**os.environ, "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(cache / "pip"))}
@@ -202,6 +258,11 @@ def run_target(target: Target, cache: Path, output: Path, python: str) -> Outcom
                 _summarize(outcome, results)
             if proc.returncode not in (0, 1) or not results.exists():
                 outcome.status, outcome.reason = "failed", f"pytest exit code {proc.returncode}: {_why(proc)}"
+            elif outcome.installed.get("available") is False:
+                # installed, yet its framework did not import: every clause skipped, nothing ran
+                outcome.status = "failed"
+                outcome.reason = (f"{target.backend} is not available in its environment: "
+                                  f"{outcome.installed.get('reason') or 'no reason given'}")
     if outcome.status != "not-installed":
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(target.key() + "\n")
@@ -230,6 +291,7 @@ def sweep(targets, cache: Path, output: Path, python: str, dry_run=False, say=pr
     if not dry_run:
         output.mkdir(parents=True, exist_ok=True)
     for target in targets:
+        _inside(cache / "venvs" / target.label, cache / "venvs")  # Target checked the label; this the path
         if dry_run:
             venv = cache / "venvs" / target.label
             say(f"# {target.label} ({target.role})")
@@ -288,7 +350,11 @@ def main(args) -> int:
     if args.list:
         print(table(targets))
         return 0
-    outcomes = sweep(targets, Path(args.cache), Path(args.output), args.python, dry_run=args.dry_run)
+    try:
+        outcomes = sweep(targets, Path(args.cache), Path(args.output), args.python, dry_run=args.dry_run)
+    except SweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.dry_run:
         return 0
     not_installed = [o for o in outcomes if o.status == "not-installed"]
