@@ -25,9 +25,9 @@ END = "<!-- adapters:end -->"
 METHODS = ("version", "describe", "release", "seed", "build", "reuse", "get_weights", "set_weights", "forward",
            "predict", "summary", "mask", "loss", "train_step", "freeze", "construct", "layer_config", "document_call",
            "emulation", "snippet", "note_api")
-EVERY_ACTION = "run_case"
+EVERY_ACTION = "run_case"  # actions.py's entry point: what it calls, every action calls
 # methods an action calls only when a clause's ``with`` sets this flag
-ONLY_WITH = {"predict": "predict", "freeze": "freeze_between_steps"}  # actions.py's entry point: what it calls, every action calls
+ONLY_WITH = {"predict": "predict", "freeze": "freeze_between_steps"}
 # Which observation fields each method's return value becomes, per action that calls it (read off
 # actions.py; tests/test_adapters_doc.py holds it to the callers found in the source and to the
 # fields the vocabulary declares). Methods not listed (build, set_weights, reuse, seed) shape the
