@@ -53,6 +53,15 @@ _NO_CONFIG = "nnx.Embed keeps no initializer setting (embedding_init is used onc
 _NO_UNIFORM = ("Keras' 'uniform' (U[-0.05, 0.05]) has no Flax initializer: nnx.initializers.uniform(s) "
                "draws from [0, s)")
 
+
+
+def _no_initializer(init) -> str:
+    if isinstance(init, dict):  # {random_uniform: {minval, maxval}}: Keras' RandomUniform
+        return ("Keras' RandomUniform(minval, maxval) has no Flax initializer: nnx.initializers.uniform(s) "
+                "draws from [0, s)")
+    return _NO_UNIFORM if init == "uniform" else f"no initializer {init!r}"
+
+
 # What the adapter computes by hand (FlaxNNX.emulation): the idiom, as a user writes it.
 EMULATIONS = {
     "flatten": "NNX has no Flatten: the reshape written by hand, x.reshape(x.shape[0], -1)",
@@ -209,8 +218,8 @@ class FlaxNNX(Backend):
                     size = (layer.args["input_dim"], layer.args["output_dim"])
                     init = layer.get("embeddings_initializer")
                     if init is not None:
-                        if init not in _INITIALIZERS:
-                            raise Unsupported(_NO_UNIFORM if init == "uniform" else f"no initializer {init!r}")
+                        if not isinstance(init, str) or init not in _INITIALIZERS:
+                            raise Unsupported(_no_initializer(init))
                         kwargs["embedding_init"] = getattr(nnx.initializers, _INITIALIZERS[init])
                 modules[i] = nnx.Embed(*size, rngs=rngs, **kwargs)
                 if layer.get("embeddings_regularizer"):
@@ -391,8 +400,8 @@ class FlaxNNX(Backend):
         mapped = {names.get(k, k): v for k, v in kwargs.items() if k not in ("mask_zero", "trainable")}
         init = mapped.pop("embeddings_initializer", None)
         if init is not None:
-            if init not in _INITIALIZERS:
-                raise Unsupported(_NO_UNIFORM if init == "uniform" else f"no initializer {init!r}")
+            if not isinstance(init, str) or init not in _INITIALIZERS:
+                raise Unsupported(_no_initializer(init))
             mapped["embedding_init"] = getattr(nnx.initializers, _INITIALIZERS[init])
         try:
             # missing sizes stay missing: nnx.Embed's own signature rejects the call
