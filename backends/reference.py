@@ -373,6 +373,7 @@ class Reference(Backend):
         if emb.args.get("trainable", True):
             E = E - lr * dE
             if emb.args.get("embeddings_constraint"):
+                built.unconstrained = E  # what the constraint was given: the unit_norm_epsilon check reads it
                 E = unit_norm(E, emb.args["embeddings_constraint"]["unit_norm"].get("axis", 1))
             built.weights[0] = [E.astype(np.float32)]
         if dense.args.get("trainable", True):

@@ -391,6 +391,32 @@ def check_row_norms(ctx, check):
     return ok, {"rows": rows, "norms": targets.tolist()}, {"rows": rows, "norms": [_num(n) for n in picked]}
 
 
+def check_unit_norm_epsilon(ctx, check):
+    """The field is ``w / (epsilon + ||w||)`` row by row, ``w`` the matrix the reference's unit-norm
+    constraint was given (its observation's ``unconstrained``): what Keras' UnitNorm computes.
+    Each row of norm n ends at norm n / (n + epsilon): short of 1 by epsilon / n, so only rows
+    of tiny norm show it, and every other row is the reference's, within the tolerance. A row
+    the constraint skipped (left at its norm n) or normalized exactly (norm 1 where n is tiny)
+    does not pass."""
+    if ctx.ref is None or "unconstrained" not in ctx.ref:
+        raise ValueError("unit_norm_epsilon reads the reference's matrix before its constraint "
+                         "('unconstrained': a train_step with embeddings_constraint on the reference)")
+    observed = _numbers(_field(ctx, check["of"]))
+    given = _numbers(ctx.ref["unconstrained"], "the reference's unconstrained matrix")
+    if observed.shape != given.shape or observed.ndim != 2:
+        return False, f"a matrix of shape {list(given.shape)}", f"shape {list(observed.shape)}"
+    norms = np.linalg.norm(given, axis=1, keepdims=True)
+    expected = given / (float(check["epsilon"]) + norms)
+    off = ~np.isclose(observed, expected, **TOLERANCES[check.get("tolerance", "loose")]).all(axis=1)
+    if not off.any():
+        return True, "w / (epsilon + ||w||) in every row", {
+            "rows": int(observed.shape[0]), "rows of norm below 1e-3 before": int((norms < 1e-3).sum())}
+    rows = [int(i) for i in np.nonzero(off)[0][:5]]  # the first rows off, with their norms
+    n = norms.ravel()[rows]
+    return False, {"rows": rows, "norms": (n / (n + float(check["epsilon"]))).tolist()}, {
+        "rows": rows, "norms": np.linalg.norm(observed[rows], axis=1).tolist(), "rows off": int(off.sum())}
+
+
 def check_changed_rows(ctx, check):
     before = _numbers(_field(ctx, check["of"]))
     after = _numbers(_target(ctx, check, check["of"]))

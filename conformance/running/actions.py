@@ -295,7 +295,11 @@ def train_step(backend, case):
     built = _build(backend, case)
     before = backend.get_weights(built)
     loss = backend.train_step(built, case.args["x"], case.args["y"], case.args["lr"])
-    return {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+    obs = {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+    unconstrained = getattr(built, "unconstrained", None)
+    if unconstrained is not None:  # the reference's embedding matrix before its constraint, in float64
+        obs["unconstrained"] = np.asarray(unconstrained)
+    return obs
 
 
 def loss(backend, case):

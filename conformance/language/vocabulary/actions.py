@@ -39,7 +39,7 @@ ACTIONS = table(
          (Arg("x", "array", "the input array", required=True),
           Arg("y", "array", "the targets", required=True),
           Arg("lr", "formula", "the learning rate", required=True)),
-         writes=("loss", "before", "after"), needs_model=True),
+         writes=("loss", "before", "after", "unconstrained"), needs_model=True),
     Word("loss", "the mean squared error loss (with regularization) of the model for each target",
          (Arg("x", "array", "the input array", required=True),
           Arg("targets", "arrays", "the target arrays, one loss each", required=True)),

@@ -48,6 +48,14 @@ CHECKS = table(
          (OF, Arg("to", "formula", "the norm, one number or one per row", default=1.0),
           Arg("tolerance", "name", TOLERANCE.text, values=TOLERANCE.values, default="loose"),
           Arg("rows", "rows", "the rows whose norms are checked"), WHY)),
+    Word("unit_norm_epsilon", "the field (a matrix) is what a unit-norm constraint with an epsilon computes "
+         "from the matrix the reference's constraint was given (the reference's field 'unconstrained', its "
+         "embedding matrix after the step, before the constraint): w / (epsilon + ||w||), row by row; a row of "
+         "norm n ends at norm n / (n + epsilon), and every row of ordinary norm is the reference's",
+         (OF, Arg("epsilon", "number", "the epsilon added to each row's norm, e.g. 1e-7 (Keras' "
+                                       "backend.epsilon())", required=True),
+          Arg("tolerance", "name", TOLERANCE.text, values=TOLERANCE.values, default="loose"), WHY),
+         reads=("unconstrained",)),
     Word("changed_rows", "exactly the listed rows differ between the field and the target (matrices)",
          (OF, TO, LITERAL, Arg("rows", "rows", "the rows expected to change, or looked_up: the indices of the "
                                       "clause's x", required=True), WHY)),
