@@ -216,7 +216,8 @@ def check_shape(ctx, check):
         return False, _target(ctx, check, check["of"]), f"not an array of numbers: {_kind(observed_value)}"
     observed = list(np.shape(observed_value))
     expected = _target(ctx, check, check["of"])
-    if check.get("to", "reference") == "reference":
+    to = check.get("to", "reference")
+    if to == "reference" or (isinstance(to, dict) and "of" in to):  # that array's shape
         expected = list(np.shape(expected))
     return observed == list(expected), expected, observed
 

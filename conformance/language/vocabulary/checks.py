@@ -34,7 +34,8 @@ CHECKS = table(
          (OF, TO, LITERAL, NAN, WHY)),
     Word("close", "the field is close to the target, element by element, same shape",
          (OF, TO, LITERAL, TOLERANCE, NAN, WHY)),
-    Word("shape", "the field's shape is the target (a list of formulas), or the reference's field's shape",
+    Word("shape", "the field's shape is the target (a list of formulas), the reference's field's shape, or "
+         "with to: {of: FIELD} that field's shape",
          (OF, TO, LITERAL, WHY)),
     Word("dtype", "the field's NumPy dtype is the named one",
          (OF, Arg("to", "name", "the dtype, e.g. float32", required=True), WHY)),
