@@ -290,6 +290,10 @@ class KerasAdapter(Backend):
                          f"({emb.args['input_dim']}, {emb.args['output_dim']})).astype('float32')")
         if action == "fresh_weights":  # the seed comes before the layers are created
             lines.append(f"keras.utils.set_random_seed({args.get('seed', 0)})")
+        if action == "forward" and args.get("separately"):  # a fresh model for each input
+            for x in args["inputs"]:
+                lines += _model_code(model, self) + _forward_snippet({"inputs": [x]}, self)
+            return "\n".join(lines)
         lines += _model_code(model, self)
         if model.input_shape is None and action in ("fresh_weights", "weights", "pretrained"):
             lines.append("model.build((None, None))  # no Input: create the weights now")
@@ -423,7 +427,7 @@ def _document_snippet(args, ad):
     if name in INPUT_LENGTH_MODELS:
         return (["m = keras.Sequential()",
                  f"m.add(keras.layers.Embedding({voc}, {dim}, input_length={args['inputs']}))"]
-                + [f"m.add({_layer_code(layer)})" for layer in INPUT_LENGTH_MODELS[name]]
+                + [f"m.add({_layer_code(layer, ad)})" for layer in INPUT_LENGTH_MODELS[name]]
                 + ["m.summary()"])
     lines = ["m = keras.Sequential()", f"m.add(keras.layers.Embedding({voc}, {dim}))"]
     if "matrix" in args:

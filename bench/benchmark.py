@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import backends  # noqa: E402
+from conformance.judging.replies import Observed  # noqa: E402
 from conformance.language.spec import load_all  # noqa: E402
 from conformance.running.session import START_TIMEOUT, make_case  # noqa: E402
 from conformance.running.worker import Worker  # noqa: E402
@@ -68,8 +69,9 @@ def floor_seconds(name: str, case) -> dict:
         seconds = time.perf_counter() - start
     finally:
         worker.close()
-    if reply[0] != "ok":
-        return {"seconds": seconds, "error": f"{reply[0]}: {str(reply[1]).splitlines()[-1]}"}
+    if not isinstance(reply, Observed):  # Refused (reason) or Failed (text)
+        why = getattr(reply, "reason", None) or getattr(reply, "text", "")
+        return {"seconds": seconds, "error": f"{type(reply).__name__}: {(why.splitlines() or [''])[-1]}"}
     return {"seconds": seconds, "error": None}
 
 

@@ -341,7 +341,9 @@ def test_a_divergence_registered_for_drawn_examples_only_is_expected_where_it_sh
     spec_dir = _registry(tmp_path, fault, "".join(entry.format(clause=c) for c in clauses))
     proc, data = run(tmp_path, "--backend", fault, "--spec-dir", str(spec_dir), "-k",
                      "rows-are-matrix-rows or shape-inferred-from-input")
-    assert proc.returncode == 0 and "1 passed, 69 deselected, 1 xfailed" in proc.stdout, proc.stdout[-3000:]
+    # the other clauses are deselected, however many the spec holds
+    assert proc.returncode == 0 and re.search(r"\b1 passed, \d+ deselected, 1 xfailed\b", proc.stdout), (
+        proc.stdout[-3000:])
     shown, absent = records(data)[clauses[0]], records(data)[clauses[1]]
     assert shown["status"] == "diverge" and shown["known"] and shown["example"]["shrunk"] is False
     assert absent["status"] == "conform" and not absent["known"] and absent["examples"] == 20

@@ -511,6 +511,30 @@ def check_close_from_first_input(ctx, check):
         "differs at (sample, step)": bad, "observed there": observed[b, t]}
 
 
+# Keras' initializer names: the short name a user writes and the class name a config holds
+INITIALIZER_CLASSES = {"uniform": "RandomUniform", "random_uniform": "RandomUniform", "ones": "Ones",
+                       "zeros": "Zeros"}
+
+
+def check_initializer(ctx, check):
+    """The field (a layer config's initializer: ``{class_name, **arguments}``, or a bare name)
+    is the initializer ``to``, by its short name (the document's 'uniform') or its class name
+    (RandomUniform), with ``low`` and ``high`` as its range where the config gives one: a
+    short name alone stands for its default arguments, which are the document's."""
+    value = _field(ctx, check["of"])
+    wanted = check["to"]
+    names = {wanted.lower(), INITIALIZER_CLASSES.get(wanted.lower(), wanted).lower()}
+    config = {"class_name": value} if isinstance(value, str) else value
+    expected = f"{wanted} ({INITIALIZER_CLASSES.get(wanted.lower(), wanted)}), range [{check['low']}, {check['high']}]"
+    if not isinstance(config, dict) or str(config.get("class_name", "")).lower() not in names:
+        return False, expected, value
+    args = {k: v for k, v in config.items() if k not in ("class_name", "seed")}
+    if not args:  # the bare name: its default arguments
+        return True, expected, value
+    low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
+    return (args.get("minval") == low and args.get("maxval") == high), expected, value
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 

@@ -126,8 +126,26 @@ def outcome(obs, case):
     return _raised(obs) or "accepted"
 
 
+def row_zero_update(obs, case):
+    """Whether a training step changed row 0 of the embedding (index 0 was looked up)."""
+    before, after = (np.asarray(obs[k][0][0]) for k in ("before", "after"))
+    if np.isnan(after[0]).any():
+        return "row 0 becomes NaN"
+    return "row 0 unchanged" if np.array_equal(before[0], after[0]) else "row 0 updated"
+
+
+def all_masked_sample(obs, case):
+    """What the model outputs for the first sample of the first input, whose indices are all 0."""
+    out = np.asarray(obs["outputs"][0])[0]
+    if np.isnan(out).any():
+        return "NaN"
+    if not out.any():
+        return f"zeros, shape {tuple(out.shape)}"
+    return f"non-zero values, shape {tuple(out.shape)}"
+
+
 DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_norms, regularization, loss_value,
-                                       warnings, leading_masked, outcome)}
+                                       warnings, leading_masked, outcome, row_zero_update, all_masked_sample)}
 
 
 def describe(name, obs, case) -> str:

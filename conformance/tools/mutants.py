@@ -731,3 +731,15 @@ class DenseWrongFeatureBehindSqueeze(_Mutant):
         if kinds == ["embedding", "dense"] and x.ndim == 3 and x.shape[-1] == 1:
             x = x[..., 0]
         return super().forward(built, x)
+
+
+class PredictConvertsListOfLists(_Mutant):
+    """predict() converts a list of lists itself (as tf-keras does), where the document says the
+    conversion to a NumPy array is the caller's."""
+
+    kills = ("doc.predict-list-of-lists-batch-of-two",)
+
+    def document_call(self, name, **args):
+        if name == "predict_list":
+            return super().document_call("predict_array", **args)
+        return super().document_call(name, **args)

@@ -82,4 +82,9 @@ CHECKS = table(
     Word("normal", "the field's values are a sample of N(mean, std^2) (Kolmogorov-Smirnov, mean, variance)",
          (OF, Arg("mean", "formula", "the mean", required=True),
           Arg("std", "formula", "the standard deviation", required=True), ALPHA, WHY)),
+    Word("initializer", "the field (a layer config's initializer) is the named one, by its short name "
+         "('uniform') or class name (RandomUniform), with [low, high] as its range where it gives one "
+         "(a short name alone stands for its default arguments)",
+         (OF, Arg("to", "name", "the initializer's short name, e.g. uniform", required=True), LOW, HIGH, WHY),
+         example="{check: initializer, of: config.embeddings_initializer, to: uniform, low: -0.05, high: 0.05}"),
 )

@@ -91,4 +91,7 @@ DESCRIBERS = table(
     Word("warnings", "the warnings about input_length the framework issued", reads=("warnings",)),
     Word("leading_masked", "what a masked RNN outputs at the leading masked steps", reads=("outputs",)),
     Word("outcome", "whether the call succeeded or what it raised", example="{describe: outcome}"),
+    Word("row_zero_update", "whether a training step changed row 0 of the embedding", reads=("before", "after")),
+    Word("all_masked_sample", "what the first sample, all of whose indices are 0, outputs: zeros, NaN or values",
+         reads=("outputs",)),
 )
