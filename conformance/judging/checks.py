@@ -84,12 +84,20 @@ def _field(ctx: Context, path: str):
 
 
 def _target(ctx: Context, check: dict, default_path: str):
-    """The value a check compares with: 'reference', {'of': path}, or a literal/formula."""
+    """The value a check compares with: 'reference', {'reference': semantics} (the reference's
+    observation under that alternative semantics), {'of': path}, or a literal/formula."""
     to = check.get("to", "reference")
     if to == "reference":
         if ctx.ref is None:
             raise ValueError("check compares with the reference but no reference observation exists")
         return paths.get(ctx.ref, default_path)
+    if isinstance(to, dict) and "reference" in to:
+        under = (ctx.ref or {}).get("under") or {}
+        if to["reference"] not in under:
+            raise ValueError(f"check compares with the reference under {to['reference']!r}, but the reference "
+                             f"made no observation under it for this case (it has: {', '.join(under) or 'none'}; "
+                             "backends/reference.py, semantics_for, says where each applies)")
+        return paths.get(under[to["reference"]], default_path)
     if isinstance(to, dict) and "of" in to:
         return paths.get(ctx.obs, to["of"])
     if check.get("literal"):
@@ -143,11 +151,34 @@ def _close(a, b, tol, nan_equal=False) -> bool:
 
 
 def check_close(ctx, check):
+    """Close within the tolerance; with ``exact_zeros``, also exactly 0 wherever the target is
+    exactly 0 (a value filled in, such as pad_packed_sequence's padding, not computed)."""
     observed, expected = _field(ctx, check["of"]), _target(ctx, check, check["of"])
     ok = _close(observed, expected, _tol(check), _nan_equal(check))
     if not ok:
-        observed = _worst(observed, expected, _nan_equal(check)) or observed
+        return ok, expected, _worst(observed, expected, _nan_equal(check)) or observed
+    if check.get("exact_zeros"):
+        off = _zeros_not_kept(observed, expected)
+        if off:
+            return False, "exactly 0 wherever the target is 0", off
     return ok, expected, observed
+
+
+def _zeros_not_kept(observed, expected, at=()) -> dict | None:
+    """Where ``expected`` is exactly 0 and ``observed`` is not (close arrays, or nests of them):
+    the first such place, its value and how many there are; None if there is none."""
+    x, y = _numeric(observed), _numeric(expected)
+    if x is not None and y is not None:
+        off = (y == 0) & (x != 0)
+        if not off.any():
+            return None
+        where = tuple(int(i) for i in np.argwhere(off)[0])
+        return {"at": list(at + where), "observed there": float(x[where]), "places not 0": int(off.sum())}
+    for n, (a, b) in enumerate(zip(observed, expected)):
+        found = _zeros_not_kept(a, b, at + (n,))
+        if found:
+            return found
+    return None
 
 
 def _worst(observed, expected, nan_equal=False):
