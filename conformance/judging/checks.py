@@ -173,7 +173,7 @@ def _zeros_not_kept(observed, expected, at=()) -> dict | None:
         if not off.any():
             return None
         where = tuple(int(i) for i in np.argwhere(off)[0])
-        return {"at": list(at + where), "observed there": float(x[where]), "places not 0": int(off.sum())}
+        return {"at": list(at + where), "observed there": f"{x[where]:.6g}", "places not 0": int(off.sum())}
     for n, (a, b) in enumerate(zip(observed, expected)):
         found = _zeros_not_kept(a, b, at + (n,))
         if found:

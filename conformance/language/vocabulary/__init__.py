@@ -66,7 +66,6 @@ ENUMS = {
     "layers": list(LAYERS),
     "weighted_layers": [kind for kind in LAYERS if kind not in UNWEIGHTED],
     "tolerances": list(TOLERANCES),
-    "semantics": list(SEMANTICS),
     "nan": list(CHECKS["equal"].arg("nan").values),
     "index_dtypes": list(INDEX_DTYPES),
     "layouts": list(DRAW_GENERATORS["padded"].arg("layout").values),
