@@ -19,6 +19,14 @@ UNIFORM_LIMIT = 0.05  # document: default initializer 'uniform' draws from [-0.0
 # embeddings_initializer names (Keras' string aliases) -> the class Keras' config reports;
 # ``{"random_uniform": {"minval": a, "maxval": b}}`` is keras.initializers.RandomUniform(a, b)
 INITIALIZERS = {"uniform": "RandomUniform", "zeros": "Zeros", "ones": "Ones", "random_uniform": "RandomUniform"}
+# Alternative semantics the reference also computes, besides the document's, where they change what
+# it observes (conformance/language/vocabulary/checks.py declares each, in words). A registered
+# divergence names one (``to: {reference: NAME}``) to pin the mechanism a framework follows instead of
+# the document, computed at every drawn size, not values at the positions of one example.
+PREFIX = "prefix_of_nonzero_count"   # PyTorch's pack_padded_sequence(lengths=(x != 0).sum(1)) idiom
+MAX_NORM = "max_norm_before_step"    # PyTorch's nn.Embedding(max_norm=1.0) for UnitNorm(axis=1)
+SEMANTICS = (PREFIX, MAX_NORM)
+MAX_NORM_EPSILON = 1e-7  # torch.embedding_renorm_: scale = max_norm / (norm + 1e-7)
 
 
 def initializer_name(initializer) -> str:
@@ -74,6 +82,17 @@ def unit_norm(matrix: np.ndarray, axis: int = 1) -> np.ndarray:
 # random sign: large enough that a dropped, doubled or misplaced bias moves the output far beyond
 # float32 tolerances, of the order of the other terms so that the gates stay away from saturation.
 BIAS_MAGNITUDE = (0.1, 0.5)
+
+
+def renorm_looked_up(matrix: np.ndarray, idx, max_norm: float = 1.0) -> np.ndarray:
+    """Under :data:`MAX_NORM`: a copy of ``matrix`` whose looked-up rows of norm above ``max_norm``
+    are scaled by max_norm / (norm + 1e-7) (torch.embedding_renorm_); every other row as it was."""
+    out = np.array(matrix, np.float64)
+    rows = np.unique(np.asarray(idx))
+    norms = np.linalg.norm(out[rows], axis=1)
+    long = norms > max_norm
+    out[rows[long]] *= (max_norm / (norms[long] + MAX_NORM_EPSILON))[:, None]
+    return out
 
 
 def seeded_weights(model: Model, seed: int = 0) -> list[list[np.ndarray]]:
@@ -221,6 +240,20 @@ def _output_shape(layer: Layer, shape: tuple) -> tuple:
     return (shape[0], layer.args["units"])
 
 
+def semantics_for(action: str, model: Model | None) -> tuple[str, ...]:
+    """The alternative semantics (:data:`SEMANTICS`) that change what the reference observes for
+    ``action`` on ``model``: the prefix semantics for a forward through a masking embedding and a
+    recurrent layer, the max-norm one for a training step of a constrained embedding."""
+    if model is None or not model.layers or model.layers[0].kind != "embedding":
+        return ()
+    first = model.layers[0]
+    if action == "forward" and first.args.get("mask_zero") and any(layer.kind in RNN_KINDS for layer in model.layers):
+        return (PREFIX,)
+    if action == "train_step" and first.args.get("embeddings_constraint"):
+        return (MAX_NORM,)
+    return ()
+
+
 def param_count(layer: Layer, weights) -> int:
     return int(sum(w.size for w in weights))
 
@@ -286,8 +319,19 @@ def scatter_add(target, idx, rows) -> np.ndarray:
     return target
 
 
-def run_layers(model: RefModel, x):
-    """Forward pass in float64; returns (output, mask of the output, per-layer activations)."""
+def prefix_mask(idx) -> np.ndarray:
+    """Under :data:`PREFIX`: True at each row's first ``(idx != 0).sum()`` steps, zeros among them
+    included (what pack_padded_sequence keeps with those lengths), False after them."""
+    lengths = (idx != 0).sum(axis=1)
+    return np.arange(idx.shape[1])[None, :] < lengths[:, None]
+
+
+def run_layers(model: RefModel, x, semantics: str | None = None):
+    """Forward pass in float64; returns (output, mask of the output, per-layer activations).
+
+    Under :data:`PREFIX` a masking embedding's mask is :func:`prefix_mask` (no step skipped before
+    the length, the state after it kept), and a recurrent layer's per-step outputs are 0 after the
+    length (pad_packed_sequence's fill) instead of repeating the last one."""
     mask = None
     acts = []
     for layer, weights in zip(model.spec.layers, model.weights):
@@ -296,6 +340,8 @@ def run_layers(model: RefModel, x):
             idx = check_indices(x, layer.args["input_dim"])
             x = lookup(weights[0], idx)
             mask = (idx != 0) if layer.args.get("mask_zero") else None
+            if mask is not None and semantics == PREFIX and idx.ndim == 2:
+                mask = prefix_mask(idx)
         elif kind == "flatten":
             x, mask = flatten(x), None
         elif kind == "dense":
@@ -303,6 +349,8 @@ def run_layers(model: RefModel, x):
         else:
             seq = layer.args.get("return_sequences", False)
             x = rnn_forward(kind, weights, x, mask, seq)
+            if seq and mask is not None and semantics == PREFIX:
+                x = np.where(mask[..., None], x, 0.0)
             mask = mask if seq else None
         acts.append(x)
     return x, mask, acts
@@ -334,8 +382,12 @@ class Reference(Backend):
         summary="the document made executable, the oracle for the others",
         order=0, seconds_per_item=0.034)  # no framework: it runs in the test process
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, semantics: str | None = None):
+        """``semantics``: one of :data:`SEMANTICS` in place of the document's (None: the document's)."""
+        if semantics is not None and semantics not in SEMANTICS:
+            raise ValueError(f"the reference has no semantics {semantics!r} (it has {', '.join(SEMANTICS)})")
         self.rng = np.random.default_rng(seed)
+        self.semantics = semantics
 
     def seed(self, seed):
         self.rng = np.random.default_rng(seed)
@@ -377,7 +429,7 @@ class Reference(Backend):
         compute dtype, float16 (its weights stay float32)."""
         last = built.spec.layers[-1] if built.spec.layers else None
         mixed = last is not None and last.args.get("dtype") == "mixed_float16"
-        return run_layers(built, x)[0].astype(np.float16 if mixed else np.float32)
+        return run_layers(built, x, self.semantics)[0].astype(np.float16 if mixed else np.float32)
 
     def summary(self, built):
         # the input shape: declared, else the first embedding's input_length (the document: the
@@ -404,7 +456,7 @@ class Reference(Backend):
         return idx != 0
 
     def loss(self, built, x, y):
-        pred, mask, _ = run_layers(built, x)
+        pred, mask, _ = run_layers(built, x, self.semantics)
         reg = l2_term(built)
         return mse(pred, y, mask) + reg, reg
 
@@ -423,6 +475,10 @@ class Reference(Backend):
         E = np.asarray(built.weights[0][0], np.float64)
         K, b = (np.asarray(w, np.float64) for w in built.weights[-1])
         idx = check_indices(x, emb.args["input_dim"])
+        constraint = emb.args.get("embeddings_constraint")
+        if constraint and self.semantics == MAX_NORM:
+            E = renorm_looked_up(E, idx)
+            constraint = None  # max_norm renormalises during the forward only
         vectors = E[idx]                                      # (B, n, D)
         flat = vectors.reshape(len(idx), -1) if "flatten" in kinds else vectors
         pred = np.tensordot(flat, K, axes=[[-1], [0]]) + b
@@ -437,8 +493,9 @@ class Reference(Backend):
             dE += 2.0 * reg["l2"] * E
         if emb.args.get("trainable", True):
             E = E - lr * dE
-            if emb.args.get("embeddings_constraint"):
-                E = unit_norm(E, emb.args["embeddings_constraint"]["unit_norm"].get("axis", 1))
+            if constraint:
+                built.unconstrained = E  # what the constraint was given: the unit_norm_epsilon check reads it
+                E = unit_norm(E, constraint["unit_norm"].get("axis", 1))
             built.weights[0] = [E.astype(np.float32)]
         if dense.args.get("trainable", True):
             built.weights[-1] = [(K - lr * dK).astype(np.float32), (b - lr * db).astype(np.float32)]

@@ -84,12 +84,20 @@ def _field(ctx: Context, path: str):
 
 
 def _target(ctx: Context, check: dict, default_path: str):
-    """The value a check compares with: 'reference', {'of': path}, or a literal/formula."""
+    """The value a check compares with: 'reference', {'reference': semantics} (the reference's
+    observation under that alternative semantics), {'of': path}, or a literal/formula."""
     to = check.get("to", "reference")
     if to == "reference":
         if ctx.ref is None:
             raise ValueError("check compares with the reference but no reference observation exists")
         return paths.get(ctx.ref, default_path)
+    if isinstance(to, dict) and "reference" in to:
+        under = (ctx.ref or {}).get("under") or {}
+        if to["reference"] not in under:
+            raise ValueError(f"check compares with the reference under {to['reference']!r}, but the reference "
+                             f"made no observation under it for this case (it has: {', '.join(under) or 'none'}; "
+                             "backends/reference.py, semantics_for, says where each applies)")
+        return paths.get(under[to["reference"]], default_path)
     if isinstance(to, dict) and "of" in to:
         return paths.get(ctx.obs, to["of"])
     if check.get("literal"):
@@ -143,11 +151,34 @@ def _close(a, b, tol, nan_equal=False) -> bool:
 
 
 def check_close(ctx, check):
+    """Close within the tolerance; with ``exact_zeros``, also exactly 0 wherever the target is
+    exactly 0 (a value filled in, such as pad_packed_sequence's padding, not computed)."""
     observed, expected = _field(ctx, check["of"]), _target(ctx, check, check["of"])
     ok = _close(observed, expected, _tol(check), _nan_equal(check))
     if not ok:
-        observed = _worst(observed, expected, _nan_equal(check)) or observed
+        return ok, expected, _worst(observed, expected, _nan_equal(check)) or observed
+    if check.get("exact_zeros"):
+        off = _zeros_not_kept(observed, expected)
+        if off:
+            return False, "exactly 0 wherever the target is 0", off
     return ok, expected, observed
+
+
+def _zeros_not_kept(observed, expected, at=()) -> dict | None:
+    """Where ``expected`` is exactly 0 and ``observed`` is not (close arrays, or nests of them):
+    the first such place, its value and how many there are; None if there is none."""
+    x, y = _numeric(observed), _numeric(expected)
+    if x is not None and y is not None:
+        off = (y == 0) & (x != 0)
+        if not off.any():
+            return None
+        where = tuple(int(i) for i in np.argwhere(off)[0])
+        return {"at": list(at + where), "observed there": f"{x[where]:.6g}", "places not 0": int(off.sum())}
+    for n, (a, b) in enumerate(zip(observed, expected)):
+        found = _zeros_not_kept(a, b, at + (n,))
+        if found:
+            return found
+    return None
 
 
 def _worst(observed, expected, nan_equal=False):
@@ -216,7 +247,8 @@ def check_shape(ctx, check):
         return False, _target(ctx, check, check["of"]), f"not an array of numbers: {_kind(observed_value)}"
     observed = list(np.shape(observed_value))
     expected = _target(ctx, check, check["of"])
-    if check.get("to", "reference") == "reference":
+    to = check.get("to", "reference")
+    if to == "reference" or (isinstance(to, dict) and "of" in to):  # that array's shape
         expected = list(np.shape(expected))
     return observed == list(expected), expected, observed
 
@@ -389,6 +421,32 @@ def check_row_norms(ctx, check):
     picked = norms[rows]
     ok = bool(np.allclose(picked, targets, **tolerance))
     return ok, {"rows": rows, "norms": targets.tolist()}, {"rows": rows, "norms": [_num(n) for n in picked]}
+
+
+def check_unit_norm_epsilon(ctx, check):
+    """The field is ``w / (epsilon + ||w||)`` row by row, ``w`` the matrix the reference's unit-norm
+    constraint was given (its observation's ``unconstrained``): what Keras' UnitNorm computes.
+    Each row of norm n ends at norm n / (n + epsilon): short of 1 by epsilon / n, so only rows
+    of tiny norm show it, and every other row is the reference's, within the tolerance. A row
+    the constraint skipped (left at its norm n) or normalized exactly (norm 1 where n is tiny)
+    does not pass."""
+    if ctx.ref is None or "unconstrained" not in ctx.ref:
+        raise ValueError("unit_norm_epsilon reads the reference's matrix before its constraint "
+                         "('unconstrained': a train_step with embeddings_constraint on the reference)")
+    observed = _numbers(_field(ctx, check["of"]))
+    given = _numbers(ctx.ref["unconstrained"], "the reference's unconstrained matrix")
+    if observed.shape != given.shape or observed.ndim != 2:
+        return False, f"a matrix of shape {list(given.shape)}", f"shape {list(observed.shape)}"
+    norms = np.linalg.norm(given, axis=1, keepdims=True)
+    expected = given / (float(check["epsilon"]) + norms)
+    off = ~np.isclose(observed, expected, **TOLERANCES[check.get("tolerance", "loose")]).all(axis=1)
+    if not off.any():
+        return True, "w / (epsilon + ||w||) in every row", {
+            "rows": int(observed.shape[0]), "rows of norm below 1e-3 before": int((norms < 1e-3).sum())}
+    rows = [int(i) for i in np.nonzero(off)[0][:5]]  # the first rows off, with their norms
+    n = norms.ravel()[rows]
+    return False, {"rows": rows, "norms": (n / (n + float(check["epsilon"]))).tolist()}, {
+        "rows": rows, "norms": np.linalg.norm(observed[rows], axis=1).tolist(), "rows off": int(off.sum())}
 
 
 def check_changed_rows(ctx, check):

@@ -46,6 +46,7 @@ class Outcome:
     seed: int | None = None          # the run's Hypothesis seed and profile
     profile: str | None = None
     example: dict | None = None      # the failing drawn example: params, inputs, shrinking
+    drawn: dict | None = None        # drawn examples that conformed, diverged as registered, otherwise
 
     def record(self) -> dict:
         c = self.clause
@@ -59,6 +60,7 @@ class Outcome:
             "cause": self.cause, "api": self.api, "emulation": self.emulation, "pinned": self.pinned,
             "duration": round(self.duration, 4),
             "examples": self.examples, "seed": self.seed, "profile": self.profile, "example": self.example,
+            "drawn": self.drawn,
         }
 
     @property

@@ -291,6 +291,7 @@ def check_checks(checks: list, params: dict, formulas: bool = True) -> None:
     formulas that evaluate on ``params``."""
     formula_of = (lambda value: _formula(value, params)) if formulas else (lambda value: None)
     for check in checks:
+        target_problem(check.get("to"))
         for path in (check.get("of"), (check.get("to") or {}).get("of") if isinstance(check.get("to"), dict) else None):
             if path is not None:
                 paths.validate(path)
@@ -310,6 +311,21 @@ def check_checks(checks: list, params: dict, formulas: bool = True) -> None:
             elif arg.kind == "rows" and value != "looked_up":
                 for leaf in _walk(value):
                     formula_of(leaf)
+
+
+def target_problem(to) -> None:
+    """A check's ``to`` as a mapping is {of: FIELD} or {reference: SEMANTICS}, one of the alternative
+    semantics the vocabulary declares; ValueError otherwise."""
+    if not isinstance(to, dict):
+        return
+    if set(to) == {"of"} and isinstance(to["of"], str):
+        return
+    if set(to) == {"reference"}:
+        if to["reference"] not in vocabulary.SEMANTICS:
+            raise ValueError(f"to: {{reference: {to['reference']!r}}}: the reference computes no such semantics "
+                             f"(it computes {', '.join(vocabulary.SEMANTICS)})")
+        return
+    raise ValueError(f"to: {to!r}: a mapping is {{of: FIELD}} or {{reference: SEMANTICS}}")
 
 
 def check_errors(checks) -> str | None:

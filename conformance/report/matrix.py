@@ -173,6 +173,7 @@ def build(doc: dict) -> dict:
             cells[b] = {"result": res, "category": cat, "text": text,
                         "symbol": CATEGORIES[cat][1], "anchor": anchor,
                         "examples": res.get("examples") if res else None,
+                        "drawn": drawn_text(res.get("drawn")) if res else None,
                         "example": show(res["example"]) if res and res.get("example") else None,
                         "expected": show(res["expected"]) if res else None,
                         "observed": show(res["observed"]) if res else None}
@@ -357,3 +358,12 @@ def characterization(rows, cols) -> list:
                 since.append({"backend": name, "text": text})
         out.append({"row": row, "backends": per, "disagree": disagree or len(seen) > 1, "since": since})
     return out
+
+
+def drawn_text(drawn: dict | None) -> str | None:
+    """How a cell's drawn examples went, in words; None where the record does not say (not drawn,
+    or a results file written before the counts were recorded)."""
+    if not drawn:
+        return None
+    return (f"{drawn['conform']} conformed, {drawn['known']} diverged as registered, "
+            f"{drawn['other']} diverged otherwise")

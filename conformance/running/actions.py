@@ -325,7 +325,11 @@ def train_step(backend, case):
         built = backend.freeze(built, 0) or built
     before = backend.get_weights(built)
     loss, built = _step(backend, built, x, y, lr)
-    return {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+    obs = {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+    unconstrained = getattr(built, "unconstrained", None)
+    if unconstrained is not None:  # the reference's embedding matrix before its constraint, in float64
+        obs["unconstrained"] = np.asarray(unconstrained)
+    return obs
 
 
 def _step(backend, built, x, y, lr):

@@ -12,17 +12,24 @@ item runs:
    example); the reference runs each example in-process, once for all backends;
 3. the document's example is judged first, as it always was (``outcome.judge``, a pure function
    of the clause, the case, the backend's reply, the reference's reply and the registry entry:
-   this module gets the replies and the entry, the judge runs nothing); if it does not conform,
-   that is the verdict (the explicit example comes first, and a cell whose document example
-   diverges has nothing left to learn from drawn ones);
-4. **pass 2** replays the same Hypothesis run (same seed, no database, so the same examples in the
-   same order) and judges each example from the answers, with the clause's checks (or its draw
-   block's) against the reference on the same example. The first failing example is shrunk:
-   every candidate the shrinker asks for that pass 1 did not draw is one round trip, up to the
-   profile's budget; past it, candidates count as passing, so shrinking stops at the smallest
-   failure found (counted, never timed, so a run replays exactly). A registered divergence is
-   not shrunk over and over: pass 2 runs without the shrink phase and stops at its first failing
-   example.
+   this module gets the replies and the entry, the judge runs nothing). If it is already a new
+   divergence, a changed known one, an error or unsupported, that is the verdict (the explicit
+   example comes first). If it conforms, is emulated (the adapter's idiom must hold at every
+   size too) or diverges exactly as a registered divergence pins it, the drawn examples are
+   judged: a known divergence must not hide a new one;
+4. **every** drawn example is judged from the answers, with the clause's checks (or its draw
+   block's) against the reference on the same example and the registry entry that holds there.
+   Each one conforms, diverges as registered (its entry's ``observed:`` pins hold) or diverges
+   otherwise; the record counts the three (``drawn``). An example that diverges as registered
+   does not stop the judging. The first that diverges otherwise is a new divergence ("known
+   divergence changed" under a strict entry), even after known ones: **pass 2** replays the
+   same Hypothesis run (same seed, no database, so the same examples in the same order) and
+   shrinks it, examples that diverge as registered counting as passing. Every candidate the
+   shrinker asks for that pass 1 did not draw is one round trip, up to the profile's budget;
+   past it, candidates count as passing, so shrinking stops at the smallest failure found
+   (counted, never timed, so a run replays exactly). Without one, a ``scope: drawn`` divergence
+   is reported at its first example as it is (not shrunk), and otherwise the document's verdict
+   stands.
 
 The record then says how many drawn examples were judged, the profile and the seed, and for a
 failure the example itself (parameters and inputs), its expected and observed values and a
@@ -168,21 +175,26 @@ def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - a clause or draw block that cannot make a case
         return _properties(judging_error(Outcome(clause, backend, Status.CONFORM), exc), run, 0 if drawable else None)
     _submit_ahead(session, clause, backend, run)
-    known = _known(session, clause.id, backend)
-    if known:  # expected to diverge at the document's example: ask for it alone first
-        outcome = _judge_case(session, clause, backend, batch[0], session.run(backend, batch[0]))
-        if not drawable or outcome.status != Status.CONFORM:
-            return _properties(outcome, run, 0 if drawable else None)
-        answers = [None, *session.run_many(backend, batch[1:])]
-    else:
-        answers = session.run_many(backend, batch)
-        outcome = _judge_case(session, clause, backend, batch[0], answers[0])
+    answers = session.run_many(backend, batch) if drawable else [session.run(backend, batch[0])]
+    outcome = _judge_case(session, clause, backend, batch[0], answers[0])
     if not drawable:
         return _properties(outcome, run, None)
-    if outcome.status != Status.CONFORM:
+    if not _drawn_tell(outcome):
         return _properties(outcome, run, 0)
     replies = dict(zip(cases, answers[1:]))
-    return _judge_examples(session, clause, backend, run, examples, cases, replies, outcome, known)
+    return _judge_examples(session, clause, backend, run, examples, cases, replies, outcome)
+
+
+def _drawn_tell(doc: Outcome) -> bool:
+    """Whether the drawn examples still have something to tell after the document's example: yes
+    when it conforms (emulated included: the adapter's idiom must hold at every size too) or
+    diverges exactly as registered (a drawn example that diverges otherwise is a new divergence
+    hidden behind the known one); no when it is already a new divergence, a changed one, an error
+    or unsupported."""
+    if doc.status in (Status.CONFORM, Status.EMULATED):
+        return True
+    return doc.status == Status.DIVERGE and doc.known and not doc.changed
+
 
 
 def _judge_case(session, clause, backend: str, case, reply) -> Outcome:
@@ -197,11 +209,6 @@ def _judge_case(session, clause, backend: str, case, reply) -> Outcome:
     return judge(clause, backend, case, reply, reference, entry)
 
 
-def _known(session, clause_id, backend) -> bool:
-    """A divergence registered for this release of ``backend`` (entries may hold for some only)."""
-    return registry.find(session.known, backend, clause_id, session.availability(backend).version) is not None
-
-
 def _batch(session, clause, run):
     """(the document's case and every drawn one, the examples, their cases by key)."""
     examples, cases = drawn(session, clause, run)
@@ -213,7 +220,7 @@ def _batch(session, clause, run):
 # and judged. Measured on 2 cores (full run, ci profile): 61 s with one item ahead, 54 s with two,
 # the same with three; every framework busy at once fought for the cores (slower than serial).
 # "Next" skips the items that have no batch to hand ahead (the reference, which runs in this
-# process, and a known divergence, which asks for its document example alone), so the pipeline
+# process), so the pipeline
 # does not stall where one clause ends and the next begins. The order of the items is known only
 # when one process runs them all (not under xdist).
 AHEAD = 2       # batches handed ahead, each to another worker
@@ -227,7 +234,7 @@ def _submit_ahead(session, clause, backend, run) -> None:
         if item is None or item[0] not in session.clauses or item[1] in seen:
             return
         seen.add(item[1])
-        if item[1] != "reference" and not _known(session, *item):
+        if item[1] != "reference":
             _submit(session, item[1], session.clauses[item[0]], run)
             handed += 1
             if handed == AHEAD:
@@ -246,9 +253,25 @@ def _judge_one(session, clause, backend, example, case, reply) -> Outcome:
     return _judge_case(session, example_clause(clause, example), backend, case, reply)
 
 
-def _judge_examples(session, clause, backend, run, examples, cases, replies, doc_outcome, known):
-    """Judge the batch's answers in order; shrink the first failing example (pass 2)."""
-    judged = 0
+@dataclass
+class _Tally:
+    """How the drawn examples of one item went: conformed (emulated ones included), diverged as a
+    registered divergence pins it, diverged otherwise (a new divergence, or a known one changed)."""
+
+    conform: int = 0
+    known: int = 0
+    other: int = 0
+
+    def plain(self) -> dict:
+        return {"conform": self.conform, "known": self.known, "other": self.other}
+
+
+def _judge_examples(session, clause, backend, run, examples, cases, replies, doc_outcome):
+    """Judge every drawn answer (pass 2). An example that diverges as registered does not stop
+    the judging: the first that diverges otherwise is shrunk and is the verdict, even after known
+    ones; without one, the first known divergence (a ``scope: drawn`` entry) or the document's
+    own verdict stands."""
+    tally, first_known, first_other, judged = _Tally(), None, None, 0
     for example in examples:
         key = example.key()
         reply = replies[key]
@@ -257,19 +280,27 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
         judged += 1
         outcome = _judge_one(session, clause, backend, example, cases[key], reply)
         if outcome.status == Status.ERROR:  # the backend, the reference or a check could not run it: not shrunk
-            return _properties(_as_item(outcome, clause), run, judged, example=example)
-        if outcome.status == Status.DIVERGE:
-            break
-    else:
-        return _properties(doc_outcome, run, judged)
-    if known or outcome.known:  # a registered divergence: its first failing example, not shrunk
-        return _properties(_as_item(outcome, clause), run, judged, example=example)
+            return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally)
+        if outcome.status != Status.DIVERGE:
+            tally.conform += 1
+        elif outcome.known:
+            tally.known += 1
+            first_known = first_known or (example, outcome)
+        else:
+            tally.other += 1
+            first_other = first_other or (example, outcome)
+    if first_other is None:
+        if first_known is not None and doc_outcome.status != Status.DIVERGE:  # shows at drawn examples only
+            example, outcome = first_known
+            return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally)
+        return _properties(doc_outcome, run, judged, tally=tally)
     example, outcome, calls, case = _shrink(session, clause, backend, run, cases, replies)
     outcome = _as_item(outcome, clause)
     if backend != "reference":
         reply = session.run(backend, case)  # the snippet of this very example
         outcome.snippet = reply.snippet or outcome.snippet
-    return _properties(outcome, run, judged, example=example, shrunk=True, calls=calls)
+    return _properties(outcome, run, judged, example=example, shrunk=True, calls=calls, tally=tally)
+
 
 
 def _shrink(session, clause, backend, run, cases, replies):
@@ -294,7 +325,7 @@ def _shrink(session, clause, backend, run, cases, replies):
         if not isinstance(reply, Observed):
             return  # a candidate the backend cannot run is no smaller failure of this kind
         outcome = _judge_one(session, clause, backend, example, case, reply)
-        if outcome.status == Status.DIVERGE:
+        if outcome.status == Status.DIVERGE and not outcome.known:  # as registered: no failure of its own
             state["failure"] = (example, outcome)
             raise _Diverges(outcome.summary())
 
@@ -315,8 +346,11 @@ def _as_item(outcome: Outcome, clause) -> Outcome:
     return outcome
 
 
-def _properties(outcome: Outcome, run: RunConfig, judged: int | None, example=None, shrunk=False, calls=0) -> Outcome:
+def _properties(outcome: Outcome, run: RunConfig, judged: int | None, example=None, shrunk=False, calls=0,
+                tally: _Tally | None = None) -> Outcome:
     outcome.examples, outcome.seed, outcome.profile = judged, run.seed, run.profile.name
+    if judged is not None:
+        outcome.drawn = (tally or _Tally()).plain()
     if example is not None:
         outcome.example = {**example.plain(), "shrunk": shrunk, "shrink_calls": calls}
     return outcome

@@ -9,7 +9,7 @@ import numpy as np
 
 import backends
 from backends.base import Layer, Model, Unsupported
-from backends.reference import Reference, seeded_weights
+from backends.reference import Reference, seeded_weights, semantics_for
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
@@ -141,7 +141,7 @@ class Session:
             self._drawn_clause = case.clause
         if key not in self._reference:
             try:
-                self._reference[key] = Observed(run_case(Reference(), case))
+                self._reference[key] = Observed(reference_observation(case))
             except Unsupported as exc:
                 self._reference[key] = Refused(str(exc))
             except AdapterError as exc:
@@ -162,6 +162,17 @@ class Session:
         if clause.id not in self._cases:
             self._cases[clause.id] = make_case(clause)
         return self._cases[clause.id]
+
+
+def reference_observation(case: Case) -> dict:
+    """The reference's observation of ``case``, and in ``under`` its observation under each
+    alternative semantics that changes it (backends/reference.py, ``semantics_for``): what a
+    registered divergence's ``to: {reference: NAME}`` compares with."""
+    obs = run_case(Reference(), case)
+    names = semantics_for(case.action, case.model)
+    if names:
+        obs["under"] = {name: run_case(Reference(semantics=name), case) for name in names}
+    return obs
 
 
 def _keys(cases) -> list:

@@ -679,6 +679,60 @@ class TorchFlattenWrongOrder(_TorchMutant):
                type(self).__name__)
 
 
+# -- bugs hidden behind a known divergence (keeps: another backend's registered divergences, reproduced) --
+def _keras_unit_norm(matrix, axis=1):
+    """Keras' UnitNorm: w / (epsilon + ||w||), epsilon 1e-7 (a registered divergence of every Keras)."""
+    return matrix / (1e-7 + np.sqrt(np.sum(matrix ** 2, axis=axis, keepdims=True)))
+
+
+SPARSE_ABOVE = 1000  # rows from which the mutant below takes its "sparse update" path
+
+
+class UnitNormSkippedOnSparseUpdates(_Mutant):
+    """Keras' UnitNorm (its epsilon, registered for Keras, reproduced), but in a vocabulary above 1000
+    rows the sparse-update path normalizes only the rows the step looked up: every other row keeps its norm."""
+
+    kills = ("constraint.unit-norm-after-step",)
+    keeps = {"keras-tensorflow": ("constraint.unit-norm-after-step", "constraint.unit-norm-short-rows")}
+    patches = {"unit_norm": _keras_unit_norm}
+
+    def train_step(self, built, x, y, lr):
+        before = np.array(built.weights[0][0])
+        loss = super().train_step(built, x, y, lr)
+        voc = built.spec.layers[0].args["input_dim"]
+        if voc > SPARSE_ABOVE and built.spec.layers[0].args.get("embeddings_constraint"):
+            untouched = np.setdiff1d(np.arange(voc), np.asarray(x).ravel())
+            matrix = np.array(built.weights[0][0])
+            matrix[untouched] = before[untouched]  # their gradient is zero: the sparse path skips them
+            built.weights[0] = [matrix]
+        return loss
+
+
+def _dense_wrong_feature(x, kernel, bias):
+    """Beyond 8 features, the last one is read from feature 0's place."""
+    x = np.asarray(x)
+    if x.shape[-1] > 8:
+        x = x.copy()
+        x[..., -1] = x[..., 0]
+    return _DENSE(x, kernel, bias)
+
+
+class DenseWrongFeatureBehindSqueeze(_Mutant):
+    """tf-keras' Sequential squeeze of a trailing index axis of 1 before Embedding + Dense (registered for
+    tf-keras, reproduced), and a Dense that, beyond 8 features, reads feature 0 in place of the last."""
+
+    kills = ("dense.contracts-last-axis",)
+    keeps = {"tf-keras": ("dense.contracts-last-axis",)}
+    patches = {"dense": _dense_wrong_feature}
+
+    def forward(self, built, x):
+        x = np.asarray(x)
+        kinds = [layer.kind for layer in built.spec.layers]
+        if kinds == ["embedding", "dense"] and x.ndim == 3 and x.shape[-1] == 1:
+            x = x[..., 0]
+        return super().forward(built, x)
+
+
 class PredictConvertsListOfLists(_Mutant):
     """predict() converts a list of lists itself (as tf-keras does), where the document says the
     conversion to a NumPy array is the caller's."""

@@ -5,12 +5,14 @@ the public third-party path (``python -m conformance run --backend conformance.t
 each in a worker process of its own. The self-test runs them all (the mutants split over ``--jobs``
 pytest runs, each mutant still alone in its worker), then reads the results:
 
-* a clause **catches** a mutant when it fails the run on it (a new divergence, a known divergence
-  that changed, or a registered one that now conforms); a characterization clause catches it by
-  recording a behaviour that differs from the reference's (the document is silent there, so it
-  never fails a run);
-* every mutant must be caught by a clause it names (its ``kills``): the score is the share that
-  are;
+* a clause **catches** a mutant when it fails the run on it: a normative or extension clause
+  that diverges anew (a new divergence, or a known divergence that changed), a registered
+  divergence that now conforms, or an error;
+* a characterization clause never fails a run (the document is silent there): one that records
+  a behaviour differing from the reference's only **notices** the mutant. A mutant that clauses
+  it names only notice is listed apart, and not counted as caught;
+* every mutant must be caught, or noticed, by a clause it names (its ``kills``): the score is
+  the share that are caught;
 * every normative clause must catch at least one mutant, or be listed as weak, with a reason, in
   conformance/tools/weak_clauses.yaml; an entry there for a clause that does catch one is stale.
 
@@ -63,6 +65,7 @@ class Mutant:
     bug: str           # the docstring's first sentence
     kills: tuple       # the clauses that must catch it
     base: str | None   # a real framework's backend name, whose registered divergences it keeps
+    keeps: tuple = ()  # (backend, clause): registered divergences of another backend it reproduces
 
     @property
     def cost(self) -> int:
@@ -87,8 +90,18 @@ def discover(module: str = MODULE) -> list[Mutant]:
         doc = " ".join((cls.__doc__ or "").split())
         if not doc:
             raise SelftestError(f"{module}:{name}: a mutant says what its bug is in its docstring")
-        found.append(Mutant(name, f"{module}:{name}", doc, tuple(kills), getattr(cls, "base", None)))
+        found.append(Mutant(name, f"{module}:{name}", doc, tuple(kills), getattr(cls, "base", None),
+                            _keeps(module, name, getattr(cls, "keeps", None) or {})))
     return found
+
+
+def _keeps(module: str, name: str, keeps) -> tuple:
+    """A mutant's ``keeps`` ({backend: (clause, ...)}) as (backend, clause) pairs."""
+    if not isinstance(keeps, dict) or not all(
+            isinstance(b, str) and isinstance(cs, tuple) and all(isinstance(c, str) for c in cs)
+            for b, cs in keeps.items()):
+        raise SelftestError(f"{module}:{name}: 'keeps' maps a backend name to a tuple of clause ids, not {keeps!r}")
+    return tuple((b, c) for b, cs in keeps.items() for c in cs)
 
 
 def load_weak(path: Path = WEAK_FILE) -> dict[str, str]:
@@ -114,17 +127,22 @@ def load_weak(path: Path = WEAK_FILE) -> dict[str, str]:
 # -- running ------------------------------------------------------------------------------------
 def _spec_dir(tmp: Path, spec_dir: Path, mutants) -> Path:
     """A --spec-dir: the spec files, and for each framework mutant its framework's registered
-    divergences, registered again under the mutant's name (so they stay expected failures, and
-    one the patch changes is a "known divergence changed")."""
+    divergences (and those it ``keeps`` of another backend), registered again under the mutant's
+    name (so they stay expected failures, and one the bug changes is a "known divergence changed")."""
     target = tmp / "specs"
     (target / "divergences").mkdir(parents=True)
     for path in sorted(Path(spec_dir).glob("*.yaml")):
         shutil.copyfile(path, target / path.name)
     known = registry.load(Path(spec_dir) / "divergences")
-    for n, mutant in enumerate(m for m in mutants if m.base):
-        mine = [registry.as_entry(e) for e in known.values() if e.backend == mutant.base]
+    for n, mutant in enumerate(m for m in mutants if m.base or m.keeps):
+        mine = [registry.as_entry(e) for e in known.values()
+                if e.backend == mutant.base or (e.backend, e.clause) in mutant.keeps]
+        missing = [f"{b}: {c}" for b, c in mutant.keeps if not any(
+            (e.backend, e.clause) == (b, c) for e in known.values())]
+        if missing:
+            raise SelftestError(f"{mutant.backend} keeps divergences that are not registered: {', '.join(missing)}")
         if mine:
-            (target / "divergences" / f"mutant-{n}-{mutant.base}.yaml").write_text(
+            (target / "divergences" / f"mutant-{n}-{mutant.base or 'keeps'}.yaml").write_text(
                 yaml.safe_dump({"backend": mutant.backend, "divergences": mine}, sort_keys=False), encoding="utf-8")
     return target
 
@@ -193,29 +211,37 @@ def _read(proc, out: Path, log: Path) -> list[dict]:
 
 # -- judging ------------------------------------------------------------------------------------
 def caught(record: dict) -> bool:
-    """Whether the record's clause catches its backend (see the module docstring)."""
+    """Whether the record fails the run on its backend, so catches it (see the module docstring)."""
     if record["level"] == "characterization":
-        return record["status"] == "diverge"
+        return False  # the document is silent: never fails a run (see noticed)
+    if record["status"] == "error":
+        return True
     if record.get("known"):
         return record["status"] in ("conform", "emulated")  # a registered divergence that vanished
     return record["status"] == "diverge"
+
+
+def noticed(record: dict) -> bool:
+    """Whether a characterization clause records a behaviour that differs from the reference's."""
+    return record["level"] == "characterization" and record["status"] == "diverge"
 
 
 @dataclass
 class Verdict:
     mutants: list
     clauses: list                 # every clause, in spec order
-    cells: dict                   # (mutant name, clause id) -> "kill" | "error" | ""
+    cells: dict                   # (mutant name, clause id) -> "kill" | "error" | "noticed" | ""
     weak_listed: dict             # clause -> reason, from weak_clauses.yaml
     complete: bool = True         # every mutant of the module ran (the weak check needs them all)
-    survivors: list = field(default_factory=list)
+    survivors: list = field(default_factory=list)   # neither caught nor noticed by a clause they name
+    noticed: list = field(default_factory=list)     # only noticed (characterization): not counted as caught
     weak: list = field(default_factory=list)        # normative clauses catching no mutant
     unlisted: list = field(default_factory=list)    # weak and not listed
     stale: list = field(default_factory=list)       # listed, but not a weak normative clause
 
     @property
     def killed(self) -> int:
-        return len(self.mutants) - len(self.survivors)
+        return len(self.mutants) - len(self.survivors) - len(self.noticed)
 
     @property
     def score(self) -> float:
@@ -226,11 +252,18 @@ class Verdict:
         return not self.survivors and not self.unlisted and not self.stale
 
     def catches(self, mutant) -> list[str]:
-        """The clauses it names that caught it."""
-        return [c for c in mutant.kills if self.cells.get((mutant.name, c)) == "kill"]
+        """The clauses it names that caught it (failed the run on it)."""
+        return [c for c in mutant.kills if self.cells.get((mutant.name, c)) in CAUGHT]
+
+    def notices(self, mutant) -> list[str]:
+        """The characterization clauses it names that noticed it."""
+        return [c for c in mutant.kills if self.cells.get((mutant.name, c)) == "noticed"]
 
     def killers(self, clause_id) -> list[str]:
-        return [m.name for m in self.mutants if self.cells.get((m.name, clause_id)) == "kill"]
+        return [m.name for m in self.mutants if self.cells.get((m.name, clause_id)) in CAUGHT]
+
+
+CAUGHT = ("kill", "error")  # the cells that fail the run
 
 
 def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict:
@@ -244,10 +277,11 @@ def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict
     for r in records:
         mutant = by_backend.get(r["backend"])
         if mutant is not None:
-            cells[(mutant.name, r["clause"])] = ("kill" if caught(r) else
-                                                 "error" if r["status"] == "error" else "")
+            cells[(mutant.name, r["clause"])] = ("error" if r["status"] == "error" else "kill" if caught(r)
+                                                 else "noticed" if noticed(r) else "")
     verdict = Verdict(list(mutants), list(clauses), cells, dict(weak_listed or {}), complete)
-    verdict.survivors = [m.name for m in mutants if not verdict.catches(m)]
+    verdict.noticed = [m.name for m in mutants if not verdict.catches(m) and verdict.notices(m)]
+    verdict.survivors = [m.name for m in mutants if not verdict.catches(m) and not verdict.notices(m)]
     if complete:
         normative = [c.id for c in clauses if c.level == "normative"]
         verdict.weak = [c for c in normative if not verdict.killers(c)]
@@ -257,7 +291,7 @@ def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict
 
 
 # -- showing ------------------------------------------------------------------------------------
-SYMBOLS = {"named": "X", "other": "x", "error": "!", "": "."}
+SYMBOLS = {"named": "X", "other": "x", "error": "!", "noticed": "n", "": "."}
 
 
 def _symbol(verdict, mutant, clause_id) -> str:
@@ -276,8 +310,10 @@ def matrix_text(verdict: Verdict) -> str:
     n = len(verdict.mutants)
     numbers = [f"{i + 1:>3}" for i in range(n)]
     head = [" " * (width + 2) + "".join(num[k] for num in numbers) for k in range(3)]
-    lines = ["kill matrix: X caught by a clause the mutant names, x by another clause, ! error, . not caught",
-             "(a characterization clause catches a mutant by behaving differently from the reference)", ""]
+    lines = ["kill matrix: X caught by a clause the mutant names, x by another clause, ! error (fails the run: "
+             "caught), n noticed only, . not caught",
+             "(a characterization clause never fails a run: behaving differently from the reference, it only "
+             "notices a mutant)", ""]
     lines += [h.rstrip() for h in head if h.strip()]
     for c in rows:
         level = {"normative": "N", "extension": "E", "characterization": "C"}[c.level]
@@ -285,15 +321,25 @@ def matrix_text(verdict: Verdict) -> str:
         lines.append(f"{c.id:<{width - 2}}{level}   {cells}")
     lines += ["", "mutants:"]
     for i, m in enumerate(verdict.mutants, 1):
-        got = verdict.catches(m)
-        state = f"caught by {', '.join(got)}" if got else f"SURVIVED (names {', '.join(m.kills)})"
-        lines.append(f"{i:>3}  {m.name}: {state}")
+        lines.append(f"{i:>3}  {m.name}: {_state(verdict, m)}")
     return "\n".join(lines)
+
+
+def _state(verdict, mutant) -> str:
+    got = verdict.catches(mutant)
+    if got:
+        return f"caught by {', '.join(got)}"
+    seen = verdict.notices(mutant)
+    if seen:
+        return f"NOTICED only by {', '.join(seen)} (characterization: never fails a run; not counted as caught)"
+    return f"SURVIVED (names {', '.join(mutant.kills)})"
 
 
 def summary_text(verdict: Verdict) -> str:
     lines = [f"score: {verdict.killed}/{len(verdict.mutants)} mutants caught by a clause they name "
              f"({verdict.score:.0f}%)"]
+    if verdict.noticed:
+        lines.append(f"noticed only (by a characterization clause, not caught): {', '.join(verdict.noticed)}")
     if verdict.survivors:
         lines.append(f"SURVIVED: {', '.join(verdict.survivors)}")
     if not verdict.complete:
@@ -322,16 +368,22 @@ def markdown(verdict: Verdict) -> str:
     normative = sum(c.level == "normative" for c in verdict.clauses)
     lines = [f"**Mutation score: {verdict.killed}/{len(verdict.mutants)} ({verdict.score:.0f}%).** "
              f"{len(verdict.mutants)} mutants (`conformance/tools/mutants.py`), each a plausible framework bug "
-             "run as a third-party backend; each must be caught by a clause it names. "
-             f"{normative - len(verdict.weak)} of the {normative} normative clauses catch at least one.",
+             "run as a third-party backend; each must be caught by a clause it names: fail the run (a new "
+             "normative or extension divergence, a known one changed or gone, or an error). "
+             + (f"{len(verdict.noticed)} only noticed (a characterization clause records a behaviour that "
+                "differs from the reference's, which never fails a run), not counted: "
+                + ", ".join(f"`{n}`" for n in verdict.noticed) + ". " if verdict.noticed else "")
+             + f"{normative - len(verdict.weak)} of the {normative} normative clauses catch at least one.",
              "", "Weak normative clauses (catching no mutant, listed with a reason in "
              "`conformance/tools/weak_clauses.yaml`): " + (", ".join(
                  f"`{c}` ({_md(verdict.weak_listed.get(c, 'NOT LISTED'))})" for c in verdict.weak) or "none") + ".",
              "", "| # | Mutant | The bug | Caught by the clauses it names |", "|---|---|---|---|"]
     for i, m in enumerate(verdict.mutants, 1):
-        got = verdict.catches(m)
-        lines.append(f"| {i} | `{m.name}` | {_md(m.bug)} | "
-                     + (", ".join(f"`{c}`" for c in got) if got else "**survived**") + " |")
+        got, seen = verdict.catches(m), verdict.notices(m)
+        lines.append(f"| {i} | `{m.name}` | {_md(m.bug)} | " + (
+            ", ".join(f"`{c}`" for c in got) if got else
+            "noticed only, by " + ", ".join(f"`{c}`" for c in seen) + " (not caught)" if seen else
+            "**survived**") + " |")
     return "\n".join(lines) + "\n"
 
 

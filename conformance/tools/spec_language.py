@@ -143,6 +143,10 @@ def markdown() -> str:
 
     out += ["## Checks", "", "`expect:` is a list of checks; a judged (normative or extension) clause needs "
             "at least one. Tolerances: " + "; ".join(f"`{k}`: {t}" for k, t in v.TOLERANCES.items()) + ".", ""]
+    out += ["A check that compares with the reference may name an alternative semantics the reference also "
+            "computes where it changes the observation (`to: {reference: NAME}`): a registered divergence pins "
+            "the mechanism a framework follows instead of the document with it, at every drawn size.", ""]
+    out += [f"- `{k}`: {_cell(t)}." for k, t in v.SEMANTICS.items()] + [""]
     for name, word in v.CHECKS.items():
         out += [f"### `{name}`", "", f"{word.text[0].upper()}{word.text[1:]}.", ""]
         out += _args_table(word.args) + _fields("Also reads", word.reads) + _example(ex.check.get(name), word)

@@ -11,7 +11,7 @@ nothing here imports them.
 from __future__ import annotations
 
 from conformance.language.vocabulary.actions import ACTIONS, COMMON_FIELDS, RAISED_FIELDS
-from conformance.language.vocabulary.checks import CHECKS, TOLERANCES
+from conformance.language.vocabulary.checks import CHECKS, SEMANTICS, TOLERANCES
 from conformance.language.vocabulary.clauses import (
     CHARACTERIZE_KEYS,
     CLAUSE_KEYS,
@@ -27,7 +27,7 @@ from conformance.language.vocabulary.generators import DRAW_GENERATORS, INDEX_DT
 from conformance.language.vocabulary.records import KINDS, NOT_FORMULA_KINDS, Arg, Word
 
 __all__ = ["ACTIONS", "CHECKS", "DESCRIBERS", "DRAW_GENERATORS", "INPUT_GENERATORS", "LAYERS", "SIZES",
-           "LEVELS", "TOLERANCES", "COMMON_FIELDS", "RAISED_FIELDS", "CLAUSE_KEYS", "MODEL_KEYS",
+           "LEVELS", "TOLERANCES", "SEMANTICS", "COMMON_FIELDS", "RAISED_FIELDS", "CLAUSE_KEYS", "MODEL_KEYS",
            "WEIGHTS_KEYS", "CHARACTERIZE_KEYS", "DRAW_KEYS", "KINDS", "INDEX_DTYPES", "Arg", "Word",
            "NAMES", "NOT_FORMULAS", "ARRAY_KEYS", "ENUMS", "fields_read", "check_problem", "args_problem",
            "input_generator_problem", "fill_schema"]

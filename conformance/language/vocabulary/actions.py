@@ -43,7 +43,7 @@ ACTIONS = table(
           Arg("lr", "formula", "the learning rate", required=True),
           Arg("freeze_between_steps", "flag", "take a first step (which compiles), then set the embedding "
                                               "to trainable=False on the built model, then the step observed")),
-         writes=("loss", "before", "after"), needs_model=True),
+         writes=("loss", "before", "after", "unconstrained"), needs_model=True),
     Word("loss", "the mean squared error loss (with regularization) of the model for each target",
          (Arg("x", "array", "the input array", required=True),
           Arg("targets", "arrays", "the target arrays, one loss each", required=True)),

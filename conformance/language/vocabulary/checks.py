@@ -11,6 +11,8 @@ from conformance.language.vocabulary.records import Arg, Word, table
 WHY = Arg("why", "text", "why the check holds: shown with a failure")
 OF = Arg("of", "field", "the field checked", required=True)
 TO = Arg("to", "target", "the expected value", default="reference")
+EXACT_ZEROS = Arg("exact_zeros", "flag", "also exactly 0 wherever the target is exactly 0 (a value filled in, "
+                                         "such as pad_packed_sequence's padding, not computed)")
 LITERAL = Arg("literal", "flag", "take 'to' exactly as written (strings are text, not formulas), e.g. what "
                                  "an unbuilt Keras model shows, '?'")
 TOLERANCE = Arg("tolerance", "name", "how close is close (rtol/atol)", values=("float32", "loose", "exact"),
@@ -21,6 +23,22 @@ LOW = Arg("low", "formula", "the lower end", required=True)
 HIGH = Arg("high", "formula", "the upper end", required=True)
 ALPHA = Arg("alpha", "number", "the false-alarm level of the statistical test")
 MATCHING = Arg("matching", "text", "a piece of the warning's text (case ignored)")
+
+# the alternative semantics the reference also computes where they change its observation
+# (backends/reference.py implements exactly these): a check's ``to: {reference: NAME}`` compares with
+# the reference's observation under one, so that a registered divergence pins the mechanism a framework
+# follows instead of the document, at every drawn size
+SEMANTICS = {
+    "prefix_of_nonzero_count": "for a forward through a masking embedding (mask_zero) and recurrent layers: "
+    "no step is skipped; each row's first (x != 0).sum() steps are ordinary inputs, zeros among them "
+    "included, and the state after the last of them is kept (final states); per-step outputs after it are 0. "
+    "What PyTorch's pack_padded_sequence(h, lengths=(x != 0).sum(1), batch_first=True, enforce_sorted=False) "
+    "and pad_packed_sequence compute (no row of zeros only: pack_padded_sequence refuses a length of 0)",
+    "max_norm_before_step": "for a training step of an embedding with a unit-norm constraint: no constraint "
+    "after the update; instead, during the forward, each looked-up row of norm n above 1 is scaled by "
+    "1 / (n + 1e-7) before the step uses it. What PyTorch's nn.Embedding(max_norm=1.0) does "
+    "(torch.embedding_renorm_)",
+}
 
 # the tolerances a check may name (conformance/judging/tolerances.py holds their rtol/atol)
 TOLERANCES = {
@@ -33,8 +51,9 @@ CHECKS = table(
     Word("equal", "the field equals the target exactly (nested lists: same lengths at every level)",
          (OF, TO, LITERAL, NAN, WHY)),
     Word("close", "the field is close to the target, element by element, same shape",
-         (OF, TO, LITERAL, TOLERANCE, NAN, WHY)),
-    Word("shape", "the field's shape is the target (a list of formulas), or the reference's field's shape",
+         (OF, TO, LITERAL, TOLERANCE, NAN, EXACT_ZEROS, WHY)),
+    Word("shape", "the field's shape is the target (a list of formulas), the reference's field's shape, or "
+         "with to: {of: FIELD} that field's shape",
          (OF, TO, LITERAL, WHY)),
     Word("dtype", "the field's NumPy dtype is the named one",
          (OF, Arg("to", "name", "the dtype, e.g. float32", required=True), WHY)),
@@ -48,6 +67,14 @@ CHECKS = table(
          (OF, Arg("to", "formula", "the norm, one number or one per row", default=1.0),
           Arg("tolerance", "name", TOLERANCE.text, values=TOLERANCE.values, default="loose"),
           Arg("rows", "rows", "the rows whose norms are checked"), WHY)),
+    Word("unit_norm_epsilon", "the field (a matrix) is what a unit-norm constraint with an epsilon computes "
+         "from the matrix the reference's constraint was given (the reference's field 'unconstrained', its "
+         "embedding matrix after the step, before the constraint): w / (epsilon + ||w||), row by row; a row of "
+         "norm n ends at norm n / (n + epsilon), and every row of ordinary norm is the reference's",
+         (OF, Arg("epsilon", "number", "the epsilon added to each row's norm, e.g. 1e-7 (Keras' "
+                                       "backend.epsilon())", required=True),
+          Arg("tolerance", "name", TOLERANCE.text, values=TOLERANCE.values, default="loose"), WHY),
+         reads=("unconstrained",)),
     Word("changed_rows", "exactly the listed rows differ between the field and the target (matrices)",
          (OF, TO, LITERAL, Arg("rows", "rows", "the rows expected to change, or looked_up: the indices of the "
                                       "clause's x", required=True), WHY)),

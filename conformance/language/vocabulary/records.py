@@ -19,7 +19,8 @@ KINDS = {
     "name": "a name, kept as written (never a formula)",
     "names": "a name, or a list of names",
     "field": "a field path of the observation (\"outputs[0]\", \"weights[0][0]\")",
-    "target": "what a check compares with: reference (the default), {of: field path}, or a formula",
+    "target": "what a check compares with: reference (the default), {reference: SEMANTICS} (the reference's "
+              "observation under an alternative semantics, listed under Checks), {of: field path}, or a formula",
     "rows": "a list of row numbers (formulas)",
     "flag": "true or false",
     "number": "a number",
