@@ -899,3 +899,40 @@ class RecurrentKernelTransposedFromFiveUnits(_Mutant):
 
     kills = ("rnn.simple-rnn-matches-reference", "rnn.lstm-matches-reference", "rnn.gru-matches-reference")
     patches = {"rnn_forward": _recurrent_transposed_from_five_units}
+
+
+# -- issue 16 items 8 and 9: where the document is silent (characterization notices, none catches) --
+class PretrainedKeptAsGiven(_Mutant):
+    """Keeps a pre-trained matrix exactly as the caller gave it: a float64 matrix stays float64 (and
+    so do the outputs), a matrix with a row too many is kept with it (PyTorch's from_pretrained)."""
+
+    kills = ("char.pretrained-float64-matrix", "char.pretrained-wrong-shape-matrix")
+
+    def build(self, model, pretrained=None):
+        built = super().build(model)
+        if pretrained is not None:
+            built.weights = [[np.array(pretrained)]] + [list(ws) for ws in built.weights[1:]]
+        return built
+
+    def forward(self, built, x):
+        return reference.run_layers(built, x, self.semantics)[0].astype(built.weights[0][0].dtype)
+
+
+class FreezeAfterCompileIgnored(_Mutant):
+    """trainable=False set on a compiled model is ignored until the next compile (the stale train
+    function Keras on TensorFlow keeps)."""
+
+    kills = ("char.trainable-set-after-compile",)
+
+    def freeze(self, built, index):
+        return None
+
+
+class MixedPrecisionIgnored(_Mutant):
+    """The mixed_float16 policy is ignored: the embedding outputs float32 (as PyTorch's autocast
+    leaves nn.Embedding)."""
+
+    kills = ("char.mixed-precision-policy",)
+
+    def forward(self, built, x):
+        return reference.run_layers(built, x, self.semantics)[0].astype(np.float32)
