@@ -78,7 +78,9 @@ def main(argv=None) -> int:
     st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
     st.add_argument("--mutant", action="append", default=[], metavar="NAME",
                     help="run only this mutant (repeatable; the weak-clause check needs them all)")
-    st.add_argument("--update", metavar="FILE", help="rewrite the selftest block in this file (docs/SELFTEST.md)")
+    st.add_argument("--update", metavar="FILE", action="append", default=[],
+                    help="rewrite the selftest block (docs/SELFTEST.md) or score line (README.md) in this file "
+                         "(repeatable)")
     st.add_argument("--module", default=None,
                     help="the module of mutants to run (default conformance.tools.mutants)")
     st.add_argument("--spec-dir", default=None, help="the spec files (default specs/)")

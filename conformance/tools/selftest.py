@@ -49,6 +49,8 @@ MODULE = "conformance.tools.mutants"
 WEAK_FILE = Path(__file__).with_name("weak_clauses.yaml")
 SOURCE_TREE = (ROOT / "pyproject.toml").is_file()   # not an installed package
 START, END = "<!-- selftest:start -->", "<!-- selftest:end -->"
+# the README's one-line score (issue 16: "with the score in the README")
+SCORE_START, SCORE_END = "<!-- selftest-score:start -->", "<!-- selftest-score:end -->"
 DOC = "docs/SELFTEST.md"  # the page holding the block, from the repository root
 FRAMEWORK_COST = 10   # a mutant of a real framework (imports it, runs it) costs about ten NumPy ones
 TIMEOUT = 1800.0
@@ -387,12 +389,29 @@ def markdown(verdict: Verdict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def score_line(verdict: Verdict) -> str:
+    """The README's line: how many mutants the run catches, how many are only noticed."""
+    noticed = (f"; {len(verdict.noticed)} more only noticed by a characterization clause (the document "
+               "is silent there, so nothing can fail)" if verdict.noticed else "")
+    return (f"**Self-test: {verdict.killed} of {len(verdict.mutants)} mutants caught** (each fails the "
+            f"run){noticed}; every one, and the clauses that catch it: [docs/SELFTEST.md](docs/SELFTEST.md).\n")
+
+
 def update(path, verdict: Verdict) -> bool:
-    """Rewrite the block between the selftest markers; True when the file changed."""
+    """Rewrite the selftest block (docs/SELFTEST.md) and the score line (README.md), whichever
+    ``path`` holds; True when the file changed."""
+    text = Path(path).read_text(encoding="utf-8")
+    if START not in text and SCORE_START not in text:
+        raise SelftestError(f"{path}: no {START} ... {END} block and no {SCORE_START} ... {SCORE_END} line")
+    changed = False
     try:
-        return blocks.rewrite(path, START, END, markdown(verdict))
+        if START in text:
+            changed |= blocks.rewrite(path, START, END, markdown(verdict))
+        if SCORE_START in text:
+            changed |= blocks.rewrite(path, SCORE_START, SCORE_END, score_line(verdict))
     except ValueError as exc:
         raise SelftestError(str(exc)) from None
+    return changed
 
 
 def current(path) -> str:
@@ -432,9 +451,9 @@ def main(args) -> int:
         verdict = selftest(args.module, args.mutant or (), args.jobs, Path(args.spec_dir),
                            Path(args.weak), echo=print)
         print(matrix_text(verdict), summary_text(verdict), sep="\n\n")
-        if args.update:
-            changed = update(args.update, verdict)
-            print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+        for path in args.update:
+            changed = update(path, verdict)
+            print(f"{path}: {'updated' if changed else 'already up to date'}")
     except SelftestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
