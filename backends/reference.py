@@ -25,7 +25,8 @@ INITIALIZERS = {"uniform": "RandomUniform", "zeros": "Zeros", "ones": "Ones", "r
 # the document, computed at every drawn size, not values at the positions of one example.
 PREFIX = "prefix_of_nonzero_count"   # PyTorch's pack_padded_sequence(lengths=(x != 0).sum(1)) idiom
 MAX_NORM = "max_norm_before_step"    # PyTorch's nn.Embedding(max_norm=1.0) for UnitNorm(axis=1)
-SEMANTICS = (PREFIX, MAX_NORM)
+UNMASKED = "mask_ignored"            # Flax's nnx.RNN per-step outputs: every step an input, whatever seq_lengths
+SEMANTICS = (PREFIX, MAX_NORM, UNMASKED)
 MAX_NORM_EPSILON = 1e-7  # torch.embedding_renorm_: scale = max_norm / (norm + 1e-7)
 
 
@@ -243,12 +244,13 @@ def _output_shape(layer: Layer, shape: tuple) -> tuple:
 def semantics_for(action: str, model: Model | None) -> tuple[str, ...]:
     """The alternative semantics (:data:`SEMANTICS`) that change what the reference observes for
     ``action`` on ``model``: the prefix semantics for a forward through a masking embedding and a
-    recurrent layer, the max-norm one for a training step of a constrained embedding."""
+    recurrent layer (and the one that ignores the mask), the max-norm one for a training step of a
+    constrained embedding."""
     if model is None or not model.layers or model.layers[0].kind != "embedding":
         return ()
     first = model.layers[0]
     if action == "forward" and first.args.get("mask_zero") and any(layer.kind in RNN_KINDS for layer in model.layers):
-        return (PREFIX,)
+        return (PREFIX, UNMASKED)
     if action == "train_step" and first.args.get("embeddings_constraint"):
         return (MAX_NORM,)
     return ()
@@ -342,6 +344,8 @@ def run_layers(model: RefModel, x, semantics: str | None = None):
             mask = (idx != 0) if layer.args.get("mask_zero") else None
             if mask is not None and semantics == PREFIX and idx.ndim == 2:
                 mask = prefix_mask(idx)
+            if semantics == UNMASKED:
+                mask = None  # every step an ordinary input
         elif kind == "flatten":
             x, mask = flatten(x), None
         elif kind == "dense":

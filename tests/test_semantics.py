@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 
 from backends.base import Layer, Model
-from backends.reference import MAX_NORM, PREFIX, SEMANTICS, Reference, renorm_looked_up, semantics_for
+from backends.reference import (
+    MAX_NORM,
+    PREFIX,
+    SEMANTICS,
+    UNMASKED,
+    Reference,
+    renorm_looked_up,
+    seeded_weights,
+    semantics_for,
+)
 from conformance.judging import checks
 from conformance.judging.outcome import judge
 from conformance.judging.replies import Observed
@@ -85,7 +94,7 @@ def test_max_norm_step_is_a_plain_step_from_the_renormalised_matrix_with_no_cons
 
 
 def test_each_semantics_is_computed_where_it_changes_the_observation_only():
-    assert semantics_for("forward", make_case(CLAUSES["mask.rnn-repeats-hidden-state"]).model) == (PREFIX,)
+    assert semantics_for("forward", make_case(CLAUSES["mask.rnn-repeats-hidden-state"]).model) == (PREFIX, UNMASKED)
     assert semantics_for("forward", make_case(CLAUSES["mask.still-outputs-every-vector"]).model) == ()
     assert semantics_for("train_step", make_case(CLAUSES["constraint.unit-norm-after-step"]).model) == (MAX_NORM,)
     assert "under" not in reference_observation(make_case(CLAUSES["lookup.rows-are-matrix-rows"]))
@@ -229,3 +238,21 @@ def test_the_max_norm_pin_holds_as_torch_behaves_and_fails_a_unit_norm_or_a_skip
     plain = _layer_args(case.model, 0, embeddings_constraint=None)  # max_norm that skipped the long row
     skipped = dict(torch_like, after=_trained(replace(long_case, model=plain), None)["after"])
     assert _verdict(clause, long_case, skipped).changed
+
+
+def test_mask_ignored_runs_every_step_as_the_unmasked_model_does():
+    """Flax's nnx.RNN per-step outputs: the masking model computes what the same model without
+    mask_zero computes, zeros run as inputs."""
+    layers = (Layer("embedding", {"input_dim": 5, "output_dim": 2, "mask_zero": True}),
+              Layer("simple_rnn", {"units": 1, "return_sequences": True}))
+    plain = Model((Layer("embedding", {"input_dim": 5, "output_dim": 2}), layers[1]))
+    weights = seeded_weights(Model(layers), 3)
+    x = np.array([[1, 0, 3, 0, 2, 0, 0]])
+    ignored, masked, reference = Reference(semantics=UNMASKED), Reference(), Reference()
+    out = []
+    for backend, model in ((ignored, Model(layers)), (masked, Model(layers)), (reference, plain)):
+        built = backend.build(model)
+        backend.set_weights(built, weights)
+        out.append(backend.forward(built, x))
+    np.testing.assert_array_equal(out[0], out[2])
+    assert not np.allclose(out[0], out[1])  # the document's masking repeats states at the zeros

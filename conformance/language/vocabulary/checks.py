@@ -38,6 +38,9 @@ SEMANTICS = {
     "after the update; instead, during the forward, each looked-up row of norm n above 1 is scaled by "
     "1 / (n + 1e-7) before the step uses it. What PyTorch's nn.Embedding(max_norm=1.0) does "
     "(torch.embedding_renorm_)",
+    "mask_ignored": "for a forward through a masking embedding (mask_zero) and recurrent layers: the mask is not "
+    "used; every step, zeros included, is an ordinary input. What Flax's nnx.RNN returns per step, whatever its "
+    "seq_lengths (it only selects the carry returned with return_carry=True)",
 }
 
 # the tolerances a check may name (conformance/judging/tolerances.py holds their rtol/atol)
