@@ -152,12 +152,13 @@ class RegularizerFixedFactor(_Fault):
 
 
 class LearningRateCapped(_Fault):
-    """An SGD step uses min(lr, 0.5) (the document's learning rates are 0.1 and 0.5)."""
+    """An SGD step caps a learning rate in (0.5, 1] at 0.5 (the document's learning rates are 0.1
+    and 0.5; constraint.default-none-leaves-long-rows' 100.5, far beyond, is left alone)."""
 
     catches = ("train.sgd-updates-looked-up-rows-only",)
 
     def train_step(self, built, x, y, lr):
-        return super().train_step(built, x, y, min(lr, 0.5))
+        return super().train_step(built, x, y, 0.5 if 0.5 < lr <= 1.0 else lr)
 
 
 class UnitNormOnlyInTwoDimensions(_Fault):
@@ -262,6 +263,8 @@ class LstmCountWrongAboveThreeUnits(_Fault):
         for layer, row in zip(built.spec.layers, rows):
             if layer.kind == "lstm" and layer.args["units"] > 3:
                 row.trainable -= 1
+                if row.params is not None:  # the framework's own count, which the clause reads
+                    row.params -= 1
         return rows
 
 

@@ -27,8 +27,8 @@ def _entry(scope: bool) -> str:
 
 
 def _examples():
-    """The ci profile's drawn examples of the clause, in order: (shows index >= 5, looks up the last
-    row of a vocabulary larger than 5), the two faults of ShiftedAndNarrowAtLastRow."""
+    """The ci profile's drawn examples of the clause, in order: (shows index >= 5, holds more than 4
+    samples), the two faults of ShiftedAndNarrowInLargeBatches."""
     clause = next(c for c in load_all() if c.id == CLAUSE)
 
     class Session:
@@ -39,13 +39,13 @@ def _examples():
     for ex in examples:
         arrays = [np.asarray(x) for x in ex.args["inputs"]]
         shown.append((any(a.size and a.max() >= 5 for a in arrays),
-                      any(hidden_faults.narrows(a, ex.params["voc_size"]) for a in arrays)))
+                      any(hidden_faults.narrows(a) for a in arrays)))
     return shown
 
 
 def test_the_planted_faults_stay_off_at_the_document_example_and_order_as_the_tests_need():
     case = make_case(next(c for c in load_all() if c.id == CLAUSE))
-    assert not any(hidden_faults.narrows(x, 5) or np.asarray(x).max() >= 5 for x in case.args["inputs"])
+    assert not any(hidden_faults.narrows(x) or np.asarray(x).max() >= 5 for x in case.args["inputs"])
     shown = _examples()
     first = next(i for i, (five, _) in enumerate(shown) if five)
     # the first example that shows the pinned fault shows only it; a later one shows the other too
@@ -53,7 +53,7 @@ def test_the_planted_faults_stay_off_at_the_document_example_and_order_as_the_te
 
 
 def test_a_drawn_failure_not_as_pinned_fails_the_run_after_one_that_was(tmp_path):
-    fault = f"{HIDDEN}:ShiftedAndNarrowAtLastRow"
+    fault = f"{HIDDEN}:ShiftedAndNarrowInLargeBatches"
     spec_dir = _registry(tmp_path, fault, _entry(scope=True))
     proc, data = run(tmp_path, "--backend", fault, "--spec-dir", str(spec_dir), "-k", CLAUSE)
     assert proc.returncode == 1, proc.stdout[-3000:]
@@ -63,8 +63,7 @@ def test_a_drawn_failure_not_as_pinned_fails_the_run_after_one_that_was(tmp_path
     assert r["drawn"]["known"] >= 1 and r["drawn"]["other"] >= 1, r["drawn"]
     assert sum(r["drawn"].values()) == r["examples"] == 20
     assert r["example"]["shrunk"] is True
-    voc = r["example"]["params"]["voc_size"]
-    assert any(hidden_faults.narrows(a["values"], voc) for a in r["example"]["with"]["inputs"]), r["example"]
+    assert any(hidden_faults.narrows(a["values"]) for a in r["example"]["with"]["inputs"]), r["example"]
     assert "KNOWN DIVERGENCE CHANGED" in proc.stdout
     # without the int64 bug, the same entry holds: known, every drawn example judged
     spec_dir = _registry(tmp_path / "only", "tests.off_example_faults:IndexFiveAndAbove", _entry(scope=True))
@@ -76,7 +75,7 @@ def test_a_drawn_failure_not_as_pinned_fails_the_run_after_one_that_was(tmp_path
 
 
 def test_a_strict_divergence_s_drawn_examples_are_judged_and_a_change_fails_the_run(tmp_path):
-    fault = f"{HIDDEN}:OffsetAndNarrowAtLastRow"
+    fault = f"{HIDDEN}:OffsetAndNarrowInLargeBatches"
     spec_dir = _registry(tmp_path, fault, _entry(scope=False))
     proc, data = run(tmp_path, "--backend", fault, "--spec-dir", str(spec_dir), "-k", CLAUSE)
     assert proc.returncode == 1, proc.stdout[-3000:]
