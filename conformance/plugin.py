@@ -11,6 +11,7 @@ import datetime
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
-from conformance.running import adapters, compile_cache
+from conformance.running import adapters, compile_cache, shared_draws
 from conformance.running.properties import PROFILES, RunConfig, judge_item
 from conformance.running.session import START_TIMEOUT, Session
 
@@ -33,6 +34,8 @@ STASH = pytest.StashKey["Session"]()
 RUN = pytest.StashKey["RunConfig"]()
 REGISTRY_FILES = pytest.StashKey["dict"]()  # registry files that came with the run (adapters.py)
 XDIST_RUN = "conformance_hypothesis_run"  # the controller's profile and seed, for its workers
+XDIST_DRAWS = "conformance_shared_draws"  # the controller's folder of drawn examples (shared_draws.py)
+DRAWS = pytest.StashKey[str]()
 
 
 def _register_profiles():
@@ -132,6 +135,7 @@ def pytest_configure(config):
                                             start_timeout=config.getoption("start_timeout"))
     session.homes = {name: adapters.home(name, cls, directory, known, files) for name, cls in selected.items()}
     config.stash[REGISTRY_FILES] = files
+    session.shared_draws = getattr(config, "workerinput", {}).get(XDIST_DRAWS)
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
     try:
         config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(
@@ -155,9 +159,13 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    """xdist: every worker draws with the controller's profile and seed (a random one included)."""
+    """xdist: every worker draws with the controller's profile and seed (a random one included),
+    and shares each clause's drawn examples and reference replies through one folder per run."""
     run = node.config.stash[RUN]
     node.workerinput[XDIST_RUN] = [run.profile.name, run.seed]
+    if DRAWS not in node.config.stash:
+        node.config.stash[DRAWS] = shared_draws.new_folder()
+    node.workerinput[XDIST_DRAWS] = node.config.stash[DRAWS]
 
 
 def pytest_report_header(config):
@@ -209,6 +217,8 @@ def pytest_unconfigure(config):
     session = config.stash.get(STASH, None)
     if session is not None:
         session.close()
+    if DRAWS in config.stash:  # the controller, after its workers
+        shutil.rmtree(config.stash[DRAWS], ignore_errors=True)
 
 
 def pytest_collect_directory(path, parent):

@@ -13,7 +13,7 @@ from backends.reference import Reference, seeded_weights, semantics_for
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
-from conformance.running import compile_cache
+from conformance.running import compile_cache, timings
 from conformance.running.actions import AdapterError, Case, run_case
 from conformance.running.worker import Worker, case_key
 
@@ -50,6 +50,8 @@ class Session:
         # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
         self.following: dict[tuple, tuple] | None = None
         self.drawn: dict[str, tuple] = {}
+        # under xdist: the run's folder of drawn examples and reference replies (shared_draws.py)
+        self.shared_draws: str | None = None
 
     def add_clauses(self, clauses):
         for clause in clauses:
@@ -135,19 +137,32 @@ class Session:
     def reference(self, case: Case) -> Reply:
         key = (case.clause, case.example)
         if case.example is not None and case.clause != self._drawn_clause:
-            # items run clause by clause: the reference's observations of the previous clause's
-            # drawn examples (weights before and after training included) are done with
-            self._reference = {k: v for k, v in self._reference.items() if k[1] is None}
-            self._drawn_clause = case.clause
+            self._forget_drawn(case.clause)
         if key not in self._reference:
             try:
-                self._reference[key] = Observed(reference_observation(case))
+                with timings.phase("pytest", "reference", "reference", case.action):
+                    observation = reference_observation(case)
+                self._reference[key] = Observed(observation)
             except Unsupported as exc:
                 self._reference[key] = Refused(str(exc))
             except AdapterError as exc:
                 self._reference[key] = Failed(str(exc))
         return self._reference[key]
 
+
+    def _forget_drawn(self, clause_id: str) -> None:
+        # items run clause by clause: the reference's observations of the previous clause's
+        # drawn examples (weights before and after training included) are done with
+        self._reference = {k: v for k, v in self._reference.items() if k[1] is None}
+        self._drawn_clause = clause_id
+
+    def prime_reference(self, clause_id: str, replies: dict) -> None:
+        """The reference's replies to a clause's cases, by (clause, example key), computed by
+        another process of the run (shared_draws.py)."""
+        if clause_id != self._drawn_clause:
+            self._forget_drawn(clause_id)
+        for key, reply in replies.items():
+            self._reference.setdefault(key, reply)
 
     def close(self):
         # every idle worker is asked to stop first, so their interpreters shut down (a second or
@@ -156,6 +171,7 @@ class Session:
             worker.request_stop()
         for worker in self._workers.values():
             worker.close()
+        timings.flush()
 
     # -- cases --------------------------------------------------------------------------------
     def case(self, clause: Clause) -> Case:

@@ -24,6 +24,7 @@ from dataclasses import replace
 from conformance.judging import replies
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language import limits
+from conformance.running import timings
 from conformance.running.actions import AdapterError, run_case
 from conformance.running.channel import MAX_MESSAGE, Channel, ChannelError, loads_plain
 
@@ -248,7 +249,8 @@ class Worker:
                 return Failed(f"backend unavailable: {hello[1]}")
             self.busy = True
             self.channel.send(("run", case))
-            reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply, answer_limit(case))
+            with timings.phase("pytest", self.backend_name, "wait"):
+                reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply, answer_limit(case))
             self.busy = False
             return reply
         except WorkerDied as exc:
@@ -296,15 +298,20 @@ class Worker:
             return [replace(failed, key=case_key(case)) for case in cases]
         answers: list = []
         try:
-            for n, case in enumerate(cases):
-                what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
-                answers.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
-                                             _check_answer(case), answer_limit(case)))
+            with timings.phase("pytest", self.backend_name, "wait"):
+                self._collect(cases, answers)
             self.busy = False
         except WorkerDied as exc:
             answers.append(Failed(str(exc), key=case_key(cases[len(answers)])))
         return answers + [Failed("not run: the worker died on an earlier example of the batch", key=case_key(case))
                           for case in cases[len(answers):]]
+
+    def _collect(self, cases, answers) -> None:
+        """Read the batch's answers into ``answers``, one by one (a WorkerDied leaves those read)."""
+        for n, case in enumerate(cases):
+            what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
+            answers.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
+                                         _check_answer(case), answer_limit(case)))
 
     def tail(self, lines=25) -> str:
         """The last lines of the worker's output, read from its last TAIL_BYTES only, each line
@@ -379,15 +386,23 @@ def _serve(locator: str, fd: int) -> None:
 
     channel = Channel(socket.socket(fileno=fd))
     try:
-        backend = backends.load_class(locator)()
-        # str(): a framework's version object (torch's TorchVersion) would import the framework
-        # into the test process when unpickled there
-        info = {"version": str(backend.version()), "describe": str(backend.describe()),
-                "release": str(backend.release())}
+        with timings.phase("worker", locator, "start"):
+            backend = backends.load_class(locator)()
+            # str(): a framework's version object (torch's TorchVersion) would import the framework
+            # into the test process when unpickled there
+            info = {"version": str(backend.version()), "describe": str(backend.describe()),
+                    "release": str(backend.release())}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
         channel.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
     channel.send(("ready", info))
+    try:
+        _loop(channel, backend, locator)
+    finally:
+        timings.flush()
+
+
+def _loop(channel, backend, locator: str) -> None:
     while True:
         try:
             command, case = channel.recv()
@@ -397,10 +412,14 @@ def _serve(locator: str, fd: int) -> None:
             return
         if command == "run_many":  # one answer each, naming its case; a drawn example's snippet
             for one in case:        # is asked for apart
-                snippet = _snippet(backend, one) if one.example is None else None
-                _send(channel, replace(_answer(backend, one, snippet), key=case_key(one)), batch=True)
+                with timings.phase("worker", locator, "run", one.action):
+                    snippet = _snippet(backend, one) if one.example is None else None
+                    reply = replace(_answer(backend, one, snippet), key=case_key(one))
+                _send(channel, reply, batch=True)
         else:
-            _send(channel, _answer(backend, case, _snippet(backend, case)))
+            with timings.phase("worker", locator, "run", case.action):
+                reply = _answer(backend, case, _snippet(backend, case))
+            _send(channel, reply)
 
 
 def _send(channel, reply: Reply, batch: bool = False) -> None:
