@@ -5,8 +5,8 @@ way pip does, and "pytest" writes a small results file as the plugin would.
 """
 import json
 import subprocess
-import threading
 import sys
+import threading
 from pathlib import Path
 
 import pytest
