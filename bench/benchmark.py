@@ -115,7 +115,7 @@ def where_time_goes(rows: list[dict], names: list[str], wall: float) -> dict:
     total = timings.summarise(rows)
     pytest_phases = {phase: round(sum(v["wall"] for (p, _, n, _), v in total.items()
                                       if p == "pytest" and n == phase), 3)
-                     for phase in ("draw", "reference", "judge", "wait")}
+                     for phase in ("start", "draw", "reference", "judge", "wait")}
     pytest_phases["rest"] = round(wall - sum(pytest_phases.values()), 3)
     backends_ = {}
     for name in names:
@@ -270,7 +270,8 @@ def time_table(t: dict, w: int) -> list[str]:
     phases, each backend worker's, and the worker's run time by action."""
     p = t["pytest"]
     lines = ["", "where the time goes, serial run (wall seconds; CONFORMANCE_TIMINGS)",
-             f"  test process: drawing examples {p['draw']:.2f}, reference {p['reference']:.2f}, judging "
+             f"  test process: waiting for workers to start {p['start']:.2f}, drawing examples {p['draw']:.2f}, "
+             f"reference {p['reference']:.2f}, judging "
              f"{p['judge']:.2f}, waiting on workers {p['wait']:.2f}, the rest (start, collection, reports, "
              f"records) {p['rest']:.2f}",
              f"  {'backend':{w}} {'start':>6} {'run':>7} {'run CPU':>7} {'cases':>6} {'waited':>7} {'judge':>6}"]

@@ -347,6 +347,8 @@ def pytest_collection_finish(session):
         # their batch ahead (properties.py). An xdist worker runs only some of its items: no plan.
         conformance.set_plan((item.clause.id, item.backend) for item in session.items
                              if isinstance(item, ClauseItem))
+        if not session.config.option.collectonly:  # every framework imports at once, from now
+            conformance.launch(dict.fromkeys(item.backend for item in session.items if isinstance(item, ClauseItem)))
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

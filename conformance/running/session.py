@@ -15,8 +15,9 @@ from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
 from conformance.running import compile_cache, timings
 from conformance.running.actions import AdapterError, Case, run_case
-from conformance.running.worker import Worker, case_key
+from conformance.running.worker import Worker, batch_message, case_key
 
+MAX_MESSAGES = 4        # pickled batches kept: the clause at hand and those handed ahead
 START_TIMEOUT = 600.0  # importing TensorFlow on a busy 2-core machine can take a while
 
 
@@ -50,6 +51,7 @@ class Session:
         # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
         self.following: dict[tuple, tuple] | None = None
         self.drawn: dict[str, tuple] = {}
+        self._messages: dict[tuple, bytes] = {}  # pickled batches, by their cases' keys
         # under xdist: the run's folder of drawn examples and reference replies (shared_draws.py)
         self.shared_draws: str | None = None
 
@@ -72,12 +74,7 @@ class Session:
         if name == "reference":
             ref = Reference()
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
-        if name not in self._workers:
-            defaults = self.env_defaults(name)
-            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
-                                         self.start_timeout, self.case_timeout, env_defaults=defaults,
-                                         locator=backends.locator(cls))
-        worker = self._workers[name]
+        worker = self._worker(name)
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:
@@ -87,6 +84,29 @@ class Session:
         if hello[0] != "ready":
             return Availability(False, reason=hello[1], broken=True)
         return Availability(True, hello[1]["version"], hello[1]["describe"], release=hello[1].get("release"))
+
+    def _worker(self, name: str) -> Worker:
+        if name not in self._workers:
+            cls, defaults = self.backends[name], self.env_defaults(name)
+            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
+                                         self.start_timeout, self.case_timeout, env_defaults=defaults,
+                                         locator=backends.locator(cls))
+        return self._workers[name]
+
+    def launch(self, names) -> None:
+        """Start these backends' workers now, all at once, without waiting for them: their
+        frameworks import side by side (and beside the test process's own work) instead of one
+        after the other as each backend's first item comes. A backend not installed is left to
+        availability(), which says so."""
+        for name in names:
+            cls = self.backends[name]
+            if name == "reference" or name in self._availability or any(
+                    importlib.util.find_spec(m) is None for m in cls.requires):
+                continue
+            try:
+                self._worker(name).launch()
+            except OSError:  # e.g. no process left: availability() starts it again and reports
+                pass
 
     def env_defaults(self, name: str) -> dict:
         """The variables a backend's worker gets unless the caller set them."""
@@ -121,13 +141,24 @@ class Session:
             if _keys(worker._batch) == _keys(cases):
                 return worker.collect()
             worker.collect()  # another batch, submitted for an item that did not run
-        return worker.run_many(cases)
+        worker.submit(cases, self._message(cases))
+        return worker.collect()
 
     def submit(self, name: str, cases: list[Case]) -> None:
         """Hand a backend's worker its batch now and collect the answers later (run_many): the
         workers of the next items compute while this one is judged, on the machine's other cores."""
         if name != "reference" and self.availability(name).available and not self._workers[name].pending:
-            self._workers[name].submit(cases)
+            self._workers[name].submit(cases, self._message(cases))
+
+    def _message(self, cases: list[Case]) -> bytes:
+        """A batch pickled once for every backend of its clause (a clause's batch goes to five
+        frameworks; pickling its arrays, megabytes at the larger sizes, cost seconds per run)."""
+        key = tuple(_keys(cases))
+        if key not in self._messages:
+            self._messages[key] = batch_message(cases)
+            while len(self._messages) > MAX_MESSAGES:
+                self._messages.pop(next(iter(self._messages)))
+        return self._messages[key]
 
     def set_plan(self, items) -> None:
         """The (clause id, backend) of every item, in the order they run."""

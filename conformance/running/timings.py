@@ -2,7 +2,8 @@
 backend worker add up, per phase, the wall-clock and CPU seconds they spend, and write them to
 ``DIR/<pid>.json`` when they stop.
 
-Phases of the test process (``process: "pytest"``): ``draw`` (Hypothesis drawing a clause's examples
+Phases of the test process (``process: "pytest"``): ``start`` (waiting for a backend's worker to
+answer its handshake), ``draw`` (Hypothesis drawing a clause's examples
 and resolving them into cases), ``reference`` (the reference's observations, by action), ``judge``
 (the pure judge), ``wait`` (blocked on a backend's worker, by backend: time its answers were not
 ready yet). Phases of a worker (``process: "worker"``): ``run`` by action (the adapter's work on one

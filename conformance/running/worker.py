@@ -123,6 +123,11 @@ def answer_limit(case) -> int:
     return min(ANSWER_SLACK + BYTES_PER_ELEMENT * min(elements, limits.MAX_ELEMENTS), MAX_MESSAGE)
 
 
+def batch_message(cases: list) -> bytes:
+    """The message that asks a worker for one answer per case (``run_many``), pickled."""
+    return Channel.pickle(("run_many", list(cases)))
+
+
 def case_key(case) -> tuple:
     """What a batch answer names its case by: (clause id, drawn example key or None)."""
     return (case.clause, case.example)
@@ -167,7 +172,18 @@ class Worker:
         self._batch = None     # the cases of a batch submitted and not collected yet
         self._sent = None      # why that batch never reached the worker (its error reply)
 
+    def launch(self) -> None:
+        """Start the process and return at once; start() reads its handshake. The test process
+        launches every backend's worker at the start of a serial run, so the frameworks import at
+        the same time (one after the other, their imports were the run's floor)."""
+        if self.proc is None:
+            self._spawn()
+
     def _start(self):
+        self._spawn()
+        return self._handshake()
+
+    def _spawn(self) -> None:
         parent, child = socket.socketpair()
         if self.log is not None:
             self.log.close()
@@ -191,17 +207,23 @@ class Worker:
         )
         child.close()
         self.channel = Channel(parent)
+        self.hello = None
+
+    def _handshake(self):
         # The first start may import a framework on a busy machine (--start-timeout); a restart
         # after a crash runs for the item in flight, which --case-timeout bounds too: a crash then
         # a slow start used to cost a fixed 600 s per item.
         timeout = min(self.start_timeout, self.case_timeout) if self.started else self.start_timeout
         self.started = True
-        self.hello = self._receive(timeout, "starting" if timeout == self.start_timeout
-                                   else "restarting (bounded by --case-timeout)", _check_hello)
+        with timings.phase("pytest", self.backend_name, "start"):
+            self.hello = self._receive(timeout, "starting" if timeout == self.start_timeout
+                                       else "restarting (bounded by --case-timeout)", _check_hello)
         return self.hello
 
     def start(self):
         """Start if needed; returns the handshake: ("ready", info) or ("unavailable", reason)."""
+        if self.proc is not None and self.hello is None:  # launched: its handshake (or how it died)
+            return self._handshake()
         if self.proc is None or self.proc.poll() is not None:
             self.kill()
             self._start()
@@ -267,10 +289,11 @@ class Worker:
         self.submit(cases)
         return self.collect()
 
-    def submit(self, cases: list) -> None:
+    def submit(self, cases: list, message: bytes | None = None) -> None:
         """Send a batch and return at once: the worker computes while the test process does
         something else (properties.py hands the next backends their batch in advance).
-        collect() reads the answers; nothing else may be sent before it."""
+        collect() reads the answers; nothing else may be sent before it. ``message``: the batch
+        already pickled (:func:`batch_message` of the same cases), made once for every backend."""
         batch, failed = list(cases), None
         try:
             hello = self.start()  # (re)starting kills a dead worker: before the batch is pending
@@ -278,7 +301,7 @@ class Worker:
                 failed = Failed(f"backend unavailable: {hello[1]}")
             else:
                 self.busy = True
-                self.channel.send(("run_many", batch))
+                self.channel.send_pickled(message if message is not None else batch_message(batch))
         except WorkerDied as exc:
             failed = Failed(str(exc))
         except OSError as exc:  # e.g. BrokenPipeError on send
