@@ -351,6 +351,15 @@ def pytest_collection_finish(session):
             conformance.launch(dict.fromkeys(item.backend for item in session.items if isinstance(item, ClauseItem)))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The item after this one, for properties.py to hand its batch ahead (under xdist, where
+    no process knows the whole order, pytest still knows the next item)."""
+    conformance: Session | None = item.config.stash.get(STASH, None)
+    if conformance is not None:
+        conformance.next_item = (nextitem.clause.id, nextitem.backend) if isinstance(nextitem, ClauseItem) else None
+
+
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """Each backend on one xdist worker, the costliest backends first (conformance/running/scheduling.py)."""

@@ -204,6 +204,7 @@ def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
         return _properties(judging_error(Outcome(clause, backend, Status.CONFORM), exc), run, 0 if drawable else None)
     _submit_ahead(session, clause, backend, run)
     answers = session.run_many(backend, batch) if drawable else [session.run(backend, batch[0])]
+    _submit_next_here(session, backend, run)
     outcome = _judge_case(session, clause, backend, batch[0], answers[0])
     if not drawable:
         return _properties(outcome, run, None)
@@ -268,6 +269,16 @@ def _submit_ahead(session, clause, backend, run) -> None:
             handed += 1
             if handed == AHEAD:
                 return
+
+
+def _submit_next_here(session, backend, run) -> None:
+    """Without a plan (under xdist, where a worker runs one backend's items one after the
+    other), the backend's worker, idle now that its answers are in, gets the next item's batch
+    if that item is its own: it computes while this item is judged."""
+    nxt = session.next_item
+    if session.following is None and nxt is not None and nxt[1] == backend != "reference" \
+            and nxt[0] in session.clauses:
+        _submit(session, backend, session.clauses[nxt[0]], run)
 
 
 def _submit(session, name, clause, run) -> None:

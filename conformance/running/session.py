@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,6 +50,7 @@ class Session:
         self._drawn_clause: str | None = None
         # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
         self.following: dict[tuple, tuple] | None = None
+        self.next_item: tuple | None = None  # (clause, backend) of the item pytest runs next (plugin.py)
         self.drawn: dict[str, tuple] = {}
         self._messages: dict[tuple, bytes] = {}  # pickled batches, by their cases' keys
         # under xdist: the run's folder of drawn examples and reference replies (shared_draws.py)
@@ -129,7 +130,14 @@ class Session:
         """The backend's reply to one case: Observed, Refused or Failed (conformance/judging/replies.py)."""
         if name == "reference":
             return self.reference(case)
-        return self._workers[name].run(case)
+        worker = self._workers[name]
+        if worker.pending and _keys(worker._batch) == [case_key(case)]:
+            # handed ahead as a batch of one: its answer, unless the worker failed on it (then it
+            # runs again here, so that a crash is reported as a single case's always was)
+            (reply,) = worker.collect()
+            if not isinstance(reply, Failed):
+                return replace(reply, key=None)
+        return worker.run(case)
 
     def run_many(self, name: str, cases: list[Case]) -> list[Reply]:
         """One reply per case, all cases in one message to the backend's worker (the answers to
