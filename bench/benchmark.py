@@ -15,6 +15,13 @@ serial run's records give examples per second (per record, the document's exampl
 ``examples``; one for a record without the field, which the table then says). The runs' records must be
 identical but for their durations (the thorough run's draw others); the table says whether they are.
 
+Each run's CPU seconds (the pytest processes and every framework worker, from the kernel's
+accounting of finished children) are printed beside its wall time: on 2 cores a run cannot take
+less than half its CPU seconds, whatever ``-n`` says. The warm serial run is timed from the inside
+too (``CONFORMANCE_TIMINGS``, conformance/running/timings.py): the table "where the time goes" gives
+the test process's phases (waiting for the workers to start, drawing examples, the reference,
+judging, waiting on workers) and, per backend, its worker's start, run and CPU seconds, by action.
+
 Ratios, not seconds, are what compare between machines; the load average is printed before and
 after, as other processes on the machine change every figure. Nothing here is a test: run it by
 hand (``make bench``). ``--quick`` runs the reference and torch only (a smoke test uses it).
