@@ -15,6 +15,13 @@ serial run's records give examples per second (per record, the document's exampl
 ``examples``; one for a record without the field, which the table then says). The runs' records must be
 identical but for their durations (the thorough run's draw others); the table says whether they are.
 
+Each run's CPU seconds (the pytest processes and every framework worker, from the kernel's
+accounting of finished children) are printed beside its wall time: on 2 cores a run cannot take
+less than half its CPU seconds, whatever ``-n`` says. The warm serial run is timed from the inside
+too (``CONFORMANCE_TIMINGS``, conformance/running/timings.py): the table "where the time goes" gives
+the test process's phases (waiting for the workers to start, drawing examples, the reference,
+judging, waiting on workers) and, per backend, its worker's start, run and CPU seconds, by action.
+
 Ratios, not seconds, are what compare between machines; the load average is printed before and
 after, as other processes on the machine change every figure. Nothing here is a test: run it by
 hand (``make bench``). ``--quick`` runs the reference and torch only (a smoke test uses it).
@@ -25,6 +32,7 @@ import argparse
 import datetime
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 import backends  # noqa: E402
 from conformance.judging.replies import Observed  # noqa: E402
 from conformance.language.spec import load_all  # noqa: E402
+from conformance.running import timings  # noqa: E402
 from conformance.running.session import START_TIMEOUT, make_case  # noqa: E402
 from conformance.running.worker import Worker  # noqa: E402
 
@@ -81,17 +90,54 @@ def floor_seconds(name: str, case) -> dict:
     return {"seconds": seconds, "error": None}
 
 
-def pytest_run(names: list[str], out: Path, *extra: str) -> dict:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and their reaped descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pytest_run(names: list[str], out: Path, *extra: str, timings_dir: Path | None = None) -> dict:
+    """One ``pytest conformance`` run: its wall seconds, its CPU seconds (the pytest processes and
+    every backend worker), its exit status and records; with ``timings_dir``, where its time went
+    (conformance/running/timings.py)."""
     command = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", "--json", str(out),
                *[arg for name in names for arg in ("--backend", name)], *extra]
-    start = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    env = {**os.environ, timings.ENV: str(timings_dir)} if timings_dir else None
+    cpu, start = children_cpu(), time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     data = json.loads(out.read_text()) if out.exists() else None
     if data is None:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"benchmark: {' '.join(command[2:])} wrote no results (exit {proc.returncode})")
-    return {"seconds": seconds, "exit": proc.returncode, "data": data}
+    run = {"seconds": seconds, "cpu_seconds": cpu, "exit": proc.returncode, "data": data}
+    if timings_dir:
+        run["timings"] = where_time_goes(timings.load(timings_dir), names, seconds)
+    return run
+
+
+def where_time_goes(rows: list[dict], names: list[str], wall: float) -> dict:
+    """The test process's phases, and per backend its worker's start and run time (CPU too), by
+    action, and how long the test process waited on it (the part no other work overlapped)."""
+    total = timings.summarise(rows)
+    pytest_phases = {phase: round(sum(v["wall"] for (p, _, n, _), v in total.items()
+                                      if p == "pytest" and n == phase), 3)
+                     for phase in ("start", "draw", "reference", "judge", "wait")}
+    pytest_phases["rest"] = round(wall - sum(pytest_phases.values()), 3)
+    backends_ = {}
+    for name in names:
+        worker = {k: v for k, v in total.items() if k[0] == "worker" and k[1] == name}
+        backends_[name] = {
+            "start": round(sum(v["wall"] for k, v in worker.items() if k[2] == "start"), 3),
+            "run": round(sum(v["wall"] for k, v in worker.items() if k[2] == "run"), 3),
+            "run_cpu": round(sum(v["cpu"] for k, v in worker.items() if k[2] == "run"), 3),
+            "cases": sum(v["count"] for k, v in worker.items() if k[2] == "run"),
+            "waited": round(total.get(("pytest", name, "wait", ""), {}).get("wall", 0.0), 3),
+            "judge": round(total.get(("pytest", name, "judge", ""), {}).get("wall", 0.0), 3),
+            "actions": {k[3]: round(v["wall"], 3) for k, v in sorted(worker.items()) if k[2] == "run"}}
+    reference = {k[3]: round(v["wall"], 3) for k, v in sorted(total.items())
+                 if k[0] == "pytest" and k[2] == "reference"}
+    return {"pytest": pytest_phases, "backends": backends_, "reference_actions": reference}
 
 
 def per_backend(data: dict, names: list[str]) -> dict:
@@ -152,7 +198,8 @@ def measure(names: list[str], repeat: int = 1, thorough: bool = False) -> dict:
             floors.append(floor_once(names, case))
             shutil.rmtree(cache[1], ignore_errors=True)
             runs[COLD].append(pytest_run(names, Path(tmp) / f"cold-{n}.json", *cache))
-            runs["serial"].append(pytest_run(names, Path(tmp) / f"serial-{n}.json", *cache))
+            runs["serial"].append(pytest_run(names, Path(tmp) / f"serial-{n}.json", *cache,
+                                             timings_dir=Path(tmp) / f"timings-{n}"))
             runs[f"-n {XDIST_WORKERS}"].append(
                 pytest_run(names, Path(tmp) / f"parallel-{n}.json", *cache, "-n", str(XDIST_WORKERS)))
         if thorough:
@@ -166,6 +213,7 @@ def measure(names: list[str], repeat: int = 1, thorough: bool = False) -> dict:
         seconds = statistics.median(run["seconds"] for run in done)
         summary["runs"][label] = {
             "seconds": round(seconds, 3), "ratio_to_floor": round(seconds / floor, 2),
+            "cpu_seconds": round(statistics.median(run["cpu_seconds"] for run in done), 3),
             "all_seconds": [round(run["seconds"], 3) for run in done],
             "exit": max(run["exit"] for run in done), "complete": all(run["data"].get("complete") for run in done),
             "records": len(done[0]["data"]["results"])}
@@ -180,6 +228,7 @@ def measure(names: list[str], repeat: int = 1, thorough: bool = False) -> dict:
         key: statistics.median(r[name][key] for r in rows)
         for key in ("seconds", "examples_per_second", "seconds_per_item") if rows[0][name][key] is not None}}
         for name in names}
+    summary["where_time_goes"] = runs["serial"][-1]["timings"]  # the last repeat's
     summary["load_after"] = load()
     return summary
 
@@ -199,11 +248,11 @@ def table(s: dict) -> str:
         shown = f"{f['seconds']:8.2f}" if f["seconds"] is not None else f"{'-':>8}"
         lines.append(f"  {name:{w}} {shown}" + (f"  ({f['error']})" if f["error"] else ""))
     lines += [f"  {'floor (sum)':{w}} {s['floor_seconds']:8.2f}", "",
-              f"  {'run':{w}} {'seconds':>8} {'x floor':>8}  records"]
+              f"  {'run':{w}} {'seconds':>8} {'x floor':>8} {'CPU s':>7}  records"]
     for label, run in s["runs"].items():
         state = "complete" if run["complete"] else "INCOMPLETE"
         each = f"; each: {', '.join(f'{x:.2f}' for x in run['all_seconds'])}" if s["repeat"] > 1 else ""
-        lines.append(f"  {label:{w}} {run['seconds']:8.2f} {run['ratio_to_floor']:8.2f}  "
+        lines.append(f"  {label:{w}} {run['seconds']:8.2f} {run['ratio_to_floor']:8.2f} {run['cpu_seconds']:7.1f}  "
                      f"{run['records']} ({state}, pytest exit {run['exit']}{each})")
     lines.append(f"  a warm compile cache makes the serial run {s['warm_speedup']:.2f}x as fast as a cold one")
     if THOROUGH in s["runs"]:
@@ -220,7 +269,31 @@ def table(s: dict) -> str:
         lines.append(f"  {name:{w}} {row['items']:6d} {row['examples']:8d} {row['seconds']:8.2f} {rate} {per_item}")
     if not all(row["examples_counted"] for row in s["per_backend"].values()):
         lines.append("  (some records carry no `examples` count: one example is counted for each)")
-    return "\n".join(lines)
+    return "\n".join(lines + time_table(s["where_time_goes"], w))
+
+
+def time_table(t: dict, w: int) -> list[str]:
+    """Where the serial run's time went (conformance/running/timings.py): the test process's
+    phases, each backend worker's, and the worker's run time by action."""
+    p = t["pytest"]
+    lines = ["", "where the time goes, serial run (wall seconds; CONFORMANCE_TIMINGS)",
+             f"  test process: waiting for workers to start {p['start']:.2f}, drawing examples {p['draw']:.2f}, "
+             f"reference {p['reference']:.2f}, judging "
+             f"{p['judge']:.2f}, waiting on workers {p['wait']:.2f}, the rest (start, collection, reports, "
+             f"records) {p['rest']:.2f}",
+             f"  {'backend':{w}} {'start':>6} {'run':>7} {'run CPU':>7} {'cases':>6} {'waited':>7} {'judge':>6}"]
+    for name, b in t["backends"].items():
+        lines.append(f"  {name:{w}} {b['start']:6.2f} {b['run']:7.2f} {b['run_cpu']:7.2f} {b['cases']:6d} "
+                     f"{b['waited']:7.2f} {b['judge']:6.2f}")
+    actions = sorted({a for b in t["backends"].values() for a in b["actions"]} | set(t["reference_actions"]))
+    short = [name[:10] for name in t["backends"]]
+    lines += ["  run seconds by action (worker; the reference: in the test process)",
+              f"  {'action':22} " + " ".join(f"{n:>10}" for n in short)]
+    for action in actions:
+        cells = [t["reference_actions"].get(action) if name == "reference" else b["actions"].get(action)
+                 for name, b in t["backends"].items()]
+        lines.append(f"  {action:22} " + " ".join(f"{c:10.2f}" if c is not None else f"{'-':>10}" for c in cells))
+    return lines
 
 
 def main(argv=None) -> int:

@@ -11,6 +11,7 @@ import datetime
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
-from conformance.running import adapters, compile_cache
+from conformance.running import adapters, compile_cache, shared_draws
 from conformance.running.properties import PROFILES, RunConfig, judge_item
 from conformance.running.session import START_TIMEOUT, Session
 
@@ -33,6 +34,8 @@ STASH = pytest.StashKey["Session"]()
 RUN = pytest.StashKey["RunConfig"]()
 REGISTRY_FILES = pytest.StashKey["dict"]()  # registry files that came with the run (adapters.py)
 XDIST_RUN = "conformance_hypothesis_run"  # the controller's profile and seed, for its workers
+XDIST_DRAWS = "conformance_shared_draws"  # the controller's folder of drawn examples (shared_draws.py)
+DRAWS = pytest.StashKey[str]()
 
 
 def _register_profiles():
@@ -132,6 +135,7 @@ def pytest_configure(config):
                                             start_timeout=config.getoption("start_timeout"))
     session.homes = {name: adapters.home(name, cls, directory, known, files) for name, cls in selected.items()}
     config.stash[REGISTRY_FILES] = files
+    session.shared_draws = getattr(config, "workerinput", {}).get(XDIST_DRAWS)
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
     try:
         config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(
@@ -155,9 +159,13 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    """xdist: every worker draws with the controller's profile and seed (a random one included)."""
+    """xdist: every worker draws with the controller's profile and seed (a random one included),
+    and shares each clause's drawn examples and reference replies through one folder per run."""
     run = node.config.stash[RUN]
     node.workerinput[XDIST_RUN] = [run.profile.name, run.seed]
+    if DRAWS not in node.config.stash:
+        node.config.stash[DRAWS] = shared_draws.new_folder()
+    node.workerinput[XDIST_DRAWS] = node.config.stash[DRAWS]
 
 
 def pytest_report_header(config):
@@ -209,6 +217,8 @@ def pytest_unconfigure(config):
     session = config.stash.get(STASH, None)
     if session is not None:
         session.close()
+    if DRAWS in config.stash:  # the controller, after its workers
+        shutil.rmtree(config.stash[DRAWS], ignore_errors=True)
 
 
 def pytest_collect_directory(path, parent):
@@ -337,6 +347,17 @@ def pytest_collection_finish(session):
         # their batch ahead (properties.py). An xdist worker runs only some of its items: no plan.
         conformance.set_plan((item.clause.id, item.backend) for item in session.items
                              if isinstance(item, ClauseItem))
+        if not session.config.option.collectonly:  # every framework imports at once, from now
+            conformance.launch(dict.fromkeys(item.backend for item in session.items if isinstance(item, ClauseItem)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The item after this one, for properties.py to hand its batch ahead (under xdist, where
+    no process knows the whole order, pytest still knows the next item)."""
+    conformance: Session | None = item.config.stash.get(STASH, None)
+    if conformance is not None:
+        conformance.next_item = (nextitem.clause.id, nextitem.backend) if isinstance(nextitem, ClauseItem) else None
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

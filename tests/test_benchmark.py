@@ -38,14 +38,24 @@ def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
         assert run["complete"] is True and run["records"] == summary["per_backend"]["torch"]["items"] * 2
         # the summary divides unrounded figures; the JSON's are rounded to 3 places
         assert abs(run["ratio_to_floor"] - run["seconds"] / floor) <= 0.01
-        assert re.search(rf"^  {re.escape(label)} +{run['seconds']:.2f} +{run['ratio_to_floor']:.2f}  ", text,
-                         re.M), text
+        assert re.search(rf"^  {re.escape(label)} +{run['seconds']:.2f} +{run['ratio_to_floor']:.2f} +"
+                         rf"{run['cpu_seconds']:.1f}  ", text, re.M), text
+        assert run["cpu_seconds"] > 0
     assert summary["differences"] == []
     assert "identical to the serial run's" in text and "as fast as serial" in text
     cold, warm = summary["runs"]["serial, cold cache"]["seconds"], summary["runs"]["serial"]["seconds"]
     assert summary["warm_speedup"] == round(cold / warm, 2)
     assert f"makes the serial run {summary['warm_speedup']:.2f}x as fast as a cold one" in text
     assert "thorough" not in summary["runs"]  # only with --thorough (slow)
+    # where the serial run's time went, from inside its processes (CONFORMANCE_TIMINGS)
+    where = summary["where_time_goes"]
+    assert where["pytest"]["draw"] > 0 and where["pytest"]["judge"] > 0 and where["pytest"]["reference"] > 0
+    torch = where["backends"]["torch"]
+    assert torch["cases"] >= summary["per_backend"]["torch"]["items"] and torch["start"] > 0
+    assert torch["run"] > 0 and "forward" in torch["actions"] and where["reference_actions"]["forward"] > 0
+    assert "where the time goes" in text
+    assert re.search(rf"^  torch +{torch['start']:.2f} +{torch['run']:.2f} +{torch['run_cpu']:.2f} +{torch['cases']} ",
+                     text, re.M), text
     counted = all(row["examples_counted"] for row in summary["per_backend"].values())
     assert counted and "one example is counted for each" not in text
 

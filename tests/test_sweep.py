@@ -6,6 +6,7 @@ way pip does, and "pytest" writes a small results file as the plugin would.
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,27 @@ def test_a_framework_that_does_not_import_fails_the_sweep(tmp_path, releases, mo
     line = summary["releases"][0]
     assert code == 1 and line["status"] == "failed"
     assert line["reason"] == "keras-jax is not available in its environment: not installed: jax"
+
+
+def test_jobs_run_releases_at_once_with_a_progress_line_each(tmp_path, releases, monkeypatch, capsys):
+    runner, both = FakeRunner(), threading.Barrier(2, timeout=20)
+
+    def at_once(cmd, **kwargs):
+        if cmd[1:3] == ["-m", "pytest"] and Path(cmd[-1]).name in ("keras-jax@3.0.json", "keras-jax@3.15.json"):
+            both.wait()  # the first two releases run together, or this breaks (one at a time)
+        return runner(cmd, **kwargs)
+
+    code, summary = _sweep(tmp_path, releases, at_once, monkeypatch, "--jobs", "2")
+    assert code == 0 and not both.broken
+    assert [(r["backend"], r["release"]) for r in summary["releases"]] == [  # the plan's order
+        ("keras-jax", "3.0"), ("keras-jax", "3.15"), ("keras-jax", "nightly"), ("tf-keras", "2.21")]
+    out = capsys.readouterr().out
+    ended = [line for line in out.splitlines() if line.startswith("[")]
+    assert sorted(line.split("]")[0] for line in ended) == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert {line.split()[1] for line in ended} == {"keras-jax@3.0:", "keras-jax@3.15:", "keras-jax@nightly:",
+                                                    "tf-keras@2.21:"}
+
+
+def test_jobs_below_one_is_a_usage_error(tmp_path, releases, monkeypatch, capsys):
+    code, _ = _sweep(tmp_path, releases, FakeRunner(), monkeypatch, "--jobs", "0")
+    assert code == 2 and "--jobs 0" in capsys.readouterr().err

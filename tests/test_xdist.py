@@ -16,7 +16,7 @@ import pytest
 
 import backends
 from conformance.language.spec import load_all
-from conformance.running import scheduling
+from conformance.running import scheduling, timings
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAUSE_IDS = [c.id for c in load_all()]
@@ -147,14 +147,18 @@ def test_other_items_keep_the_grouping_of_their_dist(dist, scope):
 # -- end to end ---------------------------------------------------------------------------------
 def pytest_run(tmp_path, name, *args):
     out = tmp_path / f"{name}.json"
-    where = tmp_path / f"{name}-where"
+    where, times, temporary = tmp_path / f"{name}-where", tmp_path / f"{name}-timings", tmp_path / f"{name}-tmp"
     where.mkdir()
+    temporary.mkdir()
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--json", str(out),
                            "--backend", "reference", *[a for m in MUTANTS for a in ("--backend", m)], *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "XDIST_WHERE_DIR": str(where)})
+                          env={**os.environ, "XDIST_WHERE_DIR": str(where), timings.ENV: str(times),
+                               "TMPDIR": str(temporary)})
     assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     spied = {p.stem: json.loads(p.read_text()) for p in where.glob("*.json")}
+    spied["timings"] = timings.summarise(timings.load(times))
+    spied["left in TMPDIR"] = sorted(p.name for p in temporary.glob("conformance-draws-*"))
     return proc, json.loads(out.read_text()), spied
 
 
@@ -173,6 +177,9 @@ def serial(tmp_path_factory):
 @pytest.mark.parametrize("dist", [[], ["--dist", "loadgroup"]], ids=["default-dist", "loadgroup"])
 def test_with_n2_each_backend_runs_on_one_xdist_worker_and_results_equal_serial(tmp_path, serial, dist):
     proc, data, spied = pytest_run(tmp_path, "parallel", "-n", "2", "-p", "tests.xdist_where", *dist)
+    draws = sum(v["count"] for k, v in spied.pop("timings").items() if k[0] == "pytest" and k[2] == "draw")
+    assert draws == len(CLAUSE_IDS), "a clause's examples were drawn more than once in the run (shared_draws.py)"
+    assert spied.pop("left in TMPDIR") == [], "the run's folder of drawn examples was left behind"
     assert sorted(spied) == ["gw0", "gw1"], (spied, proc.stdout[-2000:], proc.stderr[-2000:])
     where: dict[str, set] = {}
     for worker, seen in spied.items():

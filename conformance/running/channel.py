@@ -58,12 +58,21 @@ class Channel:
     def __init__(self, sock: socket.socket):
         self.sock = sock
 
-    def send(self, obj) -> None:
+    @staticmethod
+    def pickle(obj) -> bytes:
+        """``obj`` as send() sends it: a message made once can go to several workers (send_pickled)."""
         # the default protocol, as multiprocessing's Connection used: protocol 5 unpickles arrays
         # as views of the message, which moves the worker's later allocations, and Keras on JAX
         # aliases a pretrained matrix only when its buffer is 64-byte aligned (char.pretrained-copy-or-alias)
-        data = pickle.dumps(obj, protocol=pickle.DEFAULT_PROTOCOL)
-        self.sock.sendall(HEADER.pack(len(data)) + data)
+        return pickle.dumps(obj, protocol=pickle.DEFAULT_PROTOCOL)
+
+    def send(self, obj) -> None:
+        self.send_pickled(self.pickle(obj))
+
+    def send_pickled(self, data: bytes) -> None:
+        """Send a message made by :meth:`pickle`."""
+        self.sock.sendall(HEADER.pack(len(data)))
+        self.sock.sendall(data)
 
     def readable(self, timeout: float) -> bool:
         return bool(wait([self.sock], max(timeout, 0.0)))  # poll(), not select(): no fd limit

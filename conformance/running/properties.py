@@ -47,6 +47,7 @@ from conformance.judging.outcome import Outcome, judge, judging_error, unavailab
 from conformance.judging.replies import Observed, Refused
 from conformance.judging.status import Status
 from conformance.language import drawing, registry
+from conformance.running import shared_draws, timings
 from conformance.running.session import make_case
 
 
@@ -145,12 +146,39 @@ def drawn(session, clause, run: RunConfig):
     examples on each, so each is compared with one reference observation). Kept for the clause
     at hand and the next ones, whose batches go out ahead."""
     if clause.id not in session.drawn:
-        examples = draw_examples(clause, run) if drawing.is_drawable(clause) else []
-        session.drawn[clause.id] = (examples, {ex.key(): make_case(example_clause(clause, ex), ex.key())
-                                               for ex in examples})
+        if session.shared_draws is None:
+            session.drawn[clause.id] = _draw(clause, run)
+        else:  # under xdist: once per run, whichever xdist worker comes first (shared_draws.py)
+            examples, cases, references = shared_draws.get_or_make(
+                session.shared_draws, clause.id, run.profile.name, run.seed,
+                lambda: _draw_with_references(session, clause, run))
+            session.drawn[clause.id] = (examples, cases)
+            session.prime_reference(clause.id, references)
         while len(session.drawn) > 3:
             session.drawn.pop(next(iter(session.drawn)))
     return session.drawn[clause.id]
+
+
+def _draw(clause, run: RunConfig):
+    """(the clause's drawn examples, their cases by example key)."""
+    with timings.phase("pytest", "reference", "draw", clause.action):
+        examples = draw_examples(clause, run) if drawing.is_drawable(clause) else []
+        return examples, {ex.key(): make_case(example_clause(clause, ex), ex.key()) for ex in examples}
+
+
+def _draw_with_references(session, clause, run: RunConfig):
+    """What shared_draws keeps of a clause: its drawn examples, their cases, and the reference's
+    reply to the document's case and to every drawn one, by case key. A reply the reference
+    could not make (an exception of the engine's own) is left out: the item that needs it
+    computes it and reports the error, as in a serial run."""
+    examples, cases = _draw(clause, run)
+    references = {}
+    for case in (session.case(clause), *cases.values()):
+        try:
+            references[(case.clause, case.example)] = session.reference(case)
+        except Exception:  # noqa: BLE001 - reported by the item that asks for it
+            pass
+    return examples, cases, references
 
 
 def judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
@@ -176,6 +204,7 @@ def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
         return _properties(judging_error(Outcome(clause, backend, Status.CONFORM), exc), run, 0 if drawable else None)
     _submit_ahead(session, clause, backend, run)
     answers = session.run_many(backend, batch) if drawable else [session.run(backend, batch[0])]
+    _submit_next_here(session, backend, run)
     outcome = _judge_case(session, clause, backend, batch[0], answers[0])
     if not drawable:
         return _properties(outcome, run, None)
@@ -206,7 +235,8 @@ def _judge_case(session, clause, backend: str, case, reply) -> Outcome:
                               drawn=case.example is not None)
     except Exception as exc:  # noqa: BLE001 - every item ends in a record, with the cause
         return judging_error(Outcome(clause, backend, Status.CONFORM), exc)
-    return judge(clause, backend, case, reply, reference, entry)
+    with timings.phase("pytest", backend, "judge"):
+        return judge(clause, backend, case, reply, reference, entry)
 
 
 def _batch(session, clause, run):
@@ -239,6 +269,16 @@ def _submit_ahead(session, clause, backend, run) -> None:
             handed += 1
             if handed == AHEAD:
                 return
+
+
+def _submit_next_here(session, backend, run) -> None:
+    """Without a plan (under xdist, where a worker runs one backend's items one after the
+    other), the backend's worker, idle now that its answers are in, gets the next item's batch
+    if that item is its own: it computes while this item is judged."""
+    nxt = session.next_item
+    if session.following is None and nxt is not None and nxt[1] == backend != "reference" \
+            and nxt[0] in session.clauses:
+        _submit(session, backend, session.clauses[nxt[0]], run)
 
 
 def _submit(session, name, clause, run) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,10 +13,11 @@ from backends.reference import Reference, seeded_weights, semantics_for
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
-from conformance.running import compile_cache
+from conformance.running import compile_cache, timings
 from conformance.running.actions import AdapterError, Case, run_case
-from conformance.running.worker import Worker, case_key
+from conformance.running.worker import Worker, batch_message, case_key
 
+MAX_MESSAGES = 4        # pickled batches kept: the clause at hand and those handed ahead
 START_TIMEOUT = 600.0  # importing TensorFlow on a busy 2-core machine can take a while
 
 
@@ -49,7 +50,11 @@ class Session:
         self._drawn_clause: str | None = None
         # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
         self.following: dict[tuple, tuple] | None = None
+        self.next_item: tuple | None = None  # (clause, backend) of the item pytest runs next (plugin.py)
         self.drawn: dict[str, tuple] = {}
+        self._messages: dict[tuple, bytes] = {}  # pickled batches, by their cases' keys
+        # under xdist: the run's folder of drawn examples and reference replies (shared_draws.py)
+        self.shared_draws: str | None = None
 
     def add_clauses(self, clauses):
         for clause in clauses:
@@ -70,12 +75,7 @@ class Session:
         if name == "reference":
             ref = Reference()
             return Availability(True, ref.version(), ref.describe(), release=ref.release())
-        if name not in self._workers:
-            defaults = self.env_defaults(name)
-            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
-                                         self.start_timeout, self.case_timeout, env_defaults=defaults,
-                                         locator=backends.locator(cls))
-        worker = self._workers[name]
+        worker = self._worker(name)
         # Installed but unable to start (an import that crashes, a version() that raises): not a
         # skip, which would let a broken framework pass a run in silence, but an error per clause.
         try:
@@ -85,6 +85,29 @@ class Session:
         if hello[0] != "ready":
             return Availability(False, reason=hello[1], broken=True)
         return Availability(True, hello[1]["version"], hello[1]["describe"], release=hello[1].get("release"))
+
+    def _worker(self, name: str) -> Worker:
+        if name not in self._workers:
+            cls, defaults = self.backends[name], self.env_defaults(name)
+            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
+                                         self.start_timeout, self.case_timeout, env_defaults=defaults,
+                                         locator=backends.locator(cls))
+        return self._workers[name]
+
+    def launch(self, names) -> None:
+        """Start these backends' workers now, all at once, without waiting for them: their
+        frameworks import side by side (and beside the test process's own work) instead of one
+        after the other as each backend's first item comes. A backend not installed is left to
+        availability(), which says so."""
+        for name in names:
+            cls = self.backends[name]
+            if name == "reference" or name in self._availability or any(
+                    importlib.util.find_spec(m) is None for m in cls.requires):
+                continue
+            try:
+                self._worker(name).launch()
+            except OSError:  # e.g. no process left: availability() starts it again and reports
+                pass
 
     def env_defaults(self, name: str) -> dict:
         """The variables a backend's worker gets unless the caller set them."""
@@ -107,7 +130,14 @@ class Session:
         """The backend's reply to one case: Observed, Refused or Failed (conformance/judging/replies.py)."""
         if name == "reference":
             return self.reference(case)
-        return self._workers[name].run(case)
+        worker = self._workers[name]
+        if worker.pending and _keys(worker._batch) == [case_key(case)]:
+            # handed ahead as a batch of one: its answer, unless the worker failed on it (then it
+            # runs again here, so that a crash is reported as a single case's always was)
+            (reply,) = worker.collect()
+            if not isinstance(reply, Failed):
+                return replace(reply, key=None)
+        return worker.run(case)
 
     def run_many(self, name: str, cases: list[Case]) -> list[Reply]:
         """One reply per case, all cases in one message to the backend's worker (the answers to
@@ -119,13 +149,24 @@ class Session:
             if _keys(worker._batch) == _keys(cases):
                 return worker.collect()
             worker.collect()  # another batch, submitted for an item that did not run
-        return worker.run_many(cases)
+        worker.submit(cases, self._message(cases))
+        return worker.collect()
 
     def submit(self, name: str, cases: list[Case]) -> None:
         """Hand a backend's worker its batch now and collect the answers later (run_many): the
         workers of the next items compute while this one is judged, on the machine's other cores."""
         if name != "reference" and self.availability(name).available and not self._workers[name].pending:
-            self._workers[name].submit(cases)
+            self._workers[name].submit(cases, self._message(cases))
+
+    def _message(self, cases: list[Case]) -> bytes:
+        """A batch pickled once for every backend of its clause (a clause's batch goes to five
+        frameworks; pickling its arrays, megabytes at the larger sizes, cost seconds per run)."""
+        key = tuple(_keys(cases))
+        if key not in self._messages:
+            self._messages[key] = batch_message(cases)
+            while len(self._messages) > MAX_MESSAGES:
+                self._messages.pop(next(iter(self._messages)))
+        return self._messages[key]
 
     def set_plan(self, items) -> None:
         """The (clause id, backend) of every item, in the order they run."""
@@ -135,19 +176,32 @@ class Session:
     def reference(self, case: Case) -> Reply:
         key = (case.clause, case.example)
         if case.example is not None and case.clause != self._drawn_clause:
-            # items run clause by clause: the reference's observations of the previous clause's
-            # drawn examples (weights before and after training included) are done with
-            self._reference = {k: v for k, v in self._reference.items() if k[1] is None}
-            self._drawn_clause = case.clause
+            self._forget_drawn(case.clause)
         if key not in self._reference:
             try:
-                self._reference[key] = Observed(reference_observation(case))
+                with timings.phase("pytest", "reference", "reference", case.action):
+                    observation = reference_observation(case)
+                self._reference[key] = Observed(observation)
             except Unsupported as exc:
                 self._reference[key] = Refused(str(exc))
             except AdapterError as exc:
                 self._reference[key] = Failed(str(exc))
         return self._reference[key]
 
+
+    def _forget_drawn(self, clause_id: str) -> None:
+        # items run clause by clause: the reference's observations of the previous clause's
+        # drawn examples (weights before and after training included) are done with
+        self._reference = {k: v for k, v in self._reference.items() if k[1] is None}
+        self._drawn_clause = clause_id
+
+    def prime_reference(self, clause_id: str, replies: dict) -> None:
+        """The reference's replies to a clause's cases, by (clause, example key), computed by
+        another process of the run (shared_draws.py)."""
+        if clause_id != self._drawn_clause:
+            self._forget_drawn(clause_id)
+        for key, reply in replies.items():
+            self._reference.setdefault(key, reply)
 
     def close(self):
         # every idle worker is asked to stop first, so their interpreters shut down (a second or
@@ -156,6 +210,7 @@ class Session:
             worker.request_stop()
         for worker in self._workers.values():
             worker.close()
+        timings.flush()
 
     # -- cases --------------------------------------------------------------------------------
     def case(self, clause: Clause) -> Case:

@@ -24,6 +24,7 @@ from dataclasses import replace
 from conformance.judging import replies
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language import limits
+from conformance.running import timings
 from conformance.running.actions import AdapterError, run_case
 from conformance.running.channel import MAX_MESSAGE, Channel, ChannelError, loads_plain
 
@@ -122,6 +123,11 @@ def answer_limit(case) -> int:
     return min(ANSWER_SLACK + BYTES_PER_ELEMENT * min(elements, limits.MAX_ELEMENTS), MAX_MESSAGE)
 
 
+def batch_message(cases: list) -> bytes:
+    """The message that asks a worker for one answer per case (``run_many``), pickled."""
+    return Channel.pickle(("run_many", list(cases)))
+
+
 def case_key(case) -> tuple:
     """What a batch answer names its case by: (clause id, drawn example key or None)."""
     return (case.clause, case.example)
@@ -166,7 +172,18 @@ class Worker:
         self._batch = None     # the cases of a batch submitted and not collected yet
         self._sent = None      # why that batch never reached the worker (its error reply)
 
+    def launch(self) -> None:
+        """Start the process and return at once; start() reads its handshake. The test process
+        launches every backend's worker at the start of a serial run, so the frameworks import at
+        the same time (one after the other, their imports were the run's floor)."""
+        if self.proc is None:
+            self._spawn()
+
     def _start(self):
+        self._spawn()
+        return self._handshake()
+
+    def _spawn(self) -> None:
         parent, child = socket.socketpair()
         if self.log is not None:
             self.log.close()
@@ -190,17 +207,23 @@ class Worker:
         )
         child.close()
         self.channel = Channel(parent)
+        self.hello = None
+
+    def _handshake(self):
         # The first start may import a framework on a busy machine (--start-timeout); a restart
         # after a crash runs for the item in flight, which --case-timeout bounds too: a crash then
         # a slow start used to cost a fixed 600 s per item.
         timeout = min(self.start_timeout, self.case_timeout) if self.started else self.start_timeout
         self.started = True
-        self.hello = self._receive(timeout, "starting" if timeout == self.start_timeout
-                                   else "restarting (bounded by --case-timeout)", _check_hello)
+        with timings.phase("pytest", self.backend_name, "start"):
+            self.hello = self._receive(timeout, "starting" if timeout == self.start_timeout
+                                       else "restarting (bounded by --case-timeout)", _check_hello)
         return self.hello
 
     def start(self):
         """Start if needed; returns the handshake: ("ready", info) or ("unavailable", reason)."""
+        if self.proc is not None and self.hello is None:  # launched: its handshake (or how it died)
+            return self._handshake()
         if self.proc is None or self.proc.poll() is not None:
             self.kill()
             self._start()
@@ -248,7 +271,8 @@ class Worker:
                 return Failed(f"backend unavailable: {hello[1]}")
             self.busy = True
             self.channel.send(("run", case))
-            reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply, answer_limit(case))
+            with timings.phase("pytest", self.backend_name, "wait"):
+                reply = self._receive(self.case_timeout, f"running {case.clause}", _check_reply, answer_limit(case))
             self.busy = False
             return reply
         except WorkerDied as exc:
@@ -265,10 +289,11 @@ class Worker:
         self.submit(cases)
         return self.collect()
 
-    def submit(self, cases: list) -> None:
+    def submit(self, cases: list, message: bytes | None = None) -> None:
         """Send a batch and return at once: the worker computes while the test process does
         something else (properties.py hands the next backends their batch in advance).
-        collect() reads the answers; nothing else may be sent before it."""
+        collect() reads the answers; nothing else may be sent before it. ``message``: the batch
+        already pickled (:func:`batch_message` of the same cases), made once for every backend."""
         batch, failed = list(cases), None
         try:
             hello = self.start()  # (re)starting kills a dead worker: before the batch is pending
@@ -276,7 +301,7 @@ class Worker:
                 failed = Failed(f"backend unavailable: {hello[1]}")
             else:
                 self.busy = True
-                self.channel.send(("run_many", batch))
+                self.channel.send_pickled(message if message is not None else batch_message(batch))
         except WorkerDied as exc:
             failed = Failed(str(exc))
         except OSError as exc:  # e.g. BrokenPipeError on send
@@ -296,15 +321,20 @@ class Worker:
             return [replace(failed, key=case_key(case)) for case in cases]
         answers: list = []
         try:
-            for n, case in enumerate(cases):
-                what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
-                answers.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
-                                             _check_answer(case), answer_limit(case)))
+            with timings.phase("pytest", self.backend_name, "wait"):
+                self._collect(cases, answers)
             self.busy = False
         except WorkerDied as exc:
             answers.append(Failed(str(exc), key=case_key(cases[len(answers)])))
         return answers + [Failed("not run: the worker died on an earlier example of the batch", key=case_key(case))
                           for case in cases[len(answers):]]
+
+    def _collect(self, cases, answers) -> None:
+        """Read the batch's answers into ``answers``, one by one (a WorkerDied leaves those read)."""
+        for n, case in enumerate(cases):
+            what = "the document's example" if case.example is None else f"drawn example {n} of {len(cases) - 1}"
+            answers.append(self._receive(self.case_timeout, f"running {case.clause} ({what})",
+                                         _check_answer(case), answer_limit(case)))
 
     def tail(self, lines=25) -> str:
         """The last lines of the worker's output, read from its last TAIL_BYTES only, each line
@@ -379,15 +409,23 @@ def _serve(locator: str, fd: int) -> None:
 
     channel = Channel(socket.socket(fileno=fd))
     try:
-        backend = backends.load_class(locator)()
-        # str(): a framework's version object (torch's TorchVersion) would import the framework
-        # into the test process when unpickled there
-        info = {"version": str(backend.version()), "describe": str(backend.describe()),
-                "release": str(backend.release())}
+        with timings.phase("worker", locator, "start"):
+            backend = backends.load_class(locator)()
+            # str(): a framework's version object (torch's TorchVersion) would import the framework
+            # into the test process when unpickled there
+            info = {"version": str(backend.version()), "describe": str(backend.describe()),
+                    "release": str(backend.release())}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
         channel.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
     channel.send(("ready", info))
+    try:
+        _loop(channel, backend, locator)
+    finally:
+        timings.flush()
+
+
+def _loop(channel, backend, locator: str) -> None:
     while True:
         try:
             command, case = channel.recv()
@@ -397,10 +435,14 @@ def _serve(locator: str, fd: int) -> None:
             return
         if command == "run_many":  # one answer each, naming its case; a drawn example's snippet
             for one in case:        # is asked for apart
-                snippet = _snippet(backend, one) if one.example is None else None
-                _send(channel, replace(_answer(backend, one, snippet), key=case_key(one)), batch=True)
+                with timings.phase("worker", locator, "run", one.action):
+                    snippet = _snippet(backend, one) if one.example is None else None
+                    reply = replace(_answer(backend, one, snippet), key=case_key(one))
+                _send(channel, reply, batch=True)
         else:
-            _send(channel, _answer(backend, case, _snippet(backend, case)))
+            with timings.phase("worker", locator, "run", case.action):
+                reply = _answer(backend, case, _snippet(backend, case))
+            _send(channel, reply)
 
 
 def _send(channel, reply: Reply, batch: bool = False) -> None:

@@ -116,6 +116,13 @@ def workflow_matrix(declarations) -> str:
     return f"        backend: [{', '.join(d.name for d in declarations)}]\n"
 
 
+def workflow_sweep_matrix(declarations) -> str:
+    """The weekly sweep's matrix: one job per (backend, release) the adapters declare."""
+    rows = [f"          - {{backend: {d.name}, release: \"{r.release}\"}}\n"
+            for d in declarations for r in d.sweep_releases()]
+    return "        include:\n" + "".join(rows)
+
+
 def makefile_no_deps(declarations) -> str:
     no_deps = _no_deps(declarations)
     if not no_deps:
@@ -143,6 +150,7 @@ BLOCKS = (
     _hash_block("tox.ini", "backend-envs", tox_envs),
     _hash_block("tox.ini", "backend-report-depends", tox_report_depends),
     _hash_block(".github/workflows/conformance.yml", "backend-matrix", workflow_matrix, indent="        "),
+    _hash_block(".github/workflows/conformance.yml", "sweep-matrix", workflow_sweep_matrix, indent="        "),
     Block("Makefile", "backend-no-deps", f"\t@# backend-no-deps:start ({NOTE})", "\t@# backend-no-deps:end",
           makefile_no_deps),
     Block("README.md", "backend-table", f"<!-- backend-table:start ({NOTE}) -->", "<!-- backend-table:end -->",
