@@ -146,7 +146,7 @@ def drawn(session, clause, run: RunConfig):
     examples on each, so each is compared with one reference observation). Kept for the clause
     at hand and the next ones, whose batches go out ahead."""
     if clause.id not in session.drawn:
-        if session.shared_draws is None:
+        if getattr(session, "shared_draws", None) is None:  # a serial run (or a test's stand-in session)
             session.drawn[clause.id] = _draw(clause, run)
         else:  # under xdist: once per run, whichever xdist worker comes first (shared_draws.py)
             examples, cases, references = shared_draws.get_or_make(
