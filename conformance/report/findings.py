@@ -1,5 +1,5 @@
-"""The README's "What the suite finds" table, one row per backend, from a results file (the
-snapshot docs/latest/results.json): ``python -m conformance report RESULTS --output DIR --readme
+"""The README's "What the suite finds" table, one row per backend, from results files (the
+snapshot's, docs/latest/*.json): ``python -m conformance report RESULTS... --output DIR --readme
 README.md`` rewrites it, and tests/test_readme.py fails when it is not what the snapshot says.
 A table copied by hand drifts from the run it claims to summarise; this one cannot."""
 from __future__ import annotations
