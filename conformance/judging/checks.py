@@ -220,7 +220,21 @@ def _same(a, b, nan_equal) -> bool:
                 and all(_same(a[k], b[k], nan_equal) for k in a))
     if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
         return nan_equal
-    return bool(a == b)  # scalars: Python's equality (1 == 1.0 == True), NaN unequal to all
+    if _scalar_kind(a) != _scalar_kind(b):
+        return False  # a flag is not a count (True != 1), a complex number never a real one (10+0j != 10)
+    return bool(a == b)  # scalars of one kind: Python's equality (an integer and an integral float are one number)
+
+
+def _scalar_kind(value) -> str:
+    """What ``equal`` compares besides the value: booleans, real numbers (integers and floats
+    alike: a count read as 10.0 is the count 10, 10.9 is not), complex numbers, anything else."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "real"
+    if isinstance(value, complex):
+        return "complex"
+    return "other"
 
 
 def check_equal(ctx, check):
@@ -229,9 +243,10 @@ def check_equal(ctx, check):
 
 
 def _numbers(value, what="value"):
-    """``value`` as a float64 array, or ValueError saying what it is instead."""
+    """``value`` as a float64 array, or NotNumeric saying what it is instead: booleans are not
+    numbers here (a ``[[True]]`` matrix is not a matrix of ones)."""
     numbers = _numeric(value)
-    if numbers is None:
+    if numbers is None or _array(value).dtype.kind == "b":
         raise NotNumeric(f"{what} is not an array of numbers: {_kind(value)}")
     return numbers
 
@@ -374,13 +389,19 @@ def check_independent(ctx, check):
 
 
 def check_differ(ctx, check):
-    """Two arrays of numbers, without NaN, that are not equal: values that cannot be compared
-    (NaN, None, strings) do not count as different."""
-    a, b = _numeric(_field(ctx, check["of"])), _numeric(_target(ctx, check, check["of"]))
-    if a is None or b is None:
+    """Two arrays of real numbers, of one shape, finite, that are not equal: values that cannot
+    be compared (NaN, infinities, None, strings, booleans, arrays of another shape) do not count
+    as different."""
+    raw_a, raw_b = _array(_field(ctx, check["of"])), _array(_target(ctx, check, check["of"]))
+    a, b = _numeric(raw_a), _numeric(raw_b)
+    if a is None or b is None or "b" in (raw_a.dtype.kind, raw_b.dtype.kind):
         return False, "different values", "not arrays of numbers"
+    if a.shape != b.shape:
+        return False, "different values", f"arrays of different shapes: {list(a.shape)} and {list(b.shape)}"
     if np.isnan(a).any() or np.isnan(b).any():
         return False, "different values", "NaN values"
+    if np.isinf(a).any() or np.isinf(b).any():
+        return False, "different values", "infinite values"
     same = _close(a, b, TOLERANCES["exact"])
     return not same, "different values", "identical values" if same else "different values"
 

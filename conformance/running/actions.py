@@ -284,14 +284,51 @@ def forward(backend, case):
     return obs
 
 
+class WrongKind(AdapterError):
+    """The adapter answered a field with a value of the wrong kind (a count that is not an integer,
+    a loss that is not a real number): the cell is an error naming the field and the value, never
+    a value converted until it matches."""
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
+
+
+def count(value, what: str) -> int:
+    """``value`` as an int if it is an integer (a Python or NumPy integer, or an integral float such
+    as 10.0); a bool, 10.9, NaN, a string or anything else raises :class:`WrongKind`."""
+    if isinstance(value, (bool, np.bool_)):
+        raise WrongKind(f"{what} must be an integer count, got {_shown(value)}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise WrongKind(f"{what} must be an integer count, got {_shown(value)}")
+
+
+def real(value, what: str) -> float:
+    """``value`` as a float if it is a real number (a Python or NumPy integer or float, or a
+    0-d/one-element array of one); a bool, a complex number, a string or anything else raises
+    :class:`WrongKind`. NaN and infinities are real numbers here: the checks judge them."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise WrongKind(f"{what} must be a real number, got {_shown(value)}")
+    return float(value)
+
+
 def summary(backend, case):
     rows = backend.summary(_build(backend, case))
     return {
-        "output_shapes": [[None if d is None else int(d) for d in r.output_shape] for r in rows],
+        "output_shapes": [[None if d is None else count(d, f"layer {n}'s output_shape") for d in r.output_shape]
+                          for n, r in enumerate(rows)],
         # the framework's own count where the adapter reads one (LayerSummary.params)
-        "params": [int(r.trainable + r.non_trainable if r.params is None else r.params) for r in rows],
-        "trainable": [int(r.trainable) for r in rows],
-        "non_trainable": [int(r.non_trainable) for r in rows],
+        "params": [count(r.params, f"layer {n}'s params") if r.params is not None
+                   else count(r.trainable, f"layer {n}'s trainable") + count(r.non_trainable, f"layer {n}'s non_trainable")
+                   for n, r in enumerate(rows)],
+        "trainable": [count(r.trainable, f"layer {n}'s trainable") for n, r in enumerate(rows)],
+        "non_trainable": [count(r.non_trainable, f"layer {n}'s non_trainable") for n, r in enumerate(rows)],
     }
 
 
@@ -325,7 +362,7 @@ def train_step(backend, case):
         built = backend.freeze(built, 0) or built
     before = backend.get_weights(built)
     loss, built = _step(backend, built, x, y, lr)
-    obs = {"loss": float(loss), "before": before, "after": backend.get_weights(built)}
+    obs = {"loss": real(loss, "train_step's loss"), "before": before, "after": backend.get_weights(built)}
     unconstrained = getattr(built, "unconstrained", None)
     if unconstrained is not None:  # the reference's embedding matrix before its constraint, in float64
         obs["unconstrained"] = np.asarray(unconstrained)
@@ -342,8 +379,8 @@ def _step(backend, built, x, y, lr):
 def loss(backend, case):
     built = _build(backend, case)
     results = [backend.loss(built, case.args["x"], y) for y in case.args["targets"]]
-    return {"losses": [float(total) for total, _ in results],
-            "regularization": float(results[0][1])}
+    return {"losses": [real(total, f"loss {n}") for n, (total, _) in enumerate(results)],
+            "regularization": real(results[0][1], "the regularization term")}
 
 
 def mask(backend, case):
