@@ -320,15 +320,16 @@ def real(value, what: str) -> float:
 
 def summary(backend, case):
     rows = backend.summary(_build(backend, case))
+    trainable = [count(r.trainable, f"layer {n}'s trainable") for n, r in enumerate(rows)]
+    non_trainable = [count(r.non_trainable, f"layer {n}'s non_trainable") for n, r in enumerate(rows)]
     return {
         "output_shapes": [[None if d is None else count(d, f"layer {n}'s output_shape") for d in r.output_shape]
                           for n, r in enumerate(rows)],
         # the framework's own count where the adapter reads one (LayerSummary.params)
-        "params": [count(r.params, f"layer {n}'s params") if r.params is not None
-                   else count(r.trainable, f"layer {n}'s trainable") + count(r.non_trainable, f"layer {n}'s non_trainable")
-                   for n, r in enumerate(rows)],
-        "trainable": [count(r.trainable, f"layer {n}'s trainable") for n, r in enumerate(rows)],
-        "non_trainable": [count(r.non_trainable, f"layer {n}'s non_trainable") for n, r in enumerate(rows)],
+        "params": [t + f if r.params is None else count(r.params, f"layer {n}'s params")
+                   for n, (r, t, f) in enumerate(zip(rows, trainable, non_trainable))],
+        "trainable": trainable,
+        "non_trainable": non_trainable,
     }
 
 
