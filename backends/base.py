@@ -103,6 +103,36 @@ INPUT_LENGTH_MODELS = {
 }
 
 
+RNN_KINDS = ("simple_rnn", "lstm", "gru")
+
+
+def features_after(layer: Layer, features, length):
+    """(last-axis size, sequence length) after ``layer`` in a Sequential stack, for a framework
+    whose layers need their input size up front (PyTorch's nn.Linear/nn.RNN, Flax's nnx.Linear)."""
+    if layer.kind == "embedding":
+        return layer.args["output_dim"], layer.get("input_length") or length
+    if layer.kind == "flatten":
+        return (features * length if features and length else None), None
+    return layer.args["units"], length
+
+
+def mask_flow(model: Model) -> tuple[bool, bool]:
+    """Where a Keras mask goes in ``model``, for a framework without masks: (a recurrent layer
+    runs behind a masking embedding, so the adapter derives step lengths from ``x != 0``; the
+    stack's output still carries the mask, so Keras' loss is the masked mean). An RNN returning
+    sequences keeps the mask, one returning its last state ends it, and so does Flatten."""
+    masked = behind_rnn = False
+    for layer in model.layers:
+        if layer.kind == "embedding":
+            masked = bool(layer.get("mask_zero"))
+        elif layer.kind in RNN_KINDS:
+            behind_rnn = behind_rnn or masked
+            masked = masked and bool(layer.get("return_sequences"))
+        else:
+            masked = masked and layer.kind != "flatten"
+    return behind_rnn, masked
+
+
 RELEASE_ROLES = ("oldest", "middle", "pinned", "nightly")
 
 

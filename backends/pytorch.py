@@ -36,9 +36,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import layouts
-from .base import Backend, Declaration, FrameworkRaised, Layer, LayerSummary, Model, Release, Unsupported
-
-RNN_KINDS = ("simple_rnn", "lstm", "gru")
+from .base import (
+    RNN_KINDS,
+    Backend,
+    Declaration,
+    FrameworkRaised,
+    LayerSummary,
+    Model,
+    Release,
+    Unsupported,
+    features_after,
+    mask_flow,
+)
 
 _NO_MASK = ("nn.Embedding produces no mask; padding_idx only fixes row padding_idx at zero "
             "gradient; users compute x != 0 themselves")
@@ -153,30 +162,6 @@ class Built:
         self.spec, self.stack, self.owners, self.l2 = spec, stack, owners, l2
 
 
-def _features_after(layer: Layer, features, length):
-    """(last-axis size, sequence length) after ``layer``, for sizing nn.Linear / nn.RNN."""
-    if layer.kind == "embedding":
-        return layer.args["output_dim"], layer.get("input_length") or length
-    if layer.kind == "flatten":
-        return (features * length if features and length else None), None
-    return layer.args["units"], length
-
-
-def _mask_flow(model: Model) -> tuple[bool, bool]:
-    """(an RNN runs behind a masking embedding, so packing is used; the stack's output still
-    carries the mask, so the loss is the hand-written masked mean), as Stack.forward tracks it."""
-    masked = packed = False
-    for layer in model.layers:
-        if layer.kind == "embedding":
-            masked = bool(layer.get("mask_zero"))
-        elif layer.kind in RNN_KINDS:
-            packed = packed or masked
-            masked = masked and bool(layer.get("return_sequences"))
-        else:
-            masked = masked and layer.kind != "flatten"
-    return packed, masked
-
-
 def _embedding_kwargs(args: dict) -> dict:
     """Keras embedding options -> nn.Embedding keyword arguments (see the module docstring)."""
     kwargs = {}
@@ -278,7 +263,7 @@ class Torch(Backend):
                     p.requires_grad_(False)
             modules.append(module)
             owners.append(owner)
-            features, length = _features_after(layer, features, length)
+            features, length = features_after(layer, features, length)
         return Built(model, c["Stack"](model, modules), owners, l2)
 
     def get_weights(self, built):
@@ -346,7 +331,7 @@ class Torch(Backend):
         x = torch.as_tensor(x)
         pred = built.stack(x)
         y = torch.as_tensor(y)
-        if _mask_flow(built.spec)[1] and pred.dim() == 3 and x.dim() == 2 and pred.shape[:2] == x.shape:
+        if mask_flow(built.spec)[1] and pred.dim() == 3 and x.dim() == 2 and pred.shape[:2] == x.shape:
             weight = (x != 0).to(pred.dtype)
             per_step = ((pred - y) ** 2).mean(-1)
             return (per_step * weight).sum() / weight.sum()
@@ -418,7 +403,7 @@ class Torch(Backend):
             for f in fields:
                 found.setdefault(f, []).append(idiom)
 
-        packed, masked_output = _mask_flow(model)
+        packed, masked_output = mask_flow(model)
         trained = {"loss": ("losses",), "train_step": ("loss", "after")}
         if packed and action in ("forward", "loss", "train_step"):
             add(trained.get(action, ("outputs", "sequences")), EMULATIONS["packing"])
@@ -509,7 +494,7 @@ class _Snippet:
             else:
                 cls = {"simple_rnn": "nn.RNN", "lstm": "nn.LSTM", "gru": "nn.GRU"}[kind]
                 lines.append(f"l{i} = {cls}({features}, {a['units']}, batch_first=True)")
-            features, length = _features_after(layer, features, length)
+            features, length = features_after(layer, features, length)
         n = len(self.model.layers)
         lines.append("layers = nn.ModuleList([" + ", ".join(f"l{i}" for i in range(n)) + "])")
         self.l2 = l2

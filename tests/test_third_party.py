@@ -7,6 +7,7 @@ says where its divergences go.
 The package (tests/third_party_toy.py) is made "installed" by a ``.dist-info`` beside it on the
 path: importlib.metadata reads it like pip's. tests/test_install.py pip-installs it for real.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -74,29 +75,31 @@ def test_a_module_class_claiming_a_builtins_name_is_refused_naming_both(on_path)
                               "and toyext.backend:NamedTorch")
 
 
-def test_an_entry_point_claiming_a_builtins_name_is_refused_naming_both(on_path, tmp_path):
-    toy.write_site(tmp_path / "clash", {"torch": "toyext.backend:NamedTorch"}, dist="clashing", sources=False)
-    sys.path.insert(0, str(tmp_path / "clash"))
+@contextlib.contextmanager
+def another_site(folder, entry_points: dict, dist: str):
+    """A second installed distribution (entry points only) on the path while the block runs."""
+    toy.write_site(folder, entry_points, dist=dist, sources=False)
+    sys.path.insert(0, str(folder))
     try:
         backends._registered.cache_clear()
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
+def test_an_entry_point_claiming_a_builtins_name_is_refused_naming_both(on_path, tmp_path):
+    with another_site(tmp_path / "clash", {"torch": "toyext.backend:NamedTorch"}, "clashing"):
         with pytest.raises(backends.UnknownBackend) as exc:
             backends.resolve_named("torch")
-    finally:
-        sys.path.remove(str(tmp_path / "clash"))
     assert "two adapters claim the backend name 'torch'" in str(exc.value)
     assert "backends.pytorch:Torch" in str(exc.value) and "toyext.backend:NamedTorch" in str(exc.value)
 
 
 def test_two_entry_points_claiming_one_name_are_refused_naming_both_packages(on_path, tmp_path):
-    toy.write_site(tmp_path / "other", {"toy-ext": "otherpkg.adapter:Toy"}, dist="otherpkg", sources=False)
-    sys.path.insert(0, str(tmp_path / "other"))
-    try:
-        backends._registered.cache_clear()
+    with another_site(tmp_path / "other", {"toy-ext": "otherpkg.adapter:Toy"}, "otherpkg"):
         with pytest.raises(backends.UnknownBackend) as exc:
             backends.resolve_named("toy-ext")
         assert backends.resolve_named("toy-bare")[0] == "toy-bare"  # only the name claimed twice is refused
-    finally:
-        sys.path.remove(str(tmp_path / "other"))
     message = str(exc.value)
     assert "two adapters claim the backend name 'toy-ext'" in message
     assert "toyext.backend:ToyExt (package toyext)" in message and "otherpkg.adapter:Toy (package otherpkg)" in message

@@ -36,11 +36,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.base import Backend, Declaration, FrameworkRaised, LayerSummary, Model, Unsupported
+from backends.base import (
+    RNN_KINDS,
+    Backend,
+    Declaration,
+    FrameworkRaised,
+    LayerSummary,
+    Model,
+    Unsupported,
+    features_after,
+    mask_flow,
+)
 
 from . import layouts
 
-RNN_KINDS = ("simple_rnn", "lstm", "gru")
 _CELLS = {"simple_rnn": "SimpleCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 _INITIALIZERS = {"ones": "ones", "zeros": "zeros"}
 
@@ -81,29 +90,6 @@ EMULATIONS = {
 def _nnx():
     from flax import nnx
     return nnx
-
-
-def _features_after(layer, features, length):
-    if layer.kind == "embedding":
-        return layer.args["output_dim"], layer.get("input_length") or length
-    if layer.kind == "flatten":
-        return (features * length if features and length else None), None
-    return layer.args["units"], length
-
-
-def _mask_flow(model: Model) -> tuple[bool, bool]:
-    """(an RNN runs behind a masking embedding, so seq_lengths are computed; the stack's output
-    still carries Keras' mask, so the loss is the hand-written masked mean)."""
-    masked = lengths = False
-    for layer in model.layers:
-        if layer.kind == "embedding":
-            masked = bool(layer.get("mask_zero"))
-        elif layer.kind in RNN_KINDS:
-            lengths = lengths or masked
-            masked = masked and bool(layer.get("return_sequences"))
-        else:
-            masked = masked and layer.kind != "flatten"
-    return lengths, masked
 
 
 def _flatten(h):
@@ -236,7 +222,7 @@ class FlaxNNX(Backend):
                 raise Unsupported(f"no mapping for layer kind {kind!r}")
             if layer.get("trainable") is False and i in modules:
                 frozen.append(i)
-            features, length = _features_after(layer, features, length)
+            features, length = features_after(layer, features, length)
         wrt = nnx.Param
         if frozen:
             wrt = nnx.All(nnx.Param, *(nnx.Not(nnx.PathContains(f"l{i}")) for i in frozen))
@@ -340,7 +326,7 @@ class FlaxNNX(Backend):
     def _loss_fn(self, built):
         import jax.numpy as jnp
         import optax
-        masked = _mask_flow(built.spec)[1]
+        masked = mask_flow(built.spec)[1]
 
         def loss_fn(stack, x, y):
             pred = stack(x)
@@ -424,7 +410,7 @@ class FlaxNNX(Backend):
             for f in fields:
                 found.setdefault(f, []).append(idiom)
 
-        lengths, masked_output = _mask_flow(model)
+        lengths, masked_output = mask_flow(model)
         trained = {"loss": ("losses",), "train_step": ("loss", "after")}
         flatten = any(layer.kind == "flatten" for layer in model.layers)
         if flatten:
