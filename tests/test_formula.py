@@ -92,3 +92,13 @@ def test_a_plain_number_is_bounded_but_a_literal_float_is_data():
 def test_a_parameter_beyond_the_bound_is_refused():
     with pytest.raises(FormulaError, match="beyond the limit"):
         evaluate("big - 1", {"big": 2**65})
+
+
+def test_a_formula_over_a_float_parameter_stays_float():
+    # A drawn learning rate of exactly 1.0 reaches the optimizer as a float (Keras 3's SGD refuses
+    # an integer learning_rate); a literal like "1e3" still names an integer.
+    value = evaluate("lr", {"lr": 1.0})
+    assert isinstance(value, float) and value == 1.0
+    assert isinstance(evaluate("2 * lr", {"lr": 0.5}), float)
+    assert evaluate("1e3", {}) == 1000 and isinstance(evaluate("1e3", {}), int)
+    assert isinstance(evaluate("n * 2", {"n": 3}), int)

@@ -126,6 +126,10 @@ def evaluate(text, env: dict):
     tree = _parse(str(text))
     _check(tree, frozenset(env.keys()), str(text))
     value = _eval(tree, env, str(text))
-    if isinstance(value, float) and value.is_integer() and "/" not in str(text):
+    # A literal such as "1e3" (YAML reads it as a string) names an integer; a formula over a float
+    # parameter stays a float even when integral: a drawn learning rate of 1.0 is not a count, and
+    # Keras 3's SGD refuses an integer learning_rate.
+    from_float = any(isinstance(env.get(node.id), float) for node in ast.walk(tree) if isinstance(node, ast.Name))
+    if isinstance(value, float) and value.is_integer() and "/" not in str(text) and not from_float:
         return int(value)
     return value
