@@ -221,8 +221,17 @@ class Declaration:
     # the framework is one the document describes (Keras): only these frameworks' divergences
     # from a normative statement make it an erratum of the tutorial (conformance/report/matrix.py)
     describes_document: bool = False
+    # why the adapter refuses (raises Unsupported on) drawn examples whose document example it
+    # runs, when that is a real limit of what it runs, e.g. "an exported model with static input
+    # shapes: it runs the document's sizes only". Declared, a normative cell still conforms and
+    # the report shows "N of M drawn examples refused: REASON"; undeclared (""), such a refusal is
+    # a divergence (docs/DRAWN-EXAMPLES.md, "Refused examples")
+    drawn_limit: str = ""
 
     def __post_init__(self):
+        if type(self.drawn_limit) is not str:
+            raise ValueError(f"backend {self.name!r}: drawn_limit says why in words (a str), "
+                             f"not {self.drawn_limit!r}")
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
         object.__setattr__(self, "env_defaults", MappingProxyType(dict(self.env_defaults)))
         if self.no_deps and not self.no_deps_why:
@@ -255,6 +264,9 @@ class Backend:
     env_defaults: dict[str, str] = {}
     # the framework's on-disk cache of compiled programs (see CompileCache), None if it has none
     compile_cache: CompileCache | None = None
+    # why it refuses drawn examples whose document example it runs, if that is a real limit
+    # (Declaration.drawn_limit); "": it refuses none, and a refusal is a divergence
+    drawn_limit: str = ""
     # A built-in adapter declares all of the above, and more, once (see Declaration); a
     # third-party adapter may set the attributes alone.
     declaration: Declaration | None = None
@@ -265,7 +277,7 @@ class Backend:
         if declared is not None:
             cls.name, cls.framework, cls.requires = declared.name, declared.framework, declared.requires
             cls.env, cls.env_defaults = dict(declared.env), dict(declared.env_defaults)
-            cls.compile_cache = declared.compile_cache
+            cls.compile_cache, cls.drawn_limit = declared.compile_cache, declared.drawn_limit
 
     # -- which API of this release was used --------------------------------------------------
     def note_api(self, note: str) -> None:

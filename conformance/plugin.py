@@ -20,7 +20,7 @@ import pytest
 
 import backends
 from conformance import SCHEMA
-from conformance.judging.outcome import Outcome, judging_error
+from conformance.judging.outcome import Outcome, judging_error, refused_text
 from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
@@ -457,6 +457,10 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(
                 f"drawn examples: {sum(r['examples'] for r in drawn)} over {len(drawn)} clause x backend "
                 f"items (profile {run.profile.name}, seed {run.seed}; replay with --hypothesis-seed {run.seed})")
+            refused = [r for r in drawn if (r.get("refused") or {}).get("count")]
+            for r in refused:  # never silent: each cell that refused drawn examples, with why
+                terminalreporter.write_line(f"refused drawn examples: {r['clause']} on {r['backend']}: "
+                                            + refused_text(r["refused"], r["examples"]), yellow=True)
     for line in _STATE.get("nothing", []):
         terminalreporter.write_line(line, red=True, bold=True)
     if "written" in _STATE:

@@ -160,3 +160,70 @@ def test_count_and_real_accept_numbers_and_refuse_the_rest():
     for bad in ("0.5", True, np.bool_(True), 0.5 + 0j, np.complex64(1), None, [0.5], np.zeros(2)):
         with pytest.raises(AdapterError):
             real(bad, "l")
+
+
+# -- every check states the shape and finiteness it needs (the reference's, at the same field) ----------
+def ev_ref(obs, ref, check, case=None):
+    return evaluate(Context(obs, ref, {}, case), check)
+
+
+def test_a_one_by_one_matrix_of_ones_is_not_a_layer_of_ones():
+    one = lambda obs: {**obs, "matrices": [np.ones((1, 1), np.float32)]}  # noqa: E731
+    assert _judged("init.initializer-argument-honoured", one) == Status.DIVERGE
+    flat = lambda obs: {**obs, "matrices": [obs["matrices"][0].ravel()]}  # noqa: E731  the right values, flattened
+    assert _judged("init.initializer-argument-honoured", flat) == Status.DIVERGE
+
+
+SAMPLE = np.random.default_rng(0).uniform(-0.05, 0.05, (1000, 10))
+RANGE = {"low": -0.05, "high": 0.05}
+
+
+@pytest.mark.parametrize("check", [
+    {"check": "within", "of": "m", **RANGE},
+    {"check": "attains", "of": "m", **RANGE, "margin": 0.0004},
+    {"check": "uniform", "of": "m", **RANGE},
+    {"check": "independent", "of": "m"},
+])
+@pytest.mark.parametrize("bend", [
+    lambda m: m.astype(str),                    # the right numbers, as strings
+    lambda m: m.astype(np.complex128),          # as complex numbers (NumPy would drop the imaginary part)
+    lambda m: m.ravel(),                        # the right values, another shape
+    lambda m: m[:100],                          # fewer rows than the layer has
+], ids=["strings", "complex", "flattened", "fewer-rows"])
+def test_the_sample_checks_need_real_numbers_of_the_references_shape(check, bend):
+    assert ev_ref({"m": SAMPLE}, {"m": SAMPLE}, check).ok  # the sample itself passes every one
+    assert not ev_ref({"m": bend(SAMPLE)}, {"m": SAMPLE}, check).ok
+
+
+@pytest.mark.parametrize("check", [
+    {"check": "attains", "of": "m", **RANGE, "margin": 0.0004},
+    {"check": "uniform", "of": "m", **RANGE},
+    {"check": "independent", "of": "m"},
+])
+def test_the_sample_checks_need_finite_values(check):
+    bent = SAMPLE.copy()
+    bent[0, :2] = [-np.inf, np.inf]             # reaches both ends, by infinities
+    result = ev_ref({"m": bent}, {"m": SAMPLE}, check)
+    assert not result.ok and "not finite" in result.observed
+
+
+def test_close_from_first_input_needs_real_numbers():
+    x = np.array([[0, 1, 2]])
+    case = type("Case", (), {"args": {"inputs": [x]}})()
+    seq = np.arange(3, dtype=np.float64).reshape(1, 3, 1)
+    check = {"check": "close_from_first_input", "of": "outputs[0]", "to": "reference"}
+    assert ev_ref({"outputs": [seq]}, {"outputs": [seq]}, check, case).ok
+    assert not ev_ref({"outputs": [seq.astype(str)]}, {"outputs": [seq]}, check, case).ok
+    assert not ev_ref({"outputs": [seq]}, {"outputs": [seq.astype(str)]}, check, case).ok
+
+
+def test_a_boolean_array_is_not_close_to_numbers_nor_of_their_shape():
+    ones = np.ones((2, 3), np.float32)
+    assert ev_ref({"o": ones}, {"o": ones}, {"check": "close", "of": "o"}).ok
+    assert not ev_ref({"o": ones.astype(bool)}, {"o": ones}, {"check": "close", "of": "o"}).ok
+    assert not ev_ref({"o": ones.astype(bool)}, {"o": ones}, {"check": "shape", "of": "o"}).ok
+
+
+def test_is_true_needs_the_references_shape():
+    assert ev_ref({"a": True}, {"a": True}, {"check": "is_true", "of": "a"}).ok
+    assert not ev_ref({"a": [True, True]}, {"a": True}, {"check": "is_true", "of": "a"}).ok

@@ -4,6 +4,13 @@ a formula over the clause's parameters, another field, or the reference's observ
 A check returns None when it holds, or a :class:`Mismatch` with expected and observed values
 that a reader can act on.
 
+Every check states the shape and finiteness it needs: a check that reads the values of a field
+(``within``, ``attains``, ``uniform``, ``normal``, ``independent``, ``row_norms``, ...) needs an
+array of real numbers (booleans, complex numbers and strings are refused) of the shape the
+reference's observation has at that field (:func:`_fitting`), and finite values where it judges a
+sample; one that compares with a target needs the target's shape and kind. So a 1x1 ``[[1.0]]``
+never passes "every component is 1" for a 5 x 2 layer.
+
 Nothing passes by accident: values are compared in full (the short forms made by :func:`_plain`
 are for messages only), nested lists must have the same lengths at every level, a value that is
 not numeric never matches a number, and NaN never matches anything, NaN included, unless the
@@ -24,8 +31,16 @@ from conformance.language import paths
 from conformance.language.cases import resolve_value
 
 
-class NotNumeric(ValueError):
-    """The observation holds something else where the check needs numbers: a mismatch."""
+class Unfit(ValueError):
+    """The observation holds something the check cannot judge (a mismatch, with this message)."""
+
+
+class NotNumeric(Unfit):
+    """The observation holds something else where the check needs numbers."""
+
+
+class WrongShape(Unfit):
+    """The observation is not of the shape the check needs (the reference's at the same field)."""
 
 
 @dataclass
@@ -134,6 +149,12 @@ def _numeric(value):
     return raw.astype(np.float64)
 
 
+def _is_bool(value) -> bool:
+    """A boolean array or scalar (what :func:`_numeric` accepts besides numbers)."""
+    raw = _array(value)
+    return raw is not None and raw.dtype.kind == "b"
+
+
 def _is_sequence(value) -> bool:
     return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.dtype == object
                                                  and value.ndim > 0)
@@ -144,7 +165,8 @@ def _close(a, b, tol, nan_equal=False) -> bool:
     lists) must have the same length at every level and be close element by element."""
     x, y = _numeric(a), _numeric(b)
     if x is not None and y is not None:
-        return x.shape == y.shape and bool(np.allclose(x, y, equal_nan=nan_equal, **tol))
+        return (x.shape == y.shape and _is_bool(a) == _is_bool(b)  # a flag is not a number
+                and bool(np.allclose(x, y, equal_nan=nan_equal, **tol)))
     if _is_sequence(a) and _is_sequence(b):
         return len(a) == len(b) and all(_close(p, q, tol, nan_equal) for p, q in zip(a, b))
     return False
@@ -251,6 +273,35 @@ def _numbers(value, what="value"):
     return numbers
 
 
+def _needed_shape(ctx: Context, path: str):
+    """The shape the field at ``path`` must have: the reference's at the same field, for the same
+    case (its parameters and inputs). None without a reference observation holding that field (a
+    check evaluated without one, or a pin on a field of an action the reference answered by
+    raising): then the check reads the values alone."""
+    if ctx.ref is None:
+        return None
+    try:
+        reference = _numeric(paths.get(ctx.ref, path))
+    except paths.Missing:
+        return None
+    return None if reference is None else reference.shape
+
+
+def _fitting(ctx: Context, path: str, what: str = "the field", finite: bool = False):
+    """The field at ``path`` as a float64 array of real numbers of the shape the check needs
+    (:func:`_needed_shape`), and with ``finite`` of finite values only; :class:`Unfit` (a mismatch
+    saying what is wrong) otherwise."""
+    numbers = _numbers(_field(ctx, path), what)
+    shape = _needed_shape(ctx, path)
+    if shape is not None and numbers.shape != shape:
+        raise WrongShape(f"{what} has shape {list(numbers.shape)}, where the reference's {path} has "
+                         f"{list(shape)}")
+    if finite and not np.isfinite(numbers).all():
+        raise Unfit(f"{what} holds {int((~np.isfinite(numbers)).sum())} values that are not finite "
+                    f"(NaN or infinite) of {numbers.size}")
+    return numbers
+
+
 def _kind(value) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
@@ -264,6 +315,9 @@ def check_shape(ctx, check):
     expected = _target(ctx, check, check["of"])
     to = check.get("to", "reference")
     if to == "reference" or (isinstance(to, dict) and "of" in to):  # that array's shape
+        if _is_bool(observed_value) != _is_bool(expected):
+            return False, f"{'booleans' if _is_bool(expected) else 'numbers'} of shape {list(np.shape(expected))}", \
+                f"{'booleans' if _is_bool(observed_value) else 'numbers'} of shape {observed}"
         expected = list(np.shape(expected))
     return observed == list(expected), expected, observed
 
@@ -274,7 +328,9 @@ def check_dtype(ctx, check):
 
 
 def check_within(ctx, check):
-    values = _numbers(_field(ctx, check["of"]))
+    """Every value in [low, high], an array of real numbers of the reference's shape (a 1 x 1
+    ``[[1.0]]`` is not a 5 x 2 matrix of ones); NaN lies nowhere."""
+    values = _fitting(ctx, check["of"])
     low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
     observed = [_num(values.min()), _num(values.max())] if values.size else []
     ok = bool(values.size) and values.min() >= low and values.max() <= high
@@ -296,7 +352,7 @@ def check_uniform(ctx, check):
     False-alarm rate for a true uniform sample: at most alpha + 2*P(|Z| > 4) = alpha + 1.27e-4
     (union bound; the z tests are asymptotic). The clauses draw with a fixed seed, so a
     framework's verdict does not change from run to run."""
-    values = _numbers(_field(ctx, check["of"])).ravel()
+    values = _fitting(ctx, check["of"], finite=True).ravel()
     low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
     alpha = check.get("alpha", 0.001)
     n = values.size
@@ -317,7 +373,7 @@ def check_normal(ctx, check):
     and variance within 4 standard errors (the sample variance of a normal has standard error
     sigma^2 * sqrt(2/(n-1))). False-alarm rate for a true normal sample: at most
     alpha + 2*P(|Z| > 4) = alpha + 1.27e-4 (union bound; the z tests are asymptotic)."""
-    values = _numbers(_field(ctx, check["of"])).ravel()
+    values = _fitting(ctx, check["of"], finite=True).ravel()
     mean, std = (float(resolve_value(check[k], ctx.params)) for k in ("mean", "std"))
     alpha = check.get("alpha", 0.001)
     n = values.size
@@ -347,7 +403,7 @@ def check_attains(ctx, check):
     probability (1 - margin/(high-low))**n, so a true uniform fails with probability at most
     2*(1 - margin/(high-low))**n: with n = 10,000, [-0.05, 0.05] and margin 0.0004,
     2*0.996**10000 = 7.9e-18."""
-    values = np.asarray(_field(ctx, check["of"]), dtype=np.float64).ravel()
+    values = _fitting(ctx, check["of"], finite=True).ravel()
     low, high = (resolve_value(check[k], ctx.params) for k in ("low", "high"))
     margin = resolve_value(check.get("margin", 0.0004), ctx.params)
     ok = bool(values.size) and values.min() < low + margin and values.max() > high - margin
@@ -375,7 +431,7 @@ def check_independent(ctx, check):
     normality): alpha = 1e-6 puts the bound at |z| < 5.03. A matrix that repeats one value
     along each row (or column) has correlation 1 there, z = sqrt(n), and fails whatever the
     seed; a matrix without any variation fails too."""
-    m = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
+    m = _fitting(ctx, check["of"], finite=True)
     alpha = check.get("alpha", 1e-6)
     bound = float(_stats().norm.isf(alpha / 4))
     z = {}
@@ -398,6 +454,7 @@ def check_differ(ctx, check):
         return False, "different values", "not arrays of numbers"
     if a.shape != b.shape:
         return False, "different values", f"arrays of different shapes: {list(a.shape)} and {list(b.shape)}"
+    _fitting(ctx, check["of"])  # of the reference's shape: two 1 x 1 builds are not two layers
     if np.isnan(a).any() or np.isnan(b).any():
         return False, "different values", "NaN values"
     if np.isinf(a).any() or np.isinf(b).any():
@@ -408,7 +465,7 @@ def check_differ(ctx, check):
 
 def check_last_step(ctx, check):
     """The field equals the last step of a return_sequences=True output."""
-    observed = _numbers(_field(ctx, check["of"]), "the field")
+    observed = _fitting(ctx, check["of"], "the field")
     expected = _numbers(_target(ctx, check, check["of"]), "the sequence")[:, -1]
     return _close(observed, expected, _tol(check), _nan_equal(check)), expected, observed
 
@@ -426,7 +483,9 @@ def check_identical(ctx, check):
 def check_row_norms(ctx, check):
     """Every row's norm is ``to``; with ``rows: [i, ...]``, those rows' norms are ``to`` (one
     number, or one per row)."""
-    matrix = _numbers(_field(ctx, check["of"]))
+    matrix = _fitting(ctx, check["of"], "the matrix")
+    if matrix.ndim != 2:
+        raise WrongShape(f"the matrix has shape {list(matrix.shape)}: not a matrix of rows")
     norms = np.linalg.norm(matrix, axis=1)
     target = resolve_value(check.get("to", 1.0), ctx.params)
     tolerance = TOLERANCES[check.get("tolerance", "loose")]
@@ -471,8 +530,8 @@ def check_unit_norm_epsilon(ctx, check):
 
 
 def check_changed_rows(ctx, check):
-    before = _numbers(_field(ctx, check["of"]))
-    after = _numbers(_target(ctx, check, check["of"]))
+    before = _fitting(ctx, check["of"], "the matrix before")
+    after = _numbers(_target(ctx, check, check["of"]), "the matrix after")
     if before.shape != after.shape or before.ndim != 2:
         return False, "same-shaped matrices", f"shapes {list(before.shape)} and {list(after.shape)}"
     changed = sorted(int(i) for i in np.nonzero(np.any(before != after, axis=1))[0])
@@ -489,13 +548,20 @@ def _booleans(value):
     return array if array is not None and array.dtype.kind == "b" and array.size else None
 
 
+def _boolean_field(ctx, path):
+    """The field's booleans, of the reference's shape at the same field; None otherwise."""
+    value = _booleans(_field(ctx, path))
+    shape = _needed_shape(ctx, path)
+    return None if value is None or (shape is not None and value.shape != shape) else value
+
+
 def check_is_true(ctx, check):
-    value = _booleans(_field(ctx, check["of"]))
+    value = _boolean_field(ctx, check["of"])
     return value is not None and bool(np.all(value)), True, _plain(_field(ctx, check["of"]))
 
 
 def check_is_false(ctx, check):
-    value = _booleans(_field(ctx, check["of"]))
+    value = _boolean_field(ctx, check["of"])
     return value is not None and not bool(np.any(value)), False, _plain(_field(ctx, check["of"]))
 
 
@@ -534,7 +600,7 @@ def _started(ctx):
 def check_repeats_at_masked(ctx, check):
     """At each masked step (index 0) after a sample's first unmasked step, the output repeats
     the previous one, in every sample of the batch."""
-    seq = _numbers(_field(ctx, check["of"]))
+    seq = _fitting(ctx, check["of"], "the sequence")
     x, started = _started(ctx)
     if seq.shape[:2] != x.shape:
         return False, f"one output per step, shape {list(x.shape)} + (units,)", f"shape {list(seq.shape)}"
@@ -549,8 +615,8 @@ def check_close_from_first_input(ctx, check):
     """Close to the target at every (sample, step) from the sample's first unmasked input on;
     the leading masked steps and all-masked samples are left out (the document is silent on
     them). For a per-step output of the clause's first input."""
-    observed = np.asarray(_field(ctx, check["of"]), dtype=np.float64)
-    expected = np.asarray(_target(ctx, check, check["of"]), dtype=np.float64)
+    observed = _fitting(ctx, check["of"], "the sequence")
+    expected = _numbers(_target(ctx, check, check["of"]), "the target sequence")
     x, started = _started(ctx)
     if observed.shape != expected.shape or observed.shape[:2] != x.shape:
         return False, f"shape {list(expected.shape)}", f"shape {list(observed.shape)}"
@@ -601,7 +667,7 @@ def evaluate(ctx: Context, check: dict) -> Result:
         ok, expected, observed = CHECKS[name](ctx, check)
     except paths.Missing as exc:
         return Result(False, name, field, check.get("to"), f"no field {exc}", why)
-    except NotNumeric as exc:
+    except Unfit as exc:
         return Result(False, name, field, _describe_expected(ctx, check), str(exc), why)
     return Result(bool(ok), name, field, _plain(expected), _plain(observed), why)
 

@@ -47,6 +47,7 @@ class Outcome:
     profile: str | None = None
     example: dict | None = None      # the failing drawn example: params, inputs, shrinking
     drawn: dict | None = None        # drawn examples that conformed, diverged as registered, otherwise
+    refused: dict | None = None      # drawn examples the backend refused: count, reasons, declared limit
 
     def record(self) -> dict:
         c = self.clause
@@ -60,8 +61,13 @@ class Outcome:
             "cause": self.cause, "api": self.api, "emulation": self.emulation, "pinned": self.pinned,
             "duration": round(self.duration, 4),
             "examples": self.examples, "seed": self.seed, "profile": self.profile, "example": self.example,
-            "drawn": self.drawn,
+            "drawn": self.drawn, "refused": self.refused,
         }
+
+    @property
+    def refused_drawn(self) -> bool:
+        """A divergence that is a refusal: drawn examples refused after the document's ran."""
+        return any(m.check == REFUSED_CHECK for m in self.mismatches)
 
     @property
     def changed(self) -> bool:
@@ -117,7 +123,13 @@ class Outcome:
             lines.append("warnings " + "; ".join(self.warnings))
         if self.snippet:
             lines += ["reproduce with the framework alone:", _indent(self.snippet)]
-        if not self.changed:
+        if self.refused_drawn:
+            lines.append("If the adapter cannot run other sizes by design (e.g. an exported model with static "
+                         "shapes), declare it on its class, Declaration(drawn_limit=\"why\") "
+                         "(docs/DRAWN-EXAMPLES.md, \"Refused examples\"): the cell then conforms and the "
+                         "report shows the refusals. Otherwise the adapter or the framework refuses what it "
+                         "should run.")
+        elif not self.changed:
             lines.append("If this divergence is understood and confirmed, register it in "
                          f"{home or registry.home(self.backend)} with its reason and an upstream link.")
         return "\n".join(lines)
@@ -127,7 +139,7 @@ def _example_lines(outcome) -> list[str]:
     """The drawn example a failure was found at: what a reader needs to run it again."""
     ex = outcome.example
     how = (f"shrunk, {ex['shrink_calls']} extra examples run" if ex.get("shrunk")
-           else "not shrunk (registered divergence or error)")
+           else "not shrunk (a registered divergence, an error or a refusal)")
     lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: "
              f"replay with --hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}",
              "  params   " + ", ".join(f"{k}={v}" for k, v in ex["params"].items())]
@@ -151,6 +163,42 @@ def _indent(text):
 
 
 FRAMES = 6          # frames of a judging error's traceback kept in the record
+MAX_REASONS = 3     # distinct reasons for refused drawn examples kept in a record
+REASON_CHARS = 300  # each cut to this many characters
+REFUSED_CHECK = "runs"  # the mismatch a refusal divergence shows: the example did not run
+
+
+def refusals(replies: list[Refused], declared: str = "") -> dict:
+    """What a record says of the drawn examples a backend refused (raised Unsupported on): how
+    many, the distinct reasons (the first MAX_REASONS, each cut to REASON_CHARS), and the
+    adapter's declared limit when there were some (``drawn_limit``, backends/base.py)."""
+    reasons = list(dict.fromkeys(" ".join(str(r.reason).split())[:REASON_CHARS] for r in replies))
+    return {"count": len(replies), "reasons": reasons[:MAX_REASONS],
+            "declared": (declared or None) if replies else None}
+
+
+def refused_text(refused: dict | None, judged: int | None) -> str | None:
+    """"N of M drawn examples refused: REASON; ..." (M: those run, ``judged`` ones answered), with
+    the declared limit; None when none was refused (or the record does not say)."""
+    if not refused or not refused.get("count"):
+        return None
+    text = (f"{refused['count']} of {refused['count'] + (judged or 0)} drawn examples refused: "
+            + "; ".join(refused["reasons"]))
+    return text + (f" (declared limit: {refused['declared']})" if refused.get("declared") else "")
+
+
+def refused_drawn(clause: Clause, backend: str, first: Refused, refused: dict, judged: int) -> Outcome:
+    """The verdict on a normative cell whose backend refused drawn examples after running the
+    document's, without declaring the limit (``drawn_limit``, backends/base.py): a divergence,
+    shown at the first refused example (``first``, its reply) like any other."""
+    expected = "every drawn example runs, as the document's example did (the adapter declares no drawn_limit)"
+    observed = refused_text(refused, judged)
+    outcome = Outcome(clause, backend, Status.DIVERGE, expected={REFUSED_CHECK: expected},
+                      observed={REFUSED_CHECK: observed}, snippet=first.snippet,
+                      reason=f"refused drawn examples its document example accepted: {observed}"[:2000])
+    outcome.mismatches = [checks.Result(False, REFUSED_CHECK, "", expected, f"Unsupported: {first.reason}",
+                                        "the adapter raised Unsupported at this drawn example")]
+    return outcome
 TRACE_LINES = 40    # lines of a backend's error text kept in the record
 
 

@@ -12,6 +12,7 @@ from packaging.version import InvalidVersion, Version
 
 import backends
 from backends import DEFAULT_ORDER
+from conformance.judging.outcome import refused_text
 from conformance.judging.status import classify_record
 
 from . import releases
@@ -174,6 +175,8 @@ def build(doc: dict) -> dict:
                         "symbol": CATEGORIES[cat][1], "anchor": anchor,
                         "examples": res.get("examples") if res else None,
                         "drawn": drawn_text(res.get("drawn")) if res else None,
+                        "refused": refused_text(res.get("refused"), res.get("examples")) if res else None,
+                        "refused_count": ((res.get("refused") or {}).get("count") or 0) if res else 0,
                         "example": show(res["example"]) if res and res.get("example") else None,
                         "expected": show(res["expected"]) if res else None,
                         "observed": show(res["observed"]) if res else None}

@@ -29,7 +29,10 @@ item runs:
    past it, candidates count as passing, so shrinking stops at the smallest failure found
    (counted, never timed, so a run replays exactly). Without one, a ``scope: drawn`` divergence
    is reported at its first example as it is (not shrunk), and otherwise the document's verdict
-   stands.
+   stands. A drawn example the backend refuses (raises Unsupported on) is not judged but counted,
+   with its reason (``refused``); on a normative clause, unless the adapter declares the limit
+   (``drawn_limit``, backends/base.py), refusing what the document's example ran is a divergence
+   at the first refused example (after a value divergence, which is shrunk first).
 
 The record then says how many drawn examples were judged, the profile and the seed, and for a
 failure the example itself (parameters and inputs), its expected and observed values and a
@@ -43,7 +46,7 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from conformance.judging.outcome import Outcome, judge, judging_error, unavailable
+from conformance.judging.outcome import Outcome, judge, judging_error, refusals, refused_drawn, unavailable
 from conformance.judging.replies import Observed, Refused
 from conformance.judging.status import Status
 from conformance.language import drawing, registry
@@ -311,16 +314,18 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
     the judging: the first that diverges otherwise is shrunk and is the verdict, even after known
     ones; without one, the first known divergence (a ``scope: drawn`` entry) or the document's
     own verdict stands."""
-    tally, first_known, first_other, judged = _Tally(), None, None, 0
+    tally, first_known, first_other, judged, refused = _Tally(), None, None, 0, []
     for example in examples:
         key = example.key()
         reply = replies[key]
-        if isinstance(reply, Refused):
+        if isinstance(reply, Refused):  # counted, with its reason: never dropped in silence
+            refused.append((example, reply))
             continue
         judged += 1
         outcome = _judge_one(session, clause, backend, example, cases[key], reply)
         if outcome.status == Status.ERROR:  # the backend, the reference or a check could not run it: not shrunk
-            return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally)
+            return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally,
+                               refused=refusals([r for _, r in refused]))
         if outcome.status != Status.DIVERGE:
             tally.conform += 1
         elif outcome.known:
@@ -329,17 +334,23 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
         else:
             tally.other += 1
             first_other = first_other or (example, outcome)
+    declared = session.drawn_limit(backend) if refused else ""
+    said = refusals([r for _, r in refused], declared)
     if first_other is None:
+        if refused and not declared and clause.normative:  # refused what the document's example ran
+            example, reply = refused[0]
+            return _properties(refused_drawn(clause, backend, reply, said, judged), run, judged, example=example,
+                               tally=tally, refused=said)
         if first_known is not None and doc_outcome.status != Status.DIVERGE:  # shows at drawn examples only
             example, outcome = first_known
-            return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally)
-        return _properties(doc_outcome, run, judged, tally=tally)
+            return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally, refused=said)
+        return _properties(doc_outcome, run, judged, tally=tally, refused=said)
     example, outcome, calls, case = _shrink(session, clause, backend, run, cases, replies)
     outcome = _as_item(outcome, clause)
     if backend != "reference":
         reply = session.run(backend, case)  # the snippet of this very example
         outcome.snippet = reply.snippet or outcome.snippet
-    return _properties(outcome, run, judged, example=example, shrunk=True, calls=calls, tally=tally)
+    return _properties(outcome, run, judged, example=example, shrunk=True, calls=calls, tally=tally, refused=said)
 
 
 
@@ -387,10 +398,11 @@ def _as_item(outcome: Outcome, clause) -> Outcome:
 
 
 def _properties(outcome: Outcome, run: RunConfig, judged: int | None, example=None, shrunk=False, calls=0,
-                tally: _Tally | None = None) -> Outcome:
+                tally: _Tally | None = None, refused: dict | None = None) -> Outcome:
     outcome.examples, outcome.seed, outcome.profile = judged, run.seed, run.profile.name
     if judged is not None:
         outcome.drawn = (tally or _Tally()).plain()
+        outcome.refused = refused or refusals([])
     if example is not None:
         outcome.example = {**example.plain(), "shrunk": shrunk, "shrink_calls": calls}
     return outcome

@@ -113,6 +113,17 @@ class Session:
         """The variables a backend's worker gets unless the caller set them."""
         return {} if self.framework_defaults else dict(getattr(self.backends[name], "env_defaults", {}))
 
+    def drawn_limit(self, name: str) -> str:
+        """Why backend ``name`` refuses drawn examples whose document example it runs, as its
+        adapter declares it (``drawn_limit``, backends/base.py); "" when it declares none. A value
+        that is not a str is a ValueError naming the backend (every item of it is then an error)."""
+        if name == "reference":
+            return ""
+        limit = getattr(self.backends[name], "drawn_limit", "")
+        if type(limit) is not str:
+            raise ValueError(f"backend {name!r}: drawn_limit says why in words (a str), not {limit!r}")
+        return limit
+
     def info(self, name: str, probe: bool = True) -> dict:
         """What the results JSON says of a backend. Without ``probe``, no worker is started: a
         backend none of whose clauses ran is only checked for being installed."""
