@@ -6,10 +6,11 @@ adding a built-in backend is adding its module (and its divergence entries): not
 engine or in the tests lists the backends. Importing an adapter module never imports its
 framework; that happens inside its methods.
 
-A third-party adapter lives in a package of its own and is found by :func:`resolve_named`: by the
-name it registers under the entry point group ``embedding_conformance.backends`` (read from the
-installed packages' metadata, nothing imported until asked for), or as ``package.module:ClassName``.
-The name a class declares is its identity; two adapters claiming one name are refused, naming both.
+A third-party adapter lives in a package of its own: ``--backend`` finds it by the name it
+registers under the entry point group ``embedding_conformance.backends`` (read from the installed
+packages' metadata, nothing imported), or as ``package.module:ClassName``. The test process never
+imports it: a worker process loads the class (:func:`load_class`) and sends :func:`describe`'s plain
+values, which conformance/running/adapters.py checks and resolves (names, clashes) from.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ import functools
 import importlib
 import importlib.metadata
 import pkgutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from .base import Backend, Declaration, Unsupported  # noqa: F401
 
@@ -95,15 +99,8 @@ def declared_name(cls: type[Backend]) -> str | None:
     return name.strip() if isinstance(name, str) and name.strip() else None
 
 
-def locator(cls: type[Backend]) -> str:
-    """What a worker process imports the adapter by: a built-in's name, else ``module:Class``."""
-    name = declared_name(cls)
-    if name is not None and builtin().get(name) is cls:
-        return name
-    return _where(cls)
-
-
-def _where(cls: type[Backend]) -> str:
+def where(cls: type[Backend]) -> str:
+    """``module:Class`` of ``cls``: where its code is, whatever name it was asked for by."""
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
@@ -120,11 +117,11 @@ def _registered() -> dict[str, tuple[tuple[str, str], ...]]:
 def entry_points() -> dict[str, str]:
     """Name -> ``module:Class`` of every adapter registered under the entry point group, read
     from the installed packages' metadata without importing any adapter (a name two packages
-    claim: the first; :func:`resolve_named` refuses it, naming both)."""
+    claim: the first; :func:`claims` refuses it, naming both)."""
     return {name: values[0][0] for name, values in _registered().items()}
 
 
-def _claims(name: str) -> str | None:
+def claims(name: str) -> str | None:
     """The one ``module:Class`` registered as ``name``; UnknownBackend if two packages claim it."""
     values = _registered().get(name, ())
     if len(values) > 1:
@@ -135,6 +132,14 @@ def _claims(name: str) -> str | None:
     return values[0][0] if values else None
 
 
+def check_form(spec: str) -> tuple[str, str, str]:
+    """``spec`` split as ``package.module``, ``:``, ``ClassName``; UnknownBackend if it is not of that form."""
+    module_name, sep, attr = spec.partition(":")
+    if not module_name.strip() or not attr.strip():
+        raise UnknownBackend(f"{spec!r} is not of the form package.module:ClassName")
+    return module_name, sep, attr
+
+
 def load_class(spec: str) -> type[Backend]:
     """The adapter class ``package.module:ClassName`` names, or the built-in of that name."""
     if ":" not in spec:
@@ -142,9 +147,7 @@ def load_class(spec: str) -> type[Backend]:
         if spec not in known:
             raise UnknownBackend(f"unknown built-in backend {spec!r}")
         return known[spec]
-    module_name, _, attr = spec.partition(":")
-    if not module_name.strip() or not attr.strip():
-        raise UnknownBackend(f"{spec!r} is not of the form package.module:ClassName")
+    module_name, _, attr = check_form(spec)
     try:
         module = importlib.import_module(module_name)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever the import does, name the value
@@ -158,42 +161,48 @@ def load_class(spec: str) -> type[Backend]:
     return cls
 
 
-def resolve_named(name: str) -> tuple[str, type[Backend]]:
-    """``(identity, adapter class)`` for what ``--backend`` was given: a built-in name, then an
-    entry point's name, then ``package.module:ClassName``. The identity is the name the class
-    declares (its declaration's, or its ``name`` attribute), ``module:Class`` for a class that
-    declares none. Two adapters claiming one name are an UnknownBackend naming both."""
-    known = builtin()
-    if ":" not in name:
-        claimed = _claims(name)
-        if name in known and claimed is not None:
-            raise UnknownBackend(f"two adapters claim the backend name {name!r}: the built-in "
-                                 f"{_where(known[name])} and {claimed} (entry point group "
-                                 f"{ENTRY_POINT_GROUP})")
-        if name in known:
-            return name, known[name]
-        if claimed is None:
-            listed = ", ".join([*default_order(), *sorted(entry_points())])
-            raise UnknownBackend(f"unknown backend {name!r}; known: {listed} or package.module:ClassName")
-        cls = load_class(claimed)
-        if declared_name(cls) not in (None, name):
-            raise UnknownBackend(f"the entry point {name!r} loads {claimed}, which declares the name "
-                                 f"{declared_name(cls)!r}: give the entry point the adapter's name")
-        return name, cls
-    cls = load_class(name)
-    identity = declared_name(cls)
-    if identity is None:
-        return name, cls
-    if identity in known and known[identity] is not cls:
-        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: the built-in "
-                             f"{_where(known[identity])} and {name}")
-    claimed = _claims(identity)
-    if claimed is not None and claimed != _where(cls):
-        raise UnknownBackend(f"two adapters claim the backend name {identity!r}: {claimed} "
-                             f"(entry point group {ENTRY_POINT_GROUP}) and {name}")
-    return identity, cls
+def describe(cls: type[Backend]) -> dict:
+    """What the test process needs of adapter class ``cls``, as plain values (the worker that
+    loaded it sends them; conformance/running/adapters.py checks every one). Values are sent as the
+    class holds them (a ``requires`` given as a string stays one, to be refused by name); anything
+    that is not a plain value is sent as its repr, so the message still crosses the channel."""
+    declared = getattr(cls, "declaration", None)
+    own = cls.__dict__.get("declaration")
+    relative = getattr(declared, "divergences", "") if declared is not None else ""
+    module = sys.modules.get(cls.__module__)
+    folder = Path(getattr(module, "__file__", None) or ".").resolve().parent
+    cache = getattr(cls, "compile_cache", None)
+    return {
+        "where": where(cls),
+        "name": _plain(declared_name(cls)),
+        "framework": _plain(getattr(cls, "framework", "")),
+        "display": _plain(getattr(declared, "display", "")),
+        "requires": _plain(getattr(cls, "requires", ())),
+        "env": _plain(getattr(cls, "env", {})),
+        "env_defaults": _plain(getattr(cls, "env_defaults", {})),
+        "order": _plain(own.order) if own is not None else None,
+        "seconds_per_item": _plain(own.seconds_per_item) if own is not None else None,
+        "describes_document": _plain(getattr(declared, "describes_document", False)),
+        "compile_cache": None if cache is None else _plain({
+            "folder_env": cache.folder_env, "distributions": cache.distributions, "key_env": cache.key_env,
+            "settings": cache.settings, "settings_with": cache.settings_with}),
+        "divergences": _plain(relative),
+        # the registry file it ships, relative to its module's folder, resolved here
+        "registry": str(folder / relative) if isinstance(relative, str) and relative else None,
+        "folder": str(folder) if isinstance(relative, str) and relative else None,
+    }
 
 
-def resolve(name: str) -> type[Backend]:
-    """The adapter class for a ``--backend`` value (see :func:`resolve_named`)."""
-    return resolve_named(name)[1]
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value):
+    """``value`` as plain values: mappings as dicts, tuples and lists as they are, the rest of
+    what is not plain as its repr."""
+    if type(value) in PLAIN:
+        return value
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value) if type(value) in (tuple, list) else repr(value)
+    return repr(value)

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import backends  # noqa: E402
 from conformance.judging.replies import Observed  # noqa: E402
 from conformance.language.spec import load_all  # noqa: E402
-from conformance.running import timings  # noqa: E402
+from conformance.running import adapters, timings  # noqa: E402
 from conformance.running.session import START_TIMEOUT, make_case  # noqa: E402
 from conformance.running.worker import Worker  # noqa: E402
 
@@ -73,8 +73,8 @@ def load() -> list[float]:
 
 def floor_seconds(name: str, case) -> dict:
     """A fresh worker for ``name``: spawn, import, one lookup; the seconds until its answer."""
-    cls = backends.resolve(name)  # the environment the run gives its workers
-    worker = Worker(name, dict(cls.env), START_TIMEOUT, START_TIMEOUT, env_defaults=dict(cls.env_defaults))
+    adapter = adapters.builtins()[name]  # the environment the run gives its workers
+    worker = Worker(name, dict(adapter.env), START_TIMEOUT, START_TIMEOUT, env_defaults=dict(adapter.env_defaults))
     start = time.perf_counter()
     try:
         hello = worker.start()

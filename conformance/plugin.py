@@ -108,16 +108,12 @@ def _seconds(text: str) -> float:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     names = config.getoption("backend") or list(backends.DEFAULT_ORDER)
-    try:
-        selected = adapters.choose(names)
+    try:  # third-party classes are loaded in a worker, never here (conformance/running/adapters.py)
+        selected = adapters.choose(names, timeout=config.getoption("start_timeout"))
     except backends.UnknownBackend as exc:
         raise pytest.UsageError(f"--backend: {exc}") from None
-    for name, cls in selected.items():
-        requires = getattr(cls, "requires", ())
-        if not isinstance(requires, (tuple, list)) or not all(type(m) is str and m for m in requires):
-            # ("numpy") is the string "numpy": every clause skipped as "not installed: n, u, m, p, y"
-            raise pytest.UsageError(f"--backend {name}: 'requires' must be a tuple of module names, "
-                                    f"e.g. ('numpy',), not {requires!r}")
+    except adapters.BadAdapter as exc:  # e.g. requires=("numpy") is the string "numpy"
+        raise pytest.UsageError(f"--backend {exc}") from None
     directory = Path(config.getoption("spec_dir")) / "divergences"
     try:
         files = adapters.registry_files(selected, config.getoption("divergences"))
@@ -133,7 +129,7 @@ def pytest_configure(config):
                                             compile_root=cache.root,
                                             framework_defaults=config.getoption("framework_defaults"),
                                             start_timeout=config.getoption("start_timeout"))
-    session.homes = {name: adapters.home(name, cls, directory, known, files) for name, cls in selected.items()}
+    session.homes = {name: adapters.home(adapter, directory, known, files) for name, adapter in selected.items()}
     config.stash[REGISTRY_FILES] = files
     session.shared_draws = getattr(config, "workerinput", {}).get(XDIST_DRAWS)
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
@@ -174,21 +170,21 @@ def pytest_report_header(config):
     if session is None or not _collects_specs(config):
         return None
     lines = []
-    for name, cls in session.backends.items():
-        defaults = getattr(cls, "env_defaults", {})
+    for name, adapter in session.backends.items():
+        defaults = adapter.env_defaults
         if defaults:
             given = {k: os.environ[k] for k in defaults if k in os.environ}
             lines.append(f"worker settings: {name}: " + (
                 "the framework's own defaults (--framework-defaults)" if session.framework_defaults
                 else " ".join(f"{k}={v}" for k, v in defaults.items() if k not in given) or "-")
                 + "".join(f"; {k}={v} (the caller's)" for k, v in given.items()))
-    cached = [cls for cls in session.backends.values() if getattr(cls, "compile_cache", None) is not None]
+    cached = [a for a in session.backends.values() if a.compile_cache is not None]
     if cached and session.compile_root is None:
-        lines.append(f"compile cache: off ({', '.join(cls.name for cls in cached)} compile everything anew)")
-    for cls in cached if session.compile_root is not None else ():
-        path = compile_cache.folder(cls, session.compile_root,
-                                    compile_cache.worker_environ(cls, session.env_defaults(cls.name)))
-        lines.append(f"compile cache: {cls.name}: {path} ({compile_cache.describe(path)})")
+        lines.append(f"compile cache: off ({', '.join(a.name for a in cached)} compile everything anew)")
+    for adapter in cached if session.compile_root is not None else ():
+        path = compile_cache.folder(adapter, session.compile_root,
+                                    compile_cache.worker_environ(adapter, session.env_defaults(adapter.name)))
+        lines.append(f"compile cache: {adapter.name}: {path} ({compile_cache.describe(path)})")
     return lines or None
 
 

@@ -1,21 +1,19 @@
 """A framework's worker for tests that talk to an adapter directly, or a skip with the reason."""
-import importlib.util
-
 import pytest
 
-import backends
+from conformance.running import adapters
 from conformance.running.worker import Worker
 
 
 def start_worker(name):
     """(worker, handshake info) of the backend ``name``; skips when it is not installed or cannot
     start. The caller closes the worker."""
-    cls = backends.resolve(name)
-    missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+    adapter = adapters.builtins()[name]
+    missing = adapters.missing(adapter)
     if missing:
         pytest.skip(f"{name}: not installed: {', '.join(missing)}")
-    handle = Worker(name, dict(cls.env), start_timeout=300.0, case_timeout=120.0,
-                    env_defaults=dict(getattr(cls, "env_defaults", {})))
+    handle = Worker(name, dict(adapter.env), start_timeout=300.0, case_timeout=120.0,
+                    env_defaults=dict(adapter.env_defaults), declared=adapter.declared)
     hello = handle.start()
     if hello[0] != "ready":
         handle.close()

@@ -14,6 +14,7 @@ import pytest
 
 import backends
 from backends.base import Declaration, Release
+from conformance.running import adapters
 
 ROOT = Path(__file__).resolve().parent.parent
 # what a source tree is made of (tests/ aside), and the files the catalogue writes into
@@ -50,7 +51,7 @@ import json
 import backends
 from conformance.running import scheduling
 print(json.dumps({"order": list(backends.DEFAULT_ORDER), "seconds": scheduling.SECONDS_PER_ITEM,
-                  "resolved": backends.resolve("toy").__module__}))
+                  "resolved": backends.load_class("toy").__module__}))
 '''
 
 
@@ -138,7 +139,8 @@ def test_a_third_party_subclass_of_a_builtin_is_not_a_builtin():
     from tests.fake_backends import EmulatedLookup
 
     assert EmulatedLookup not in backends.builtin().values()
-    assert backends.resolve("tests.fake_backends:EmulatedLookup") is EmulatedLookup
+    assert backends.load_class("tests.fake_backends:EmulatedLookup") is EmulatedLookup
+    assert not adapters.choose(["tests.fake_backends:EmulatedLookup"])["tests.fake_backends:EmulatedLookup"].builtin
 
 
 def test_a_declaration_refuses_what_the_catalogue_could_not_use():

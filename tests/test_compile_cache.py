@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import backends
 from backends.base import CompileCache
-from conformance.running import compile_cache
+from conformance.running import adapters, compile_cache
 from conformance.running.compile_cache import Setting
 
 ROOT = Path(__file__).resolve().parent.parent
-JAX = backends.resolve("keras-jax")
+JAX = adapters.builtins()["keras-jax"]
 
 
 def _installed(versions: dict):
@@ -33,7 +32,7 @@ def test_keras_on_jax_declares_jax_persistent_cache_keyed_by_its_versions_and_xl
     assert cache.folder_env == "JAX_COMPILATION_CACHE_DIR"
     assert set(cache.distributions) == {"keras", "jax", "jaxlib"} and cache.key_env == ("XLA_FLAGS",)
     for name in ("keras-tensorflow", "keras-torch", "tf-keras", "torch", "reference"):
-        assert backends.resolve(name).compile_cache is None  # nothing compiled a cache could keep
+        assert adapters.builtins()[name].compile_cache is None  # nothing compiled a cache could keep
 
 
 @pytest.mark.parametrize("changed", ["keras", "jax", "jaxlib"])
@@ -72,7 +71,7 @@ def test_the_worker_environment_names_the_folder_and_makes_every_program_count(t
     assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
     monkeypatch.setenv("XLA_FLAGS", "")
     assert Path(compile_cache.env(JAX, tmp_path)["JAX_COMPILATION_CACHE_DIR"]) != folder  # the caller's win
-    assert compile_cache.env(JAX, None) == {} and compile_cache.env(backends.resolve("torch"), tmp_path) == {}
+    assert compile_cache.env(JAX, None) == {} and compile_cache.env(adapters.builtins()["torch"], tmp_path) == {}
 
 
 def test_settings_that_need_a_module_come_only_with_it(tmp_path, monkeypatch):
@@ -93,7 +92,7 @@ def test_clear_removes_the_backends_folders_only(tmp_path):
     (tmp_path / "keras-jax" / "k").mkdir(parents=True)
     (tmp_path / "keras-jax" / "k" / "entry-cache").write_bytes(b"x")
     (tmp_path / "mine.txt").write_text("the caller's own")
-    assert compile_cache.clear(tmp_path, [JAX, backends.resolve("torch")]) == [tmp_path / "keras-jax"]
+    assert compile_cache.clear(tmp_path, [JAX, adapters.builtins()["torch"]]) == [tmp_path / "keras-jax"]
     assert not (tmp_path / "keras-jax").exists() and (tmp_path / "mine.txt").exists()
 
 

@@ -17,6 +17,7 @@ import pytest
 import backends
 from conformance.language import limits, registry
 from conformance.language.spec import SpecError
+from conformance.running import adapters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -240,7 +241,7 @@ def test_requires_given_as_a_string_is_a_usage_error():
 ])
 def test_every_bad_backend_value_is_unknown_backend(value, fragment):
     with pytest.raises(backends.UnknownBackend) as info:
-        backends.resolve(value)
+        adapters.choose([value])
     assert repr(value) in str(info.value) and fragment in str(info.value)
     assert "\n" not in str(info.value)
 

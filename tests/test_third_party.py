@@ -30,8 +30,10 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def on_path(site, monkeypatch):
-    """The toy package importable and its entry points visible, in this process."""
+    """The toy package's entry points visible in this process, and the package importable here and
+    in the workers that load adapter classes (conformance/running/adapters.py)."""
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
     backends._registered.cache_clear()
     yield site
     for name in [m for m in sys.modules if m == "toyext" or m.startswith("toyext.")]:
@@ -48,29 +50,43 @@ def run(site, cwd, *args, extra_path=()):
 
 
 # -- resolution ----------------------------------------------------------------------------------
-def test_an_entry_point_name_resolves_to_its_adapter_without_importing_it_first(on_path):
+def resolve(value: str):
+    """(identity, adapter) of one --backend value, as a run resolves it."""
+    ((name, adapter),) = adapters.choose([value]).items()
+    return name, adapter
+
+
+def test_an_entry_point_name_resolves_to_its_adapter_without_importing_it(on_path):
     assert backends.entry_points() == toy.ENTRY_POINTS
-    assert "toyext.backend" not in sys.modules  # read from the metadata alone
-    name, cls = backends.resolve_named("toy-ext")
-    assert (name, cls.__module__, cls.__qualname__) == ("toy-ext", "toyext.backend", "ToyExt")
-    assert backends.locator(cls) == "toyext.backend:ToyExt"  # what its worker imports
+    name, adapter = resolve("toy-ext")
+    assert "toyext" not in sys.modules  # read from the metadata, the class loaded in a worker
+    assert (name, adapter.where, adapter.framework) == ("toy-ext", "toyext.backend:ToyExt", "toyframe")
+    assert adapter.locator == "toyext.backend:ToyExt"  # what its worker imports
+    assert adapter.registry == site_registry(on_path) and adapter.requires == ("numpy",)
+
+
+def site_registry(site):
+    return (site / "toyext" / "divergences.yaml").resolve()
 
 
 def test_module_class_of_a_class_that_declares_a_name_is_known_by_that_name(on_path):
-    assert backends.resolve_named("toyext.backend:ToyExt")[0] == "toy-ext"
+    assert resolve("toyext.backend:ToyExt")[0] == "toy-ext"
     # the same adapter named both ways runs once, under its name
     assert list(adapters.choose(["toy-ext", "toyext.backend:ToyExt"])) == ["toy-ext"]
     # a class that only inherits a name (a subclass of the reference) keeps module:Class
-    assert backends.resolve_named("tests.fake_backends:EmulatedLookup")[0] == "tests.fake_backends:EmulatedLookup"
+    assert resolve("tests.fake_backends:EmulatedLookup")[0] == "tests.fake_backends:EmulatedLookup"
     # an adapter of class attributes only (no declaration) is known by its ``name``
-    assert backends.resolve_named("tests.fake_backends:NotInstalled")[0] == "not-installed"
-    # a built-in named by module:Class is the built-in
-    assert backends.resolve_named("backends.pytorch:Torch") == ("torch", backends.builtin()["torch"])
+    assert resolve("tests.fake_backends:NotInstalled")[0] == "not-installed"
+    # a built-in named by module:Class is the built-in, by another path too
+    assert resolve("backends.pytorch:Torch") == ("torch", adapters.builtins()["torch"])
+    keras = adapters.builtins()["keras-tensorflow"]
+    assert resolve("tests.fake_backends:KerasTensorflow") == ("keras-tensorflow", keras)  # imported there
+    assert "toyext" not in sys.modules
 
 
 def test_a_module_class_claiming_a_builtins_name_is_refused_naming_both(on_path):
     with pytest.raises(backends.UnknownBackend) as exc:
-        backends.resolve_named("toyext.backend:NamedTorch")
+        resolve("toyext.backend:NamedTorch")
     assert str(exc.value) == ("two adapters claim the backend name 'torch': the built-in backends.pytorch:Torch "
                               "and toyext.backend:NamedTorch")
 
@@ -90,7 +106,7 @@ def another_site(folder, entry_points: dict, dist: str):
 def test_an_entry_point_claiming_a_builtins_name_is_refused_naming_both(on_path, tmp_path):
     with another_site(tmp_path / "clash", {"torch": "toyext.backend:NamedTorch"}, "clashing"):
         with pytest.raises(backends.UnknownBackend) as exc:
-            backends.resolve_named("torch")
+            resolve("torch")
     assert "two adapters claim the backend name 'torch'" in str(exc.value)
     assert "backends.pytorch:Torch" in str(exc.value) and "toyext.backend:NamedTorch" in str(exc.value)
 
@@ -98,8 +114,8 @@ def test_an_entry_point_claiming_a_builtins_name_is_refused_naming_both(on_path,
 def test_two_entry_points_claiming_one_name_are_refused_naming_both_packages(on_path, tmp_path):
     with another_site(tmp_path / "other", {"toy-ext": "otherpkg.adapter:Toy"}, "otherpkg"):
         with pytest.raises(backends.UnknownBackend) as exc:
-            backends.resolve_named("toy-ext")
-        assert backends.resolve_named("toy-bare")[0] == "toy-bare"  # only the name claimed twice is refused
+            resolve("toy-ext")
+        assert resolve("toy-bare")[0] == "toy-bare"  # only the name claimed twice is refused
     message = str(exc.value)
     assert "two adapters claim the backend name 'toy-ext'" in message
     assert "toyext.backend:ToyExt (package toyext)" in message and "otherpkg.adapter:Toy (package otherpkg)" in message
@@ -111,7 +127,7 @@ def test_an_entry_point_whose_class_declares_another_name_is_refused(on_path, tm
     try:
         backends._registered.cache_clear()
         with pytest.raises(backends.UnknownBackend, match="declares the name 'toy-ext'"):
-            backends.resolve_named("toy-odd")
+            resolve("toy-odd")
     finally:
         sys.path.remove(str(tmp_path / "odd"))
 
@@ -289,10 +305,9 @@ def test_xdist_schedules_a_third_party_by_the_cost_its_declaration_states(on_pat
 
     from conformance.running import scheduling
 
-    cls = backends.resolve("toy-ext")
+    chosen = adapters.choose(["reference", "toy-ext"])
     options = {"tx": ["popen"] * 2, "dist": "load"}
     config = SimpleNamespace(getvalue=options.__getitem__, option=SimpleNamespace(loadscopereorder=True))
-    sched = scheduling.make_scheduler(config, None, ["c.x"], {"reference": backends.builtin()["reference"],
-                                                              "toy-ext": cls})
-    assert sched.seconds_per_item["toy-ext"] == cls.declaration.seconds_per_item == 0.05
+    sched = scheduling.make_scheduler(config, None, ["c.x"], chosen)
+    assert sched.seconds_per_item["toy-ext"] == chosen["toy-ext"].seconds_per_item == 0.05
     assert sched.seconds_per_item["reference"] == scheduling.SECONDS_PER_ITEM["reference"]

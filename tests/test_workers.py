@@ -219,6 +219,8 @@ class VersionObject(str):
     ("unavailable", ValueError("x")),
     ("ready", {"version": "1.0", "describe": "x"}, "extra"),
     ["ready", {"version": "1.0", "describe": "x"}],
+    ("ready", {"version": "1.0", "describe": "x", "release": "x@1.0"}),  # without what its class declares
+    ("ready", {"version": "1.0", "describe": "x", "release": "x@1.0", "declared": "x"}),
 ])
 def test_a_handshake_other_than_plain_strings_is_refused(hello):
     with pytest.raises(ChannelError, match="not a handshake"):
@@ -226,7 +228,8 @@ def test_a_handshake_other_than_plain_strings_is_refused(hello):
 
 
 def test_a_plain_handshake_and_replies_are_accepted():
-    assert _check_hello(("ready", {"version": "1.0", "describe": "x 1.0", "release": "x@1.0"}))[0] == "ready"
+    assert _check_hello(("ready", {"version": "1.0", "describe": "x 1.0", "release": "x@1.0",
+                                   "declared": {"name": "x"}}))[0] == "ready"
     assert _check_hello(("unavailable", "not installed"))[0] == "unavailable"
     assert isinstance(_check_reply(("ok", {"mask": np.ones(2)}, None)), Observed)
     assert _check_reply(("error", "text", "snippet")) == Failed("text", "snippet")
@@ -304,7 +307,9 @@ def test_numpy_is_never_the_framework_under_test():
 
 def test_a_workers_environment_defaults_give_way_to_the_callers(monkeypatch):
     """Keras on JAX gets XLA_FLAGS for a faster compile unless the caller set XLA_FLAGS."""
-    from backends.keras3 import KerasJax
+    from dataclasses import replace
+
+    from conformance.running import adapters
     from conformance.running import worker as worker_module
     from conformance.running.session import Session
 
@@ -318,13 +323,13 @@ def test_a_workers_environment_defaults_give_way_to_the_callers(monkeypatch):
         raise Stop("no process started")
 
     monkeypatch.setattr(worker_module.subprocess, "Popen", popen)
-    monkeypatch.setattr(KerasJax, "requires", ())  # probed as installed, whatever is
+    jax = replace(adapters.builtins()["keras-jax"], requires=())  # probed as installed, whatever is
     for caller in (None, "--xla_dump_to=/tmp/x"):
         if caller is None:
             monkeypatch.delenv("XLA_FLAGS", raising=False)
         else:
             monkeypatch.setenv("XLA_FLAGS", caller)
-        availability = Session({"keras-jax": KerasJax}, {}, 10.0).availability("keras-jax")
+        availability = Session({"keras-jax": jax}, {}, 10.0).availability("keras-jax")
         assert "Stop" in availability.reason  # the worker's start went no further than Popen
     assert seen[0]["XLA_FLAGS"] == "--xla_backend_optimization_level=0" and seen[0]["KERAS_BACKEND"] == "jax"
     assert seen[1]["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import importlib.util
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.running import adapters
 from conformance.running.worker import ROOT, SOURCE_TREE
 
 CHOICES = "on, off, clear or a folder"
@@ -92,7 +92,7 @@ def env(cls, root: Path | None, env_defaults: dict | None = None) -> dict:
     path.mkdir(parents=True, exist_ok=True)
     values = {cache.folder_env: str(path), **cache.settings}
     for module, more in cache.settings_with.items():
-        if importlib.util.find_spec(module) is not None:
+        if adapters.installed(module):  # looked for without importing a package of an adapter's naming
             values.update(more)
     return values
 

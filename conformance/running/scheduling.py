@@ -103,13 +103,13 @@ class BackendScheduling(LoadScopeScheduling):
 
 def make_scheduler(config: pytest.Config, log, clause_ids: Iterable[str], backend_names: Iterable[str]):
     """The scheduler for this run, or None to leave xdist's own (``--dist each``). ``backend_names``
-    may map each name to its adapter class, whose own declaration then gives its cost."""
+    may map each name to its adapter (adapters.Adapter), whose own declaration then gives its cost."""
     dist = config.getvalue("dist")
     if dist not in GROUPED_DISTS:
         return None
     seconds = dict(SECONDS_PER_ITEM)
-    if isinstance(backend_names, Mapping):  # name -> adapter class: a third party's declared cost too
-        seconds.update({name: cls.declaration.seconds_per_item for name, cls in backend_names.items()
-                        if name not in seconds and cls.__dict__.get("declaration") is not None})
+    if isinstance(backend_names, Mapping):  # name -> adapter: a third party's declared cost too
+        seconds.update({name: adapter.seconds_per_item for name, adapter in backend_names.items()
+                        if name not in seconds and adapter.seconds_per_item is not None})
     return BackendScheduling(config, log, items=item_backends(clause_ids, backend_names),
                              seconds_per_item=seconds, fallback=_fallback_split(dist))

@@ -1,19 +1,17 @@
 """State shared by the items of one pytest session: backends, workers, cases, reference results."""
 from __future__ import annotations
 
-import importlib.util
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-import backends
 from backends.base import Layer, Model, Unsupported
 from backends.reference import Reference, seeded_weights, semantics_for
 from conformance.judging.replies import Failed, Observed, Refused, Reply
 from conformance.language.cases import make_input, resolve_model, resolve_value
 from conformance.language.spec import Clause
-from conformance.running import compile_cache, timings
+from conformance.running import adapters, compile_cache, timings
 from conformance.running.actions import AdapterError, Case, run_case
 from conformance.running.worker import Worker, batch_message, case_key
 
@@ -34,7 +32,7 @@ class Availability:
 class Session:
     def __init__(self, backends: dict, known: dict, case_timeout: float, compile_root=None,
                  framework_defaults: bool = False, start_timeout: float = START_TIMEOUT):
-        self.backends = backends          # name -> adapter class
+        self.backends = backends          # name -> adapters.Adapter (plain values, never the class)
         self.known = known                # (backend, clause) -> Divergence
         self.homes: dict[str, str] = {}   # backend -> where its new divergences are registered
         self.case_timeout, self.start_timeout = case_timeout, start_timeout
@@ -67,8 +65,7 @@ class Session:
         return self._availability[name]
 
     def _probe(self, name) -> Availability:
-        cls = self.backends[name]
-        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        missing = adapters.missing(self.backends[name])
         if missing:
             return Availability(False, reason=f"not installed: {', '.join(missing)} "
                                               f"(pip install the '{name}' extra or use tox -e {name})")
@@ -88,10 +85,10 @@ class Session:
 
     def _worker(self, name: str) -> Worker:
         if name not in self._workers:
-            cls, defaults = self.backends[name], self.env_defaults(name)
-            self._workers[name] = Worker(name, {**cls.env, **compile_cache.env(cls, self.compile_root, defaults)},
-                                         self.start_timeout, self.case_timeout, env_defaults=defaults,
-                                         locator=backends.locator(cls))
+            adapter, defaults = self.backends[name], self.env_defaults(name)
+            env = {**adapter.env, **compile_cache.env(adapter, self.compile_root, defaults)}
+            self._workers[name] = Worker(name, env, self.start_timeout, self.case_timeout, env_defaults=defaults,
+                                         locator=adapter.locator, declared=adapter.declared)
         return self._workers[name]
 
     def launch(self, names) -> None:
@@ -100,9 +97,7 @@ class Session:
         after the other as each backend's first item comes. A backend not installed is left to
         availability(), which says so."""
         for name in names:
-            cls = self.backends[name]
-            if name == "reference" or name in self._availability or any(
-                    importlib.util.find_spec(m) is None for m in cls.requires):
+            if name == "reference" or name in self._availability or adapters.missing(self.backends[name]):
                 continue
             try:
                 self._worker(name).launch()
@@ -111,7 +106,7 @@ class Session:
 
     def env_defaults(self, name: str) -> dict:
         """The variables a backend's worker gets unless the caller set them."""
-        return {} if self.framework_defaults else dict(getattr(self.backends[name], "env_defaults", {}))
+        return {} if self.framework_defaults else dict(self.backends[name].env_defaults)
 
     def drawn_limit(self, name: str) -> str:
         """Why backend ``name`` refuses drawn examples whose document example it runs, as its
@@ -127,14 +122,13 @@ class Session:
     def info(self, name: str, probe: bool = True) -> dict:
         """What the results JSON says of a backend. Without ``probe``, no worker is started: a
         backend none of whose clauses ran is only checked for being installed."""
-        cls = self.backends[name]
         if probe or name in self._availability:
             a = self.availability(name)
         else:
-            missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+            missing = adapters.missing(self.backends[name])
             a = Availability(not missing, reason=f"not installed: {', '.join(missing)}" if missing
                              else "no clause ran on this backend")
-        return {"framework": cls.framework, "version": a.version, "detail": a.detail,
+        return {"framework": self.backends[name].framework, "version": a.version, "detail": a.detail,
                 "release": a.release, "available": a.available, "reason": a.reason}
 
     def run(self, name: str, case: Case) -> Reply:

@@ -81,15 +81,33 @@ class WorkerDied(RuntimeError):
 
 
 def _check_hello(hello):
-    """("ready", {"version": str, "describe": str, "release": str}) or ("unavailable", str), nothing else."""
+    """("ready", {"version": str, "describe": str, "release": str, "declared": dict}) or
+    ("unavailable", str), nothing else. ``declared`` is what the worker's adapter class declares
+    (backends.describe), compared with what the run resolved (Worker.declared)."""
     if isinstance(hello, tuple) and len(hello) == 2:
         kind, info = hello
         if kind == "unavailable" and type(info) is str:
             return hello
-        if (kind == "ready" and type(info) is dict and set(info) == {"version", "describe", "release"}
-                and all(type(v) is str for v in info.values())):
+        if (kind == "ready" and type(info) is dict and set(info) == {"version", "describe", "release", "declared"}
+                and all(type(info[k]) is str for k in ("version", "describe", "release"))
+                and type(info["declared"]) is dict):
             return hello
     raise ChannelError(f"not a handshake: {_short(hello)}")
+
+
+def _check_descriptions(values):
+    """The checker of a resolving worker's answer: ("described", [("ok", dict) or ("error", str), one
+    per value asked, in order]); the dicts are checked field by field by conformance/running/adapters.py."""
+    def check(message):
+        if isinstance(message, tuple) and len(message) == 2 and message[0] == "described":
+            answers = message[1]
+            if type(answers) is list and len(answers) == len(values) and all(
+                    type(a) is tuple and len(a) == 2 and ((a[0] == "ok" and type(a[1]) is dict)
+                                                          or (a[0] == "error" and type(a[1]) is str))
+                    for a in answers):
+                return answers
+        raise ChannelError(f"not a description of {len(values)} adapter(s): {_short(message)}")
+    return check
 
 
 def _check_reply(message) -> Reply:
@@ -155,11 +173,15 @@ class Worker:
     """
 
     def __init__(self, backend_name: str, env: dict, start_timeout: float, case_timeout: float,
-                 env_defaults: dict | None = None, locator: str | None = None):
+                 env_defaults: dict | None = None, locator: str | None = None, declared: dict | None = None):
         self.backend_name, self.env, self.env_defaults = backend_name, env, env_defaults or {}
-        # what the worker imports the adapter by (backends.locator): a built-in's name, or
+        # what the worker imports the adapter by (adapters.Adapter.locator): a built-in's name, or
         # module:Class for a third party's, whose name the worker need not know
         self.locator = locator or backend_name
+        self.command = [self.locator]  # the worker's arguments before its channel's descriptor (the last)
+        # what the run resolved the adapter to declare (backends.describe, conformance/running/
+        # adapters.py): a worker whose class declares anything else is refused at its handshake
+        self.declared = declared
         self.start_timeout, self.case_timeout = start_timeout, case_timeout
         self.started = False   # a worker has been started before: a restart is bounded by the case timeout
         self.proc = None
@@ -201,7 +223,7 @@ class Worker:
         for name, value in self.env_defaults.items():
             env.setdefault(name, value)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "conformance.running.worker", self.locator, str(child.fileno())],
+            [sys.executable, "-m", "conformance.running.worker", *self.command, str(child.fileno())],
             pass_fds=[child.fileno()], env=env, cwd=ROOT if SOURCE_TREE else None, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -218,6 +240,12 @@ class Worker:
         with timings.phase("pytest", self.backend_name, "start"):
             self.hello = self._receive(timeout, "starting" if timeout == self.start_timeout
                                        else "restarting (bounded by --case-timeout)", _check_hello)
+        if self.hello[0] == "ready" and self.declared is not None and self.hello[1]["declared"] != self.declared:
+            changed = sorted(k for k in {**self.declared, **self.hello[1]["declared"]}
+                             if self.declared.get(k) != self.hello[1]["declared"].get(k))
+            self._fail(f"loaded an adapter that declares other values than the one this run resolved "
+                       f"({', '.join(changed)}: {_short(self.hello[1]['declared'].get(changed[0]), 80)} where "
+                       f"{_short(self.declared.get(changed[0]), 80)} was resolved); killed")
         return self.hello
 
     def start(self):
@@ -404,17 +432,49 @@ class Worker:
             self.log = None
 
 
+def resolve(values: list[str], timeout: float) -> list:
+    """Load the adapter classes ``module:Class`` values name in a worker process of their own and
+    return what each declares, as plain values: one ("ok", backends.describe(cls)) or ("error",
+    one line) per value, in order. The test process never imports an adapter's code (its import
+    could replace the judge); a worker that dies or hangs is a WorkerDied naming the values."""
+    worker = Worker("adapter resolution", {}, timeout, timeout, locator=values[0])
+    worker.command = ["--describe", *values]
+    try:
+        worker._spawn()
+        return worker._receive(timeout, f"loading {', '.join(values)}", _check_descriptions(values), ANSWER_SLACK)
+    finally:
+        worker.close()
+
+
+def _describe(fd: int, values: list[str]) -> None:
+    """The resolving worker (:func:`resolve`): load each class, send what it declares, exit."""
+    import backends
+
+    channel = Channel(socket.socket(fileno=fd))
+    answers = []
+    for value in values:
+        try:
+            answers.append(("ok", backends.describe(backends.load_class(value))))
+        except backends.UnknownBackend as exc:
+            answers.append(("error", " ".join(str(exc).split())))
+        except Exception as exc:  # noqa: BLE001 - e.g. a declaration whose attributes raise
+            answers.append(("error", f"cannot load adapter {value!r}: {backends._one_line(exc)}"))
+    channel.send(("described", answers))
+
+
 def _serve(locator: str, fd: int) -> None:
     import backends
 
     channel = Channel(socket.socket(fileno=fd))
     try:
         with timings.phase("worker", locator, "start"):
-            backend = backends.load_class(locator)()
+            cls = backends.load_class(locator)
+            declared = backends.describe(cls)  # before any instance could change the class
+            backend = cls()
             # str(): a framework's version object (torch's TorchVersion) would import the framework
             # into the test process when unpickled there
             info = {"version": str(backend.version()), "describe": str(backend.describe()),
-                    "release": str(backend.release())}
+                    "release": str(backend.release()), "declared": declared}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
         channel.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
@@ -500,7 +560,10 @@ def _die_with_parent() -> None:
 if __name__ == "__main__":
     _die_with_parent()
     sys.stdout = sys.stderr  # keep framework chatter off anything that matters
-    _serve(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[1] == "--describe":
+        _describe(int(sys.argv[-1]), sys.argv[2:-1])
+    else:
+        _serve(sys.argv[1], int(sys.argv[2]))
     # The parent has every reply: nothing is left to save. Skip the interpreter's teardown, which
     # costs TensorFlow, JAX and PyTorch 0.6 to 1.5 s each, that many seconds per backend at the
     # end of every run (the parent waits for each worker to exit).
