@@ -190,6 +190,7 @@ def describe(cls: type[Backend]) -> dict:
         # the registry file it ships, relative to its module's folder, resolved here
         "registry": str(folder / relative) if isinstance(relative, str) and relative else None,
         "folder": str(folder) if isinstance(relative, str) and relative else None,
+        "drawn_limit": _plain(getattr(cls, "drawn_limit", "")),
     }
 
 

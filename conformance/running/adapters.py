@@ -70,11 +70,14 @@ class Adapter:
     divergences: str              # the registry file it ships, as declared (relative to its module)
     registry: Path | None         # that file, resolved by the worker that loaded the class
     declared: dict = field(repr=False)  # what arrived (backends.describe): each worker's handshake must match
+    # why it refuses some drawn examples (backends/base.py), as the class holds it: the session
+    # refuses a value that is not a str on every item of the backend, naming it
+    drawn_limit: object = ""
 
 
 FIELDS = frozenset({"where", "name", "framework", "display", "requires", "env", "env_defaults", "order",
                     "seconds_per_item", "describes_document", "compile_cache", "divergences", "registry",
-                    "folder"})
+                    "folder", "drawn_limit"})
 
 
 def _str_map(value, what: str) -> dict:
@@ -138,7 +141,7 @@ def checked(locator: str, identity: str, d: dict, builtin: bool = False) -> Adap
     return Adapter(identity, locator, d["where"], builtin, d["framework"], d["display"], requires,
                    _str_map(d["env"], f"{identity}: 'env'"), _str_map(d["env_defaults"], f"{identity}: 'env_defaults'"),
                    d["order"], cost, d["describes_document"], _cache(d["compile_cache"], identity),
-                   d["divergences"], path, d)
+                   d["divergences"], path, d, drawn_limit=d["drawn_limit"])
 
 
 @functools.cache
