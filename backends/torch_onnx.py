@@ -2,15 +2,15 @@
 built and weighted the same way), exported and run in ONNX Runtime alone (backends/_exported.py).
 
 The export a careful user writes: ``torch.onnx.export(model, (x,), dynamo=True,
-dynamic_shapes=({0: Dim.AUTO, 1: Dim.AUTO, ...},))`` with indices of the dtype the caller
-feeds (an artifact takes one index dtype: one export per dtype fed), every axis declared dynamic and left to the exporter to keep or specialize
-(``Dim.AUTO``), traced on an example whose dynamic axes are at least 2 long (size 0 and 1 are
-specialized). ``optimize=False``: the exporter's graph without its optimizer pass, so that the
-exporter's own ``ONNXProgram.apply_weights(state_dict)`` reaches every parameter when a drawn
-example sets new weights (the optimizer folds nn.LSTM's weights into new constants, which
-apply_weights then leaves stale in silence); the arithmetic is the same graph. One export per
-built model and dtype (the engine's ``reuse``), new weights applied to the exported program, saved, and
-loaded by a new ONNX Runtime session.
+dynamic_shapes=({0: Dim.AUTO, 1: Dim.AUTO, ...},))`` with indices of the dtype the caller feeds (an
+artifact takes one index dtype: one export per dtype fed), every axis declared dynamic and left to
+the exporter to keep or specialize (``Dim.AUTO``), traced on an example whose dynamic axes are at
+least 2 long (size 0 and 1 are specialized). ``optimize=False``: the exporter's graph without its
+optimizer pass, so that the exporter's own ``ONNXProgram.apply_weights(state_dict)`` reaches every
+parameter when a drawn example sets new weights (the optimizer folds nn.LSTM's weights into new
+constants, which apply_weights then leaves stale in silence); the arithmetic is the same graph.
+One export per built model and dtype (the engine's ``reuse``), new weights applied to the exported
+program, saved, and loaded by a new ONNX Runtime session.
 """
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
         super().set_weights(built, weights)
         built.conformance_digest = _exported.weights_digest(weights)
 
+    def dynamic_axes(self, rank, Dim) -> dict:
+        """torch.export's dynamic_shapes for the one input: every axis ``Dim.AUTO``."""
+        return {axis: Dim.AUTO for axis in range(rank)}
+
     def forward(self, built, x):
         return _exported.ort_run(self._exported(built, x), x)
 
@@ -78,7 +82,7 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
             example = torch.full(shape, min(1, _vocabulary(built.spec) - 1), dtype=torch.from_numpy(x[:0]).dtype)
             try:
                 program = torch.onnx.export(built.stack, (example,), dynamo=True, optimize=False, verbose=False,
-                                            dynamic_shapes=({axis: Dim.AUTO for axis in range(len(shape))},))
+                                            dynamic_shapes=(self.dynamic_axes(len(shape), Dim),))
             except Exception as exc:
                 exports[x.dtype.str] = exc
                 raise

@@ -27,6 +27,7 @@ from backends import reference
 from backends.base import FrameworkRaised, Layer, Model
 from backends.pytorch import Torch
 from backends.reference import Reference
+from backends.torch_onnx import TorchOnnx
 
 # the reference's functions as shipped, for the patches that wrap them
 _LOOKUP, _FLATTEN, _DENSE, _RNN = reference.lookup, reference.flatten, reference.dense, reference.rnn_forward
@@ -689,3 +690,16 @@ class PredictConvertsListOfLists(_Mutant):
         if name == "predict_list":
             return super().document_call("predict_array", **args)
         return super().document_call(name, **args)
+
+
+# -- a planted fault in an exported artifact ----------------------------------------------------
+class TorchOnnxFreezesLength(TorchOnnx):
+    """torch -> ONNX Runtime whose export declares the batch dynamic but freezes the length at the
+    traced example's (the exporters' default that loses the document's "number of inputs")."""
+
+    framework = "mutant of torch -> ONNX Runtime"
+    base = "torch-onnx"   # the self-test registers the exported column's known divergences for it too
+    kills = ("lookup.shape-inferred-from-input",)
+
+    def dynamic_axes(self, rank, Dim):
+        return {0: Dim.AUTO} if rank else {}
