@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _exported
+from ._keras_common import _model_code
 from .base import Declaration
 from .keras3 import KERAS, KerasTensorflow
 from .torch_onnx import ONNX_PINS
@@ -78,6 +79,27 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
 
     def forward(self, built, x):
         return _exported.ort_run(self._exported(built, np.asarray(x)), x)
+
+    def snippet(self, model, action, args):
+        """The keras-tensorflow column's model code, exported as this adapter does and run in ONNX
+        Runtime alone."""
+        if action != "forward" or model is None:
+            return None
+        lines = [*self.snippet_preamble(), "import numpy as np", "import keras", "import onnxruntime as ort", ""]
+        lines += _model_code(model, self)
+        fixed_tail = any(layer.kind == "flatten" for layer in model.layers)
+        for n, x in enumerate(args.get("inputs", [])):
+            x = np.asarray(x)
+            shape = _exported.example_shape(model, x)
+            axes = (None, *(shape[1:] if fixed_tail else (None,) * (len(shape) - 1)))
+            lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r})",
+                      f"model(np.zeros({shape!r}, {str(x.dtype)!r}))  # Keras exports a model it has called",
+                      f"model.export('model{n}.onnx', format='onnx', verbose=False,",
+                      f"             input_signature=[keras.InputSpec(shape={axes!r}, dtype={str(x.dtype)!r})])",
+                      f"session = ort.InferenceSession('model{n}.onnx')",
+                      "out = session.run(None, {session.get_inputs()[0].name: x})[0]",
+                      "print(out.shape, out.dtype)", "print(out)"]
+        return "\n".join(lines)
 
     # -- exporting ------------------------------------------------------------------------------
     def _export(self, built, x):

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _exported
 from .base import Declaration
-from .pytorch import Torch
+from .pytorch import Torch, _Snippet
 
 ONNX_PINS = ("onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2", "onnx-ir==1.1.0")
 
@@ -64,6 +64,9 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
     def forward(self, built, x):
         return _exported.ort_run(self._exported(built, x), x)
 
+    def snippet(self, model, action, args):
+        return _snippet(model, args) if action == "forward" and model is not None else None
+
     def _exported(self, built, x):
         import torch
 
@@ -95,6 +98,29 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
             held.program.save(str(path))
             held.session = _exported.ort_session(path)
         return held.session
+
+
+def _snippet(model, args) -> str:
+    """The torch column's model code, exported as this adapter does and run in ONNX Runtime alone."""
+    build = _Snippet(model, "forward", args)
+    lines = ["import numpy as np", "import onnxruntime as ort", "import torch", "from torch import nn",
+             "from torch.export import Dim",
+             "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence", "", "torch.manual_seed(0)"]
+    lines += build._build(pretrained=False) + build._run()
+    lines += ["class Exported(nn.Module):", "    def __init__(self):", "        super().__init__()",
+              "        self.layers = layers", "    def forward(self, x):", "        return run(x)", ""]
+    for n, x in enumerate(args.get("inputs", [])):
+        x = np.asarray(x)
+        shape = _exported.example_shape(model, x)
+        lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})",
+                  f"example = torch.full({shape!r}, {min(1, _vocabulary(model) - 1)}, "
+                  f"dtype=torch.{x.dtype if x.dtype.kind in 'iuf' else 'int64'})",
+                  f"torch.onnx.export(Exported().eval(), (example,), 'model{n}.onnx', dynamo=True, optimize=False,",
+                  f"                  dynamic_shapes=({{{', '.join(f'{a}: Dim.AUTO' for a in range(len(shape)))}}},))",
+                  f"session = ort.InferenceSession('model{n}.onnx')",
+                  "out = session.run(None, {session.get_inputs()[0].name: x})[0]",
+                  "print(out.shape, out.dtype)", "print(out)"]
+    return "\n".join(lines)
 
 
 def _vocabulary(model) -> int:
