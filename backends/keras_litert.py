@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _exported
+from ._keras_common import _model_code
 from .base import Declaration
 from .keras3 import KERAS, KerasTensorflow
 
@@ -99,6 +100,34 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
         interpreter.set_tensor(inp["index"], x)
         interpreter.invoke()
         return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+
+    def snippet(self, model, action, args):
+        """The keras-tensorflow column's model code, converted as this adapter does and run in the
+        LiteRT interpreter alone."""
+        if action != "forward" or model is None:
+            return None
+        lines = [*self.snippet_preamble(), "import numpy as np", "import keras",
+                 "from ai_edge_litert.interpreter import Interpreter", ""]
+        lines += _model_code(model, self)
+        recurrent = any(layer.kind in ("simple_rnn", "lstm", "gru") for layer in model.layers)
+        fixed_tail = any(layer.kind == "flatten" for layer in model.layers)
+        for n, x in enumerate(args.get("inputs", [])):
+            x = np.asarray(x)
+            shape = _exported.example_shape(model, x)
+            signature = (tuple(x.shape) if recurrent else
+                         (None, *shape[1:]) if fixed_tail else (None,) * len(shape))
+            lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})",
+                      f"model(np.zeros({shape!r}, {str(x.dtype)!r}))  # Keras exports a model it has called",
+                      f"model.export('model{n}.tflite', format='litert', verbose=False,",
+                      f"             input_signature=[keras.InputSpec(shape={signature!r}, dtype={str(x.dtype)!r})])",
+                      f"interpreter = Interpreter(model_path='model{n}.tflite')",
+                      "(inp,) = interpreter.get_input_details()",
+                      "interpreter.resize_tensor_input(inp['index'], list(x.shape))",
+                      "interpreter.allocate_tensors()", "interpreter.set_tensor(inp['index'], x)",
+                      "interpreter.invoke()",
+                      "out = interpreter.get_tensor(interpreter.get_output_details()[0]['index'])",
+                      "print(out.shape, out.dtype)", "print(out)"]
+        return "\n".join(lines)
 
     # -- converting -----------------------------------------------------------------------------
     def _static(self, built) -> bool:
