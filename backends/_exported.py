@@ -14,8 +14,9 @@ Export cost: a drawn example reuses the built model of its clause (conformance/r
 new weights the cheapest way the exporter offers (ONNXProgram.apply_weights for torch.onnx; a new
 conversion, kept per weights, for the converters that fold weights into the graph).
 
-The artifacts' folder is created on first export and removed when the worker exits (atexit).
-ONNX Runtime logs at the error level only, and the worker's stdout/stderr go to its log file,
+The artifacts go to a folder in the worker's scratch folder (``CONFORMANCE_SCRATCH``, which its
+parent creates and removes once the worker is gone, even killed on a timeout:
+conformance/running/worker.py); outside a worker, to a temporary folder removed at exit. ONNX Runtime logs at the error level only, and the worker's stdout/stderr go to its log file,
 never to the channel (conformance/running/worker.py).
 """
 from __future__ import annotations
@@ -35,14 +36,22 @@ EXPORTED_ONLY = ("an exported artifact answers inference calls only; {what} is t
                  "before export (see the framework's own column)")
 ORT_ERRORS_ONLY = 3  # onnxruntime severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
+SCRATCH = "CONFORMANCE_SCRATCH"  # the worker's scratch folder, its parent's (conformance/running/worker.py)
+
 _FOLDER: list[Path] = []
 
 
 def artifacts_folder() -> Path:
-    """The worker's temporary folder for exported artifacts, removed when the process exits."""
+    """The folder for exported artifacts: in the worker's scratch folder, which the worker's parent
+    removes when the worker is gone (a worker killed on a timeout runs no clean-up of its own);
+    outside a worker, a temporary folder removed when the process exits."""
     if not _FOLDER:
-        folder = Path(tempfile.mkdtemp(prefix="conformance-export-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        scratch = os.environ.get(SCRATCH)
+        if scratch and os.path.isdir(scratch):
+            folder = Path(tempfile.mkdtemp(prefix="exported-", dir=scratch))
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="conformance-export-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
         _FOLDER.append(folder)
     return _FOLDER[0]
 

@@ -221,6 +221,10 @@ class Declaration:
     # the framework is one the document describes (Keras): only these frameworks' divergences
     # from a normative statement make it an erratum of the tutorial (conformance/report/matrix.py)
     describes_document: bool = False
+    # its drawn examples vary the inputs only: each clause's drawn examples keep one model (sizes,
+    # weights, index dtype) and draw the batch, the length and the indices against it (an exported
+    # backend: one export per model per clause; docs/DRAWN-EXAMPLES.md, "Drawn against one model")
+    drawn_inputs_only: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
@@ -255,6 +259,8 @@ class Backend:
     env_defaults: dict[str, str] = {}
     # the framework's on-disk cache of compiled programs (see CompileCache), None if it has none
     compile_cache: CompileCache | None = None
+    # its drawn examples keep one model per clause and vary the inputs only (Declaration)
+    drawn_inputs_only: bool = False
     # A built-in adapter declares all of the above, and more, once (see Declaration); a
     # third-party adapter may set the attributes alone.
     declaration: Declaration | None = None
@@ -266,6 +272,7 @@ class Backend:
             cls.name, cls.framework, cls.requires = declared.name, declared.framework, declared.requires
             cls.env, cls.env_defaults = dict(declared.env), dict(declared.env_defaults)
             cls.compile_cache = declared.compile_cache
+            cls.drawn_inputs_only = declared.drawn_inputs_only
 
     # -- which API of this release was used --------------------------------------------------
     def note_api(self, note: str) -> None:
