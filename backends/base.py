@@ -225,6 +225,9 @@ class Declaration:
     # weights, index dtype) and draw the batch, the length and the indices against it (an exported
     # backend: one export per model per clause; docs/DRAWN-EXAMPLES.md, "Drawn against one model")
     drawn_inputs_only: bool = False
+    # a group extra of pyproject.toml its pins join besides its own and 'all' (e.g. "export": every
+    # exported column's pins, pip install '.[export]'); conformance/tools/catalogue.py writes it
+    group: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
@@ -233,6 +236,9 @@ class Declaration:
             raise ValueError(f"backend {self.name!r}: no_deps needs no_deps_why")
         if (self.pins or self.no_deps) and not self.pinned_release:
             raise ValueError(f"backend {self.name!r}: pins need pinned_release, their label in the sweep")
+        if self.group in ("all", "dev", self.name):
+            raise ValueError(f"backend {self.name!r}: group {self.group!r} is an extra of its own (a name "
+                             "other than 'all', 'dev' and the backend's)")
         if any(r.role == "pinned" for r in self.releases):
             raise ValueError(f"backend {self.name!r}: the pinned release is pins and pinned_release, "
                              "not an entry of releases")

@@ -62,7 +62,7 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
         summary="the keras-tensorflow column's model converted with the TFLite converter, answered by "
                 "the LiteRT interpreter alone",
         order=14, seconds_per_item=0.5, requires=("keras", "tensorflow", "ai_edge_litert"),
-        env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True,
+        env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True, group="export",
         pins=(KERAS, "tensorflow-cpu==2.21.0", LITERT), pinned_release="3.15+litert2.3")
 
     def version(self):

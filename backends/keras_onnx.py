@@ -50,7 +50,7 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         display="Keras 3 on TensorFlow -> model.export(format=\"onnx\") -> ONNX Runtime",
         summary="the keras-tensorflow column's model exported to ONNX (tf2onnx), answered by ONNX Runtime alone",
         order=12, seconds_per_item=0.5, requires=("keras", "tensorflow", "tf2onnx", "onnxruntime", "onnx"),
-        env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True,
+        env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True, group="export",
         pins=(KERAS, "tensorflow-cpu==2.21.0", *ONNX_PINS[:2], TF2ONNX), pinned_release="3.15+ort1.32")
 
     def version(self):

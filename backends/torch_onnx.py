@@ -35,7 +35,7 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
         name="torch-onnx", framework="torch -> ONNX Runtime", display="PyTorch -> torch.onnx (dynamo) -> ONNX Runtime",
         summary="the torch column's model exported with torch.onnx.export (dynamo), answered by ONNX Runtime alone",
         order=55, seconds_per_item=0.5, requires=("torch", "onnxruntime", "onnxscript", "onnx"),
-        drawn_inputs_only=True,
+        drawn_inputs_only=True, group="export",
         pins=("torch==2.13.0", *ONNX_PINS), pinned_release="2.13+ort1.32")
 
     def version(self):
