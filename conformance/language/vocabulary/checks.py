@@ -90,7 +90,8 @@ CHECKS = table(
     Word("first_steps", "a time axis frozen at some length: the field holds the target's first steps along "
          "axis 1 (all of them, or fewer: a longer input cut short), or the call raised (one of) the exception "
          "type(s) 'raises' (a shorter input refused)",
-         (OF, TO, TOLERANCE, Arg("raises", "names", "the exception type name(s) a shorter input may raise"), WHY),
+         (OF, TO, LITERAL, TOLERANCE, Arg("raises", "names", "the exception type name(s) a shorter input may raise"),
+          WHY),
          reads=("raised", "message"),
          example="{check: first_steps, of: 'outputs[0]', to: reference, raises: InvalidArgument}"),
     Word("warns", "a warning mentioning 'matching' was issued", (MATCHING, WHY), reads=("warnings",)),
