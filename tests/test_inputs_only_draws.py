@@ -44,8 +44,14 @@ def test_the_length_varies_around_the_first_example_an_export_traces():
     assert "inputs" not in drawing.model_params(clause)  # no layer is sized by the length
     lengths = _lengths(draw_examples(clause, RunConfig.make("ci", 0), INPUTS))
     first = max(lengths[0], 2)  # an exporter traces with every dynamic axis at least 2 (_exported.example_shape)
-    assert min(lengths) < first < max(lengths)
+    assert lengths[0] == 3 and min(lengths) < first < max(lengths)
     assert sorted(set(lengths)) == [1, 3, 8, 16]  # every ci set's length meets the one model
+
+
+def test_an_empty_batch_comes_after_a_batch():
+    examples = draw_examples(CLAUSES["lookup.rows-are-matrix-rows"], RunConfig.make("ci", 0), INPUTS)
+    batches = [int(ex.args["inputs"][0].shape[0]) for ex in examples]
+    assert batches[0] > 0 and 0 in batches
 
 
 def test_a_length_that_sizes_a_layer_belongs_to_the_model():

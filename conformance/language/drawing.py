@@ -521,13 +521,17 @@ def one_model(clause, buckets: bool, run_seed: int) -> OneModel:
 def input_strategies(clause, buckets: bool, model: OneModel) -> list:
     """The Hypothesis strategies of an inputs-only backend's drawn examples of ``clause``: every
     one keeps ``model``; under ci one per set of :func:`clause_buckets` for the sizes the model
-    does not fix (batch, a length no layer is sized by), smallest first, so that the length of one
-    model's inputs varies from the smallest set's to the largest's; otherwise one."""
+    does not fix (batch, a length no layer is sized by), so that the length of one model's inputs
+    varies from the smallest set's to the largest's; otherwise one. The second set comes first:
+    the first example is the one an exporter traces, so the smallest set's (one step, an empty
+    batch) comes after it, shorter than the traced input and an empty batch after a batch, and
+    the larger sets' longer."""
     sets = []
     for sizes in clause_buckets(clause) if buckets else []:
         inputs = {n: v for n, v in sizes.items() if n not in model.params}
         if inputs not in sets:
             sets.append(inputs)
+    sets = sets[1:2] + sets[:1] + sets[2:]
     return [strategy(clause, sizes, model) for sizes in sets] or [strategy(clause, None, model)]
 
 
