@@ -124,6 +124,20 @@ def test_the_extras_and_the_makefile_install_every_pin():
             assert f"--no-deps {requirement}" in makefile, d.name
 
 
+def test_a_group_extra_installs_every_pin_of_its_backends():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    groups = {d.group for d in DECLARED if d.group}
+    assert "export" in groups  # pip install '.[export]': the exported columns, part of [all]
+    for group in groups:
+        members = [d for d in DECLARED if d.group == group]
+        assert {d.name for d in members} >= {"torch-onnx", "keras-tensorflow-onnx", "keras-tensorflow-litert"} \
+            or group != "export"
+        assert extras[group] == list(dict.fromkeys(p for d in members for p in d.pins)), group
+        assert set(extras[group]) <= set(extras["all"]), group
+
+
 def test_tox_report_depends_on_every_backend():
     depends = _tox()["testenv:report"]["depends"].replace(",", " ").split()
     assert depends == NAMES
