@@ -89,14 +89,22 @@ def ort_run(session, x: np.ndarray) -> np.ndarray:
     return session.run(None, {first.name: x})[0]
 
 
+def fixed_tail(model) -> bool:
+    """Whether the sizes after the batch are part of the model: a Flatten followed by a layer sized
+    by its output (a Dense after Flatten takes length x VEC_DIM features). A Flatten last, or no
+    Flatten, leaves them dynamic, as the framework's own model does."""
+    kinds = [layer.kind for layer in model.layers]
+    return any(kind == "flatten" and kinds[n + 1:] for n, kind in enumerate(kinds))
+
+
 def example_shape(model, x: np.ndarray) -> tuple[int, ...]:
     """The shape of the example input an export traces with: ``x``'s, with every dynamic axis at
     least 2 (an exporter specializes an axis of size 0 or 1 to that size). The axes after the
-    batch stay as given when a Flatten follows the embedding: its Dense is sized by them."""
-    fixed_tail = any(layer.kind == "flatten" for layer in model.layers)
+    batch stay as given when a layer after a Flatten is sized by them (:func:`fixed_tail`)."""
+    fixed = fixed_tail(model)
     shape = [max(int(x.shape[0]), 2)] if x.ndim else []
     for size in x.shape[1:]:
-        shape.append(int(size) if fixed_tail else max(int(size), 2))
+        shape.append(int(size) if fixed else max(int(size), 2))
     return tuple(shape)
 
 

@@ -110,7 +110,7 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
                  "from ai_edge_litert.interpreter import Interpreter", ""]
         lines += _model_code(model, self)
         recurrent = any(layer.kind in ("simple_rnn", "lstm", "gru") for layer in model.layers)
-        fixed_tail = any(layer.kind == "flatten" for layer in model.layers)
+        fixed_tail = _exported.fixed_tail(model)
         for n, x in enumerate(args.get("inputs", [])):
             x = np.asarray(x)
             shape = _exported.example_shape(model, x)
@@ -142,7 +142,7 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
             built(np.zeros(shape, x.dtype))
         if self._static(built):
             signature = tuple(int(s) for s in x.shape)
-        elif any(layer.kind == "flatten" for layer in spec_model.layers):
+        elif _exported.fixed_tail(spec_model):
             signature = (None, *shape[1:])
         else:
             signature = (None,) * len(shape)

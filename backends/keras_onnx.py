@@ -87,7 +87,7 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
             return None
         lines = [*self.snippet_preamble(), "import numpy as np", "import keras", "import onnxruntime as ort", ""]
         lines += _model_code(model, self)
-        fixed_tail = any(layer.kind == "flatten" for layer in model.layers)
+        fixed_tail = _exported.fixed_tail(model)
         for n, x in enumerate(args.get("inputs", [])):
             x = np.asarray(x)
             shape = _exported.example_shape(model, x)
@@ -107,7 +107,7 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         import onnx
 
         shape = _exported.example_shape(built_spec(built), x)
-        fixed_tail = any(layer.kind == "flatten" for layer in built_spec(built).layers)
+        fixed_tail = _exported.fixed_tail(built_spec(built))
         if not built.built:  # Keras exports a model it has called
             built(np.zeros(shape, x.dtype))
         spec = keras.InputSpec(shape=(None, *(shape[1:] if fixed_tail else (None,) * (len(shape) - 1))),

@@ -27,8 +27,12 @@ def test_the_traced_example_keeps_dynamic_axes_off_the_sizes_exporters_specializ
     plain = Model((EMBEDDING,))
     assert _exported.example_shape(plain, np.zeros((1, 1))) == (2, 2)
     assert _exported.example_shape(plain, np.zeros((5, 7, 3))) == (5, 7, 3)
-    flatten = Model((EMBEDDING, Layer("flatten")))  # the Dense after a Flatten is sized by the length
-    assert _exported.example_shape(flatten, np.zeros((1, 1))) == (2, 1)
+    dense = Model((EMBEDDING, Layer("flatten"), Layer("dense", {"units": 1})))  # the Dense is sized by the length
+    assert _exported.example_shape(dense, np.zeros((1, 1))) == (2, 1)
+    assert _exported.fixed_tail(dense)
+    flatten = Model((EMBEDDING, Layer("flatten")))  # nothing after the Flatten: the length stays dynamic
+    assert _exported.example_shape(flatten, np.zeros((1, 1, 1))) == (2, 2, 2)
+    assert not _exported.fixed_tail(flatten) and not _exported.fixed_tail(plain)
 
 
 def test_weights_are_written_where_their_bytes_are_or_not_at_all():
