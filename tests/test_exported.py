@@ -53,3 +53,20 @@ def test_equal_weights_have_one_digest_and_different_ones_another():
     assert _exported.weights_digest(a) == _exported.weights_digest([[a[0][0].copy()]])
     assert _exported.weights_digest(a) != _exported.weights_digest([[a[0][0] + 1]])
     assert _exported.weights_digest(a) != _exported.weights_digest([[a[0][0].reshape(3, 2)]])
+
+
+def test_each_exported_column_sits_beside_its_framework_and_names_its_runtime():
+    """The report's columns follow the default order: an exported column comes right after its
+    framework's (or after another export of it), and its version names the runtime."""
+    import inspect
+
+    import backends
+
+    order = list(backends.DEFAULT_ORDER)
+    exported = [cls for cls in backends.builtin().values() if cls.declaration.group == "export"]
+    assert len(exported) == 3
+    for cls in exported:
+        framework = next(base for base in inspect.getmro(cls)[1:] if base.__dict__.get("declaration"))
+        between = order[order.index(framework.name) + 1:order.index(cls.name)]
+        assert all(backends.builtin()[name].declaration.group == "export" for name in between), (cls.name, between)
+        assert "->" in cls.declaration.framework and "->" in cls.declaration.display
