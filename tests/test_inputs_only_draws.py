@@ -109,17 +109,18 @@ class FreezesLengthDrawingModels(FreezesLengthAtFirstCall):
     drawn_inputs_only = False
 
 
-def _run(tmp_path, adapter):
+def _run(tmp_path, adapter, *more):
     import json
     import subprocess
     import sys
 
-    out = tmp_path / f"{adapter}.json"
+    out = tmp_path / f"{adapter}{len(more)}.json"
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--json", str(out),
-                           "--backend", f"tests.test_inputs_only_draws:{adapter}", "-k", RECURRENT],
+                           "--backend", f"tests.test_inputs_only_draws:{adapter}", "-k", RECURRENT, *more],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    (record,) = json.loads(out.read_text())["results"]
+    records = [r for r in json.loads(out.read_text())["results"] if r["backend"] != "reference"]
+    (record,) = records
     return record
 
 
@@ -129,3 +130,20 @@ def test_only_inputs_drawn_against_one_model_show_a_frozen_length(tmp_path):
     assert caught["example"]["params"]["inputs"] > 1 and caught["example"]["shrunk"]
     missed = _run(tmp_path, "FreezesLengthDrawingModels")  # each model meets one length only
     assert missed["status"] == "conform" and missed["drawn"]["other"] == 0
+
+
+def test_under_xdist_each_kind_of_draws_is_its_own_entry(tmp_path):
+    from conformance.running import shared_draws
+
+    made = []
+    make = lambda value: lambda: made.append(value) or value  # noqa: E731
+    assert shared_draws.get_or_make(str(tmp_path), "c", "ci", 0, make("models")) == "models"
+    assert shared_draws.get_or_make(str(tmp_path), "c", "ci", 0, make("inputs"), kind=INPUTS) == "inputs"
+    assert shared_draws.get_or_make(str(tmp_path), "c", "ci", 0, make("again"), kind=INPUTS) == "inputs"
+    assert made == ["models", "inputs"]
+
+
+def test_under_xdist_the_same_examples_beside_a_backend_drawing_models(tmp_path):
+    serial = _run(tmp_path, "FreezesLengthAtFirstCall")
+    parallel = _run(tmp_path, "FreezesLengthAtFirstCall", "--backend", "reference", "-n", "2")
+    assert parallel["example"] == serial["example"] and parallel["drawn"] == serial["drawn"]
