@@ -16,8 +16,13 @@ conversion, kept per weights, for the converters that fold weights into the grap
 
 The artifacts go to a folder in the worker's scratch folder (``CONFORMANCE_SCRATCH``, which its
 parent creates and removes once the worker is gone, even killed on a timeout:
-conformance/running/worker.py); outside a worker, to a temporary folder removed at exit. ONNX Runtime logs at the error level only, and the worker's stdout/stderr go to its log file,
-never to the channel (conformance/running/worker.py).
+conformance/running/worker.py); outside a worker, to a temporary folder removed at exit. ONNX
+Runtime logs at the error level only, and the worker's stdout/stderr go to its log file, never to
+the channel (conformance/running/worker.py; tests/test_runtime_noise.py).
+
+Drawn examples: the declarations say ``drawn_inputs_only``, so a clause's drawn examples keep one
+model (sizes, weights, index dtype) and vary the batch, the length and the indices: one export per
+model per clause (docs/DRAWN-EXAMPLES.md, "Drawn against one model").
 """
 from __future__ import annotations
 

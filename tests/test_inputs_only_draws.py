@@ -23,7 +23,8 @@ def _lengths(examples):
     return [int(ex.args["inputs"][0].shape[1]) for ex in examples]
 
 
-@pytest.mark.parametrize("clause_id", [RECURRENT, "lookup.rows-are-matrix-rows", "mask.final-state-ignores-masked-steps",
+@pytest.mark.parametrize("clause_id", [RECURRENT, "lookup.rows-are-matrix-rows",
+                                       "mask.final-state-ignores-masked-steps",
                                        "flatten.concatenates-in-input-order", "dense.contracts-last-axis"])
 def test_every_example_keeps_one_model_its_weights_and_its_index_dtype(clause_id):
     clause = CLAUSES[clause_id]
