@@ -38,7 +38,10 @@ install: $(VENV)/.installed
 # pyproject pins flax and optax releases that fit the pinned jax, so it shares .venv). Non-blocking
 # while new: an install failure, an error or a divergence of this column never fails the target;
 # its results are merged into the same report when its run completed. About 1 minute of CPU: 2 to
-# 3.5 minutes of wall time on a busy 2-core machine (the six built-in columns: 4.5 minutes there).
+# 3.5 minutes of wall time on a busy 2-core machine (the six framework columns: 4.5 minutes there).
+# The three exported columns (onnx, litert) are built-in backends, installed by [all] and run by the
+# same blocking `pytest conformance`: about 3.5 more minutes of CPU (torch-onnx 1.2, keras ONNX 0.7,
+# LiteRT 1.6); the nine columns took 13 minutes of wall time at a load of 10 to 14 on 2 cores.
 FLAX_EXAMPLE := examples/flax_nnx
 FLAX_BACKEND ?= flax-nnx
 

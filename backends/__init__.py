@@ -191,6 +191,7 @@ def describe(cls: type[Backend]) -> dict:
         "registry": str(folder / relative) if isinstance(relative, str) and relative else None,
         "folder": str(folder) if isinstance(relative, str) and relative else None,
         "drawn_limit": _plain(getattr(cls, "drawn_limit", "")),
+        "drawn_inputs_only": _plain(getattr(cls, "drawn_inputs_only", False)),
     }
 
 

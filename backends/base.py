@@ -227,6 +227,13 @@ class Declaration:
     # the report shows "N of M drawn examples refused: REASON"; undeclared (""), such a refusal is
     # a divergence (docs/DRAWN-EXAMPLES.md, "Refused examples")
     drawn_limit: str = ""
+    # its drawn examples vary the inputs only: each clause's drawn examples keep one model (sizes,
+    # weights, index dtype) and draw the batch, the length and the indices against it (an exported
+    # backend: one export per model per clause; docs/DRAWN-EXAMPLES.md, "Drawn against one model")
+    drawn_inputs_only: bool = False
+    # a group extra of pyproject.toml its pins join besides its own and 'all' (e.g. "export": every
+    # exported column's pins, pip install '.[export]'); conformance/tools/catalogue.py writes it
+    group: str = ""
 
     def __post_init__(self):
         if type(self.drawn_limit) is not str:
@@ -238,6 +245,9 @@ class Declaration:
             raise ValueError(f"backend {self.name!r}: no_deps needs no_deps_why")
         if (self.pins or self.no_deps) and not self.pinned_release:
             raise ValueError(f"backend {self.name!r}: pins need pinned_release, their label in the sweep")
+        if self.group in ("all", "dev", self.name):
+            raise ValueError(f"backend {self.name!r}: group {self.group!r} is an extra of its own (a name "
+                             "other than 'all', 'dev' and the backend's)")
         if any(r.role == "pinned" for r in self.releases):
             raise ValueError(f"backend {self.name!r}: the pinned release is pins and pinned_release, "
                              "not an entry of releases")
@@ -267,6 +277,8 @@ class Backend:
     # why it refuses drawn examples whose document example it runs, if that is a real limit
     # (Declaration.drawn_limit); "": it refuses none, and a refusal is a divergence
     drawn_limit: str = ""
+    # its drawn examples keep one model per clause and vary the inputs only (Declaration)
+    drawn_inputs_only: bool = False
     # A built-in adapter declares all of the above, and more, once (see Declaration); a
     # third-party adapter may set the attributes alone.
     declaration: Declaration | None = None
@@ -278,6 +290,7 @@ class Backend:
             cls.name, cls.framework, cls.requires = declared.name, declared.framework, declared.requires
             cls.env, cls.env_defaults = dict(declared.env), dict(declared.env_defaults)
             cls.compile_cache, cls.drawn_limit = declared.compile_cache, declared.drawn_limit
+            cls.drawn_inputs_only = declared.drawn_inputs_only
 
     # -- which API of this release was used --------------------------------------------------
     def note_api(self, note: str) -> None:

@@ -53,7 +53,7 @@ def test_write_mends_a_stale_block(tmp_path):
         (tmp_path / block.file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / block.file, tmp_path / block.file)
     workflow = tmp_path / ".github/workflows/conformance.yml"
-    workflow.write_text(workflow.read_text().replace(", torch]", "]", 1))
+    workflow.write_text(workflow.read_text().replace(", tf-keras,", ",", 1))
     assert catalogue.write(tmp_path) == [".github/workflows/conformance.yml"]
     assert catalogue.stale(tmp_path) == []
     assert workflow.read_text() == (ROOT / ".github/workflows/conformance.yml").read_text()
@@ -122,6 +122,20 @@ def test_the_extras_and_the_makefile_install_every_pin():
     for d in DECLARED:
         for requirement in d.no_deps:
             assert f"--no-deps {requirement}" in makefile, d.name
+
+
+def test_a_group_extra_installs_every_pin_of_its_backends():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    groups = {d.group for d in DECLARED if d.group}
+    assert "export" in groups  # pip install '.[export]': the exported columns, part of [all]
+    for group in groups:
+        members = [d for d in DECLARED if d.group == group]
+        assert {d.name for d in members} >= {"torch-onnx", "keras-tensorflow-onnx", "keras-tensorflow-litert"} \
+            or group != "export"
+        assert extras[group] == list(dict.fromkeys(p for d in members for p in d.pins)), group
+        assert set(extras[group]) <= set(extras["all"]), group
 
 
 def test_tox_report_depends_on_every_backend():

@@ -574,6 +574,27 @@ def check_raises(ctx, check):
     return ok, f"raises {' or '.join(wanted) if wanted else 'an exception'}", observed
 
 
+def check_first_steps(ctx, check):
+    """What an export whose time axis was frozen at the traced length returns: a longer input cut
+    short to its first steps (the field equals the target's first steps, as many as the field has),
+    a shorter one refused (raised one of ``raises``)."""
+    wanted = check.get("raises") or []
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    expected = f"the target's first steps (axis 1), or raises {' or '.join(wanted) or 'nothing'}"
+    raised = ctx.obs.get("raised")
+    if raised is not None:
+        return raised in wanted, expected, f"raises {raised}: {ctx.obs.get('message')}"
+    observed = _numbers(_field(ctx, check["of"]), "the field")
+    target = _numbers(_target(ctx, check, check["of"]), "the target")
+    steps = observed.shape[1] if observed.ndim >= 2 else -1
+    if (steps < min(1, target.shape[1] if target.ndim >= 2 else 1) or observed.ndim != target.ndim
+            or observed.shape[0] != target.shape[0] or observed.shape[2:] != target.shape[2:]
+            or steps > target.shape[1]):
+        return False, expected, f"an array of shape {list(observed.shape)} (the target's: {list(target.shape)})"
+    first = target[:, :steps]
+    return _close(observed, first, _tol(check)), first, observed
+
+
 def _matching(ctx, check):
     text = check.get("matching", "").lower()
     return [w for w in ctx.obs.get("warnings", []) if text in w.lower()]
@@ -660,7 +681,7 @@ def evaluate(ctx: Context, check: dict) -> Result:
     name = check["check"]
     field = check.get("of", "")
     why = check.get("why", "")
-    if "raised" in ctx.obs and name not in ("raises", "warns", "no_warning"):
+    if "raised" in ctx.obs and name not in ("raises", "first_steps", "warns", "no_warning"):
         return Result(False, name, field, _describe_expected(ctx, check),
                       f"raises {ctx.obs['raised']}: {ctx.obs.get('message')}", why)
     try:

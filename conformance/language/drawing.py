@@ -30,6 +30,7 @@ seed) are drawn freely. The ``thorough`` profile draws every size from its whole
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from dataclasses import dataclass
 
@@ -414,14 +415,16 @@ def strategies(clause, buckets: bool) -> list:
     return [strategy(clause, sizes) for sizes in sets] or [strategy(clause)]
 
 
-def strategy(clause, sizes: dict | None = None):
+def strategy(clause, sizes: dict | None = None, model: "OneModel | None" = None):
     """Hypothesis strategy of :class:`Example` for a drawable clause: the sizes fixed to ``sizes``
-    (one set of :func:`clause_buckets`), every other parameter drawn from its domain."""
+    (one set of :func:`clause_buckets`), every other parameter drawn from its domain. With
+    ``model`` (inputs-only draws), its parameters, weights' seed and index dtype are kept too."""
     draw_block = clause.draw
     doms = domains(draw_block)
-    fixed = dict(sizes or {})
+    fixed = {**(sizes or {}), **(model.params if model else {})}
     free = [n for n in doms if n not in fixed]
-    with_seed = seeded(clause)
+    with_seed = seeded(clause) and model is None
+    dtype = model.dtype if model else None
 
     @st.composite
     def examples(draw):
@@ -430,20 +433,106 @@ def strategy(clause, sizes: dict | None = None):
             dom = doms[name]
             params[name] = draw(st.integers(dom.low, dom.high) if dom.integer else
                                 st.floats(dom.low, dom.high, allow_nan=False, allow_infinity=False))
-        seed = draw(st.integers(*SEED_RANGE)) if with_seed else 0
+        seed = draw(st.integers(*SEED_RANGE)) if with_seed else model.seed if model else 0
         args: dict = {}
         for key, gen in draw_block.get("with", {}).items():
             if isinstance(gen, list):
                 args[key] = []
                 for g in gen:  # one by one: a generator may copy an earlier one (resample_masked)
-                    args[key].append(draw(_array(g, params, args)))
+                    args[key].append(draw(_array(g, params, args, dtype)))
             elif isinstance(gen, dict):
-                args[key] = draw(_array(gen, params, args))
+                args[key] = draw(_array(gen, params, args, dtype))
             else:
                 args[key] = formula.evaluate(gen, params)
         return Example(params, args, seed)
 
     return examples()
+
+
+# -- inputs-only draws (a backend whose Declaration says drawn_inputs_only) -------------------------
+@dataclass(frozen=True)
+class OneModel:
+    """The one model an inputs-only backend's drawn examples of a clause keep: the drawn parameters
+    its model block names (sizes, a declared input length, an L2 factor), the weights' seed and the
+    index dtype of its inputs."""
+
+    params: dict
+    seed: int
+    dtype: str | None
+
+
+def model_params(clause) -> list[str]:
+    """The drawn parameters that decide the clause's model: those its ``model`` block names. The
+    others (batch, a length no layer is sized by, a learning rate) vary with the inputs."""
+    names: set[str] = set()
+
+    def walk(value, key=None):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k not in _NOT_FORMULAS:
+                    walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str):
+            names.update(_IDENTIFIER.findall(value))
+
+    walk(clause.model)
+    return [n for n in domains(clause.draw) if n in names]
+
+
+def _index_dtypes(clause) -> list[str]:
+    found: list[str] = []
+
+    def walk(gen):
+        if isinstance(gen, list):
+            for g in gen:
+                walk(g)
+        elif isinstance(gen, dict) and any(k in gen for k in ("indices", "padded")):
+            found.extend(d for d in gen.get("dtype", ["int32"]) if d not in found)
+
+    for gen in clause.draw.get("with", {}).values():
+        walk(gen)
+    return found
+
+
+def one_model(clause, buckets: bool, run_seed: int) -> OneModel:
+    """The model an inputs-only backend's drawn examples of ``clause`` keep, chosen once per clause
+    from the run's seed (so ``--hypothesis-seed`` replays it): under ci (``buckets``) the model's
+    sizes of one set of :func:`clause_buckets` other than the smallest (set by set: no set's
+    VOC_SIZE of 1 holds the only index 0), otherwise each from its domain; a weights' seed of
+    SEED_RANGE; one of the index dtypes the clause's generators draw."""
+    rng = random.Random(f"{run_seed}:{clause.id}")  # str seeds hash the same in every process
+    doms, names = domains(clause.draw), model_params(clause)
+    sets = clause_buckets(clause) if buckets else []
+    chosen = rng.choice(sets[1:] or sets) if sets else {}
+    params = {}
+    for name in names:
+        dom = doms[name]
+        if name in chosen:
+            params[name] = chosen[name]
+        else:
+            params[name] = rng.randint(int(dom.low), int(dom.high)) if dom.integer else rng.uniform(dom.low, dom.high)
+    dtypes = _index_dtypes(clause)
+    return OneModel(params, rng.randint(*SEED_RANGE) if seeded(clause) else 0,
+                    rng.choice(dtypes) if dtypes else None)
+
+
+def input_strategies(clause, buckets: bool, model: OneModel) -> list:
+    """The Hypothesis strategies of an inputs-only backend's drawn examples of ``clause``: every
+    one keeps ``model``; under ci one per set of :func:`clause_buckets` for the sizes the model
+    does not fix (batch, a length no layer is sized by), so that the length of one model's inputs
+    varies from the smallest set's to the largest's; otherwise one. The second set comes first:
+    the first example is the one an exporter traces, so the smallest set's (one step, an empty
+    batch) comes after it, shorter than the traced input and an empty batch after a batch, and
+    the larger sets' longer."""
+    sets = []
+    for sizes in clause_buckets(clause) if buckets else []:
+        inputs = {n: v for n, v in sizes.items() if n not in model.params}
+        if inputs not in sets:
+            sets.append(inputs)
+    sets = sets[1:2] + sets[:1] + sets[2:]
+    return [strategy(clause, sizes, model) for sizes in sets] or [strategy(clause, None, model)]
 
 
 def _shape(dims, params) -> tuple[int, ...]:
@@ -458,12 +547,14 @@ def _lasts(size: int, at_least: int):
     return st.lists(st.integers(0, size - 1), min_size=at_least, max_size=3)
 
 
-def _array(gen, params, drawn):
+def _array(gen, params, drawn, dtype=None):
+    """The strategy of one generator's array; ``dtype``: the one index dtype kept (inputs-only
+    draws), where the generator draws it."""
     kind = next(k for k in GENERATORS if k in gen)
     if kind == "indices":
-        return _indices(gen, params)
+        return _indices(gen, params, dtype)
     if kind == "padded":
-        return _padded(gen, params)
+        return _padded(gen, params, dtype)
     if kind == "floats":
         low, high = (float(formula.evaluate(gen[k], params)) for k in ("low", "high"))
         return hnp.arrays(np.float32, _shape(gen["floats"], params),
@@ -474,9 +565,14 @@ def _array(gen, params, drawn):
 # Elements come from strategies Hypothesis can reuse, so an array is drawn as a fill value and a
 # few elements apart (milliseconds, where one draw per element took ten times longer). The
 # composites are defined once, here: Hypothesis inspects a composite's source when it is made.
-def _indices(gen, params):
+def _dtypes(gen, dtype) -> tuple[str, ...]:
+    drawn = tuple(gen.get("dtype", ["int32"]))
+    return (dtype,) if dtype in drawn else drawn
+
+
+def _indices(gen, params, dtype=None):
     return _draw_indices(_shape(gen["indices"], params), int(formula.evaluate(gen["high"], params)),
-                         tuple(gen.get("dtype", ["int32"])), bool(gen.get("last")))
+                         _dtypes(gen, dtype), bool(gen.get("last")))
 
 
 @st.composite
@@ -487,9 +583,9 @@ def _draw_indices(draw, shape, high, dtypes, last):
     return array.astype(dtype)
 
 
-def _padded(gen, params):
+def _padded(gen, params, dtype=None):
     return _draw_rows(_shape(gen["padded"], params), int(formula.evaluate(gen["high"], params)),
-                      tuple(gen.get("dtype", ["int32"])), gen.get("layout", "anywhere") == "trailing",
+                      _dtypes(gen, dtype), gen.get("layout", "anywhere") == "trailing",
                       0 if gen.get("empty_rows") else 1)
 
 

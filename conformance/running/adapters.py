@@ -73,11 +73,13 @@ class Adapter:
     # why it refuses some drawn examples (backends/base.py), as the class holds it: the session
     # refuses a value that is not a str on every item of the backend, naming it
     drawn_limit: object = ""
+    # its drawn examples keep one model per clause and vary the inputs only (backends/base.py)
+    drawn_inputs_only: bool = False
 
 
 FIELDS = frozenset({"where", "name", "framework", "display", "requires", "env", "env_defaults", "order",
                     "seconds_per_item", "describes_document", "compile_cache", "divergences", "registry",
-                    "folder", "drawn_limit"})
+                    "folder", "drawn_limit", "drawn_inputs_only"})
 
 
 def _str_map(value, what: str) -> dict:
@@ -132,6 +134,8 @@ def checked(locator: str, identity: str, d: dict, builtin: bool = False) -> Adap
         raise BadAdapter(f"{identity}: 'seconds_per_item' must be a number of seconds above 0, not {cost!r}")
     if type(d["describes_document"]) is not bool:
         raise BadAdapter(f"{identity}: 'describes_document' must be True or False, not {d['describes_document']!r}")
+    if type(d["drawn_inputs_only"]) is not bool:
+        raise BadAdapter(f"{identity}: 'drawn_inputs_only' must be True or False, not {d['drawn_inputs_only']!r}")
     path = None
     if d["divergences"] and not builtin:
         if type(d["registry"]) is not str or not Path(d["registry"]).is_absolute() or type(d["folder"]) is not str:
@@ -141,7 +145,8 @@ def checked(locator: str, identity: str, d: dict, builtin: bool = False) -> Adap
     return Adapter(identity, locator, d["where"], builtin, d["framework"], d["display"], requires,
                    _str_map(d["env"], f"{identity}: 'env'"), _str_map(d["env_defaults"], f"{identity}: 'env_defaults'"),
                    d["order"], cost, d["describes_document"], _cache(d["compile_cache"], identity),
-                   d["divergences"], path, d, drawn_limit=d["drawn_limit"])
+                   d["divergences"], path, d, drawn_limit=d["drawn_limit"],
+                   drawn_inputs_only=d["drawn_inputs_only"])
 
 
 @functools.cache

@@ -115,19 +115,34 @@ def _hypothesis_run(strategy, body, conf: settings, seed: int) -> None:
     test()
 
 
-def _runs(clause, profile: Profile) -> list:
+# What a backend's drawn examples vary: MODELS (sizes, weights and inputs, the default) or INPUTS
+# only, against one model per clause (an adapter declaring drawn_inputs_only: an exported backend,
+# for which every new model is a new export). Each kind is drawn once per run for all its backends.
+MODELS, INPUTS = "models", "inputs"
+
+
+def draws_of(session, backend: str) -> str:
+    """The kind of drawn examples ``backend`` gets (its adapter's ``drawn_inputs_only``)."""
+    return INPUTS if getattr(session.backends.get(backend), "drawn_inputs_only", False) else MODELS
+
+
+def _runs(clause, run: RunConfig, kind: str = MODELS) -> list:
     """(strategy, examples, seed offset) per Hypothesis run of a clause: under ci one run per set
-    of sizes (drawing.strategies), each with its share of the profile's examples and a seed of its
-    own; otherwise one run."""
-    strategies = drawing.strategies(clause, profile.buckets)
-    share = -(-profile.examples // len(strategies))
+    of sizes (drawing.strategies, or drawing.input_strategies around the clause's one model for
+    INPUTS), each with its share of the profile's examples and a seed of its own; otherwise one run."""
+    if kind == INPUTS:
+        strategies = drawing.input_strategies(clause, run.profile.buckets,
+                                              drawing.one_model(clause, run.profile.buckets, run.seed))
+    else:
+        strategies = drawing.strategies(clause, run.profile.buckets)
+    share = -(-run.profile.examples // len(strategies))
     return [(strategy, share, n) for n, strategy in enumerate(strategies)]
 
 
-def draw_examples(clause, run: RunConfig) -> list:
+def draw_examples(clause, run: RunConfig, kind: str = MODELS) -> list:
     """Pass 1: the examples the run draws for ``clause``, in order (smallest sizes first)."""
     drawn = []
-    for strategy, examples, offset in _runs(clause, run.profile):
+    for strategy, examples, offset in _runs(clause, run, kind):
         _hypothesis_run(strategy, drawn.append, _settings(examples, shrink=False), run.seed + offset)
     return drawn
 
@@ -144,37 +159,38 @@ def example_clause(clause, example):
                    weights=weights, expect=list(clause.draw.get("expect", clause.expect)))
 
 
-def drawn(session, clause, run: RunConfig):
-    """The clause's drawn examples and their cases, drawn once for every backend (the same
-    examples on each, so each is compared with one reference observation). Kept for the clause
-    at hand and the next ones, whose batches go out ahead."""
-    if clause.id not in session.drawn:
+def drawn(session, clause, run: RunConfig, kind: str = MODELS):
+    """The clause's drawn examples of ``kind`` and their cases, drawn once for every backend that
+    gets that kind (the same examples on each, so each is compared with one reference
+    observation). Kept for the clause at hand and the next ones, whose batches go out ahead."""
+    key = (clause.id, kind)
+    if key not in session.drawn:
         if getattr(session, "shared_draws", None) is None:  # a serial run (or a test's stand-in session)
-            session.drawn[clause.id] = _draw(clause, run)
+            session.drawn[key] = _draw(clause, run, kind)
         else:  # under xdist: once per run, whichever xdist worker comes first (shared_draws.py)
             examples, cases, references = shared_draws.get_or_make(
                 session.shared_draws, clause.id, run.profile.name, run.seed,
-                lambda: _draw_with_references(session, clause, run))
-            session.drawn[clause.id] = (examples, cases)
+                lambda: _draw_with_references(session, clause, run, kind), kind=kind)
+            session.drawn[key] = (examples, cases)
             session.prime_reference(clause.id, references)
-        while len(session.drawn) > 3:
+        while len(session.drawn) > 6:  # three clauses, of both kinds
             session.drawn.pop(next(iter(session.drawn)))
-    return session.drawn[clause.id]
+    return session.drawn[key]
 
 
-def _draw(clause, run: RunConfig):
+def _draw(clause, run: RunConfig, kind: str = MODELS):
     """(the clause's drawn examples, their cases by example key)."""
     with timings.phase("pytest", "reference", "draw", clause.action):
-        examples = draw_examples(clause, run) if drawing.is_drawable(clause) else []
+        examples = draw_examples(clause, run, kind) if drawing.is_drawable(clause) else []
         return examples, {ex.key(): make_case(example_clause(clause, ex), ex.key()) for ex in examples}
 
 
-def _draw_with_references(session, clause, run: RunConfig):
+def _draw_with_references(session, clause, run: RunConfig, kind: str = MODELS):
     """What shared_draws keeps of a clause: its drawn examples, their cases, and the reference's
     reply to the document's case and to every drawn one, by case key. A reply the reference
     could not make (an exception of the engine's own) is left out: the item that needs it
     computes it and reports the error, as in a serial run."""
-    examples, cases = _draw(clause, run)
+    examples, cases = _draw(clause, run, kind)
     references = {}
     for case in (session.case(clause), *cases.values()):
         try:
@@ -202,7 +218,7 @@ def _judge_item(session, clause, backend: str, run: RunConfig) -> Outcome:
         return _properties(unavailable(clause, backend, availability.reason,
                                        getattr(availability, "broken", False)), run, None)
     try:
-        batch, examples, cases = _batch(session, clause, run)
+        batch, examples, cases = _batch(session, clause, run, backend)
     except Exception as exc:  # noqa: BLE001 - a clause or draw block that cannot make a case
         return _properties(judging_error(Outcome(clause, backend, Status.CONFORM), exc), run, 0 if drawable else None)
     _submit_ahead(session, clause, backend, run)
@@ -242,9 +258,9 @@ def _judge_case(session, clause, backend: str, case, reply) -> Outcome:
         return judge(clause, backend, case, reply, reference, entry)
 
 
-def _batch(session, clause, run):
-    """(the document's case and every drawn one, the examples, their cases by key)."""
-    examples, cases = drawn(session, clause, run)
+def _batch(session, clause, run, backend):
+    """(the document's case and every drawn one for ``backend``, the examples, their cases by key)."""
+    examples, cases = drawn(session, clause, run, draws_of(session, backend))
     return [session.case(clause), *cases.values()], examples, cases
 
 
@@ -286,7 +302,7 @@ def _submit_next_here(session, backend, run) -> None:
 
 def _submit(session, name, clause, run) -> None:
     try:
-        batch = _batch(session, clause, run)[0]
+        batch = _batch(session, clause, run, name)[0]
     except Exception:  # noqa: BLE001 - its own item reports it
         return
     session.submit(name, batch)
@@ -345,7 +361,8 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
             example, outcome = first_known
             return _properties(_as_item(outcome, clause), run, judged, example=example, tally=tally, refused=said)
         return _properties(doc_outcome, run, judged, tally=tally, refused=said)
-    example, outcome, calls, case = _shrink(session, clause, backend, run, cases, replies)
+    example, outcome, calls, case = _shrink(session, clause, backend, run, cases, replies,
+                                            draws_of(session, backend))
     outcome = _as_item(outcome, clause)
     if backend != "reference":
         reply = session.run(backend, case)  # the snippet of this very example
@@ -354,7 +371,7 @@ def _judge_examples(session, clause, backend, run, examples, cases, replies, doc
 
 
 
-def _shrink(session, clause, backend, run, cases, replies):
+def _shrink(session, clause, backend, run, cases, replies, kind=MODELS):
     """Pass 2: the same Hypothesis run, judging from the answers, shrinks the first failure. Returns
     (smallest failing example, its outcome, the round trips the shrinker asked for, its case)."""
     state = {"calls": 0, "failure": None}
@@ -381,7 +398,7 @@ def _shrink(session, clause, backend, run, cases, replies):
             raise _Diverges(outcome.summary())
 
     try:  # the runs of pass 1 again, in order: the first one holding a failure shrinks it
-        for strategy, examples, offset in _runs(clause, run.profile):
+        for strategy, examples, offset in _runs(clause, run, kind):
             _hypothesis_run(strategy, body, _settings(examples, shrink=True), run.seed + offset)
     except _Diverges:
         pass

@@ -49,7 +49,7 @@ class Session:
         # properties.py: (clause, backend) of an item -> that of the next one; drawn examples
         self.following: dict[tuple, tuple] | None = None
         self.next_item: tuple | None = None  # (clause, backend) of the item pytest runs next (plugin.py)
-        self.drawn: dict[str, tuple] = {}
+        self.drawn: dict[tuple, tuple] = {}  # (clause id, kind of draws) -> (examples, cases)
         self._messages: dict[tuple, bytes] = {}  # pickled batches, by their cases' keys
         # under xdist: the run's folder of drawn examples and reference replies (shared_draws.py)
         self.shared_draws: str | None = None

@@ -29,15 +29,16 @@ def new_folder() -> str:
     return tempfile.mkdtemp(prefix="conformance-draws-")
 
 
-def _path(folder: str, clause_id: str, profile: str, seed: int) -> Path:
+def _path(folder: str, clause_id: str, profile: str, seed: int, kind: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", clause_id)
-    return Path(folder) / f"{safe}.{profile}.{seed}.pickle"
+    return Path(folder) / f"{safe}.{profile}.{seed}.{re.sub(r'[^A-Za-z0-9]', '_', kind)}.pickle"
 
 
-def get_or_make(folder: str, clause_id: str, profile: str, seed: int, make):
-    """The entry of ``clause_id`` for this profile and seed: read if another worker wrote it, else
+def get_or_make(folder: str, clause_id: str, profile: str, seed: int, make, kind: str = "models"):
+    """The entry of ``clause_id`` for this profile, seed and kind of draws (properties.py: models,
+    or inputs only for the backends that declare it): read if another worker wrote it, else
     ``make()``'s value, written for the others (atomically, under the clause's lock)."""
-    path = _path(folder, clause_id, profile, seed)
+    path = _path(folder, clause_id, profile, seed, kind)
     with FileLock(str(path) + ".lock"):
         if path.exists():
             return pickle.loads(path.read_bytes())

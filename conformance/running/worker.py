@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +56,12 @@ ANSWER_SLACK = 1 << 20
 # was reparented, and killed with the worker (Linux, /proc). A process that clears its own
 # environment escapes it; docs/RELIABILITY.md says so.
 TAG = "CONFORMANCE_WORKER_TAG"
+
+# Every worker gets a scratch folder its parent creates before starting it and removes once it is
+# gone (stopped, crashed or killed on a timeout): named by SCRATCH and made the worker's TMPDIR, so
+# whatever the adapter or the framework writes there (an exported model, an exporter's own
+# temporaries) never outlives the worker, even one killed before its own clean-up could run.
+SCRATCH = "CONFORMANCE_SCRATCH"
 
 
 def tagged(tag: str) -> list[int]:
@@ -193,6 +200,7 @@ class Worker:
         self.stopping = False  # "stop" was sent
         self._batch = None     # the cases of a batch submitted and not collected yet
         self._sent = None      # why that batch never reached the worker (its error reply)
+        self.scratch = None    # the live process's scratch folder (SCRATCH), removed with it
 
     def launch(self) -> None:
         """Start the process and return at once; start() reads its handshake. The test process
@@ -213,6 +221,9 @@ class Worker:
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(
             p for p in (ROOT if SOURCE_TREE else None, os.environ.get("PYTHONPATH")) if p)}
         env[TAG] = self.tag
+        self._remove_scratch()
+        self.scratch = tempfile.mkdtemp(prefix="conformance-worker-")
+        env[SCRATCH] = env["TMPDIR"] = self.scratch
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         # OpenMP/BLAS pools of one thread: the clauses run tiny ops, where a pool only adds
         # synchronisation, and on a shared 2-core machine a pool waiting for its threads turned
@@ -381,7 +392,7 @@ class Worker:
 
     def kill(self):
         """Kill the worker's whole process group (children it started included), every process
-        that carries its tag (those that left the group), and reap it."""
+        that carries its tag (those that left the group), reap it and remove its scratch folder."""
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -389,6 +400,7 @@ class Worker:
                 pass  # the group is gone already
             self.proc.wait()
             self._kill_tagged()
+        self._remove_scratch()
         if self._batch is not None and self._sent is None:
             self._sent = Failed(f"{self.backend_name} worker was killed before it answered")
         self.proc = None
@@ -396,6 +408,11 @@ class Worker:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
+
+    def _remove_scratch(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     def _kill_tagged(self) -> None:
         for _ in range(5):  # a few rounds: one may have forked while the last was killed

@@ -87,6 +87,10 @@ def pyproject_extras(declarations) -> str:
         if d.no_deps:
             lines += _comment(_why_no_deps(d))
         lines.append(f"{d.name} = {_quoted(d.pins)}")
+    for group in dict.fromkeys(d.group for d in declarations if d.group):  # e.g. export
+        if group in {d.name for d in declarations}:
+            raise ValueError(f"group extra {group!r} has a backend's name")
+        lines.append(f"{group} = {_quoted(_all_pins([d for d in declarations if d.group == group]))}")
     lines.append(f"all = {_quoted(_all_pins(declarations))}")
     return "".join(line + "\n" for line in lines)
 

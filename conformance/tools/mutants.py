@@ -27,6 +27,7 @@ from backends import reference
 from backends.base import FrameworkRaised, Layer, Model
 from backends.pytorch import Torch
 from backends.reference import Reference
+from backends.torch_onnx import TorchOnnx
 
 # the reference's functions as shipped, for the patches that wrap them
 _LOOKUP, _FLATTEN, _DENSE, _RNN = reference.lookup, reference.flatten, reference.dense, reference.rnn_forward
@@ -936,3 +937,14 @@ class MixedPrecisionIgnored(_Mutant):
 
     def forward(self, built, x):
         return reference.run_layers(built, x, self.semantics)[0].astype(np.float32)
+# -- a planted fault in an exported artifact ----------------------------------------------------
+class TorchOnnxFreezesLength(TorchOnnx):
+    """torch -> ONNX Runtime whose export declares the batch dynamic but freezes the length at the
+    traced example's (the exporters' default that loses the document's "number of inputs")."""
+
+    framework = "mutant of torch -> ONNX Runtime"
+    base = "torch-onnx"   # the self-test registers the exported column's known divergences for it too
+    kills = ("lookup.shape-inferred-from-input",)
+
+    def dynamic_axes(self, rank, Dim):
+        return {0: Dim.AUTO} if rank else {}

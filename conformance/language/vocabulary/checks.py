@@ -87,6 +87,13 @@ CHECKS = table(
     Word("raises", "the call raised (one of) the named exception type(s)",
          (Arg("to", "names", "the exception type name(s); any exception when left out"), WHY),
          reads=("raised", "message")),
+    Word("first_steps", "a time axis frozen at some length: the field holds the target's first steps along "
+         "axis 1 (all of them, or fewer: a longer input cut short), or the call raised (one of) the exception "
+         "type(s) 'raises' (a shorter input refused)",
+         (OF, TO, LITERAL, TOLERANCE, Arg("raises", "names", "the exception type name(s) a shorter input may raise"),
+          WHY),
+         reads=("raised", "message"),
+         example="{check: first_steps, of: 'outputs[0]', to: reference, raises: InvalidArgument}"),
     Word("warns", "a warning mentioning 'matching' was issued", (MATCHING, WHY), reads=("warnings",)),
     Word("no_warning", "no warning mentioning 'matching' was issued", (MATCHING, WHY), reads=("warnings",),
          example="{check: no_warning, matching: deprecated}"),

@@ -1,0 +1,147 @@
+"""What the exported backends share (torch_onnx.py, keras_onnx.py, keras_litert.py): a (framework,
+exporter, runtime) triple, asked whether the exported model still does what the document says.
+
+The model is built, and its seeded weights set, by the framework's own adapter (composition by
+subclassing: the same code as the framework's column). Only forward-type calls are answered, and
+they are answered by the runtime alone: the built model is exported the way a careful user
+writes it (a signature of the index dtype it is fed, batch and length declared dynamic), the artifact is
+written to a folder the worker owns, and the runtime loads and runs it. Everything else a clause
+may ask (reading weights back, summaries, masks, losses, training, construction, the document's
+Keras calls) is the framework's, before export: :class:`Unsupported`, with the reason.
+
+Export cost: a drawn example reuses the built model of its clause (conformance/running/actions.py,
+``reuse``) and sets its own weights; the artifact is made once per built model and refreshed for
+new weights the cheapest way the exporter offers (ONNXProgram.apply_weights for torch.onnx; a new
+conversion, kept per weights, for the converters that fold weights into the graph).
+
+The artifacts go to a folder in the worker's scratch folder (``CONFORMANCE_SCRATCH``, which its
+parent creates and removes once the worker is gone, even killed on a timeout:
+conformance/running/worker.py); outside a worker, to a temporary folder removed at exit. ONNX
+Runtime logs at the error level only, and the worker's stdout/stderr go to its log file, never to
+the channel (conformance/running/worker.py; tests/test_runtime_noise.py).
+
+Drawn examples: the declarations say ``drawn_inputs_only``, so a clause's drawn examples keep one
+model (sizes, weights, index dtype) and vary the batch, the length and the indices: one export per
+model per clause (docs/DRAWN-EXAMPLES.md, "Drawn against one model").
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .base import Unsupported
+
+EXPORTED_ONLY = ("an exported artifact answers inference calls only; {what} is the framework's, "
+                 "before export (see the framework's own column)")
+ORT_ERRORS_ONLY = 3  # onnxruntime severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
+
+SCRATCH = "CONFORMANCE_SCRATCH"  # the worker's scratch folder, its parent's (conformance/running/worker.py)
+
+_FOLDER: list[Path] = []
+
+
+def artifacts_folder() -> Path:
+    """The folder for exported artifacts: in the worker's scratch folder, which the worker's parent
+    removes when the worker is gone (a worker killed on a timeout runs no clean-up of its own);
+    outside a worker, a temporary folder removed when the process exits."""
+    if not _FOLDER:
+        scratch = os.environ.get(SCRATCH)
+        if scratch and os.path.isdir(scratch):
+            folder = Path(tempfile.mkdtemp(prefix="exported-", dir=scratch))
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="conformance-export-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _FOLDER.append(folder)
+    return _FOLDER[0]
+
+
+def new_artifact(suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(suffix=suffix, dir=artifacts_folder())
+    os.close(handle)
+    return Path(name)
+
+
+def weights_digest(weights) -> str:
+    """A key for a set of reference-layout weights (equal weights, equal key)."""
+    h = hashlib.sha256()
+    for layer in weights:
+        for w in layer:
+            a = np.ascontiguousarray(w)
+            h.update(str((a.dtype.str, a.shape)).encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def ort_session(path: Path):
+    """An ONNX Runtime session on the artifact, logging errors only."""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(ORT_ERRORS_ONLY)
+    options = ort.SessionOptions()
+    options.log_severity_level = ORT_ERRORS_ONLY
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def ort_run(session, x: np.ndarray) -> np.ndarray:
+    """Run the artifact's one input on ``x`` as given (no cast: the artifact's signature decides)."""
+    (first,) = session.get_inputs()
+    return session.run(None, {first.name: x})[0]
+
+
+def fixed_tail(model) -> bool:
+    """Whether the sizes after the batch are part of the model: a Flatten followed by a layer sized
+    by its output (a Dense after Flatten takes length x VEC_DIM features). A Flatten last, or no
+    Flatten, leaves them dynamic, as the framework's own model does."""
+    kinds = [layer.kind for layer in model.layers]
+    return any(kind == "flatten" and kinds[n + 1:] for n, kind in enumerate(kinds))
+
+
+def example_shape(model, x: np.ndarray) -> tuple[int, ...]:
+    """The shape of the example input an export traces with: ``x``'s, with every dynamic axis at
+    least 2 (an exporter specializes an axis of size 0 or 1 to that size). The axes after the
+    batch stay as given when a layer after a Flatten is sized by them (:func:`fixed_tail`)."""
+    fixed = fixed_tail(model)
+    shape = [max(int(x.shape[0]), 2)] if x.ndim else []
+    for size in x.shape[1:]:
+        shape.append(int(size) if fixed else max(int(size), 2))
+    return tuple(shape)
+
+
+class ExportedOnly:
+    """Every adapter method but build, set_weights and forward: :class:`Unsupported`, with why.
+    Listed first among an exported adapter's bases, so it overrides the framework adapter's."""
+
+    def get_weights(self, built):
+        raise Unsupported(EXPORTED_ONLY.format(what="reading weights back"))
+
+    def summary(self, built):
+        raise Unsupported(EXPORTED_ONLY.format(what="the model summary"))
+
+    def mask(self, built, x):
+        raise Unsupported(EXPORTED_ONLY.format(what="the embedding's mask (the artifact has no mask output)"))
+
+    def loss(self, built, x, y):
+        raise Unsupported(EXPORTED_ONLY.format(what="the training loss"))
+
+    def train_step(self, built, x, y, lr):
+        raise Unsupported(EXPORTED_ONLY.format(what="training"))
+
+    def construct(self, kwargs):
+        raise Unsupported(EXPORTED_ONLY.format(what="constructing a layer"))
+
+    def layer_config(self, layer):
+        raise Unsupported(EXPORTED_ONLY.format(what="a layer's configuration"))
+
+    def document_call(self, name, **args):
+        raise Unsupported(EXPORTED_ONLY.format(what=f"the document's Keras call {name!r}"))
+
+    def build(self, model, pretrained=None):
+        if pretrained is not None:
+            raise Unsupported(EXPORTED_ONLY.format(what="a pre-trained matrix given at construction"))
+        return super().build(model)

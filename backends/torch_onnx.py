@@ -1,0 +1,128 @@
+"""torch -> torch.onnx.export (dynamo) -> ONNX Runtime: the torch adapter's model (backends/pytorch.py,
+built and weighted the same way), exported and run in ONNX Runtime alone (backends/_exported.py).
+
+The export a careful user writes: ``torch.onnx.export(model, (x,), dynamo=True,
+dynamic_shapes=({0: Dim.AUTO, 1: Dim.AUTO, ...},))`` with indices of the dtype the caller feeds (an
+artifact takes one index dtype: one export per dtype fed), every axis declared dynamic and left to
+the exporter to keep or specialize (``Dim.AUTO``), traced on an example whose dynamic axes are at
+least 2 long (size 0 and 1 are specialized). ``optimize=False``: the exporter's graph without its
+optimizer pass, so that the exporter's own ``ONNXProgram.apply_weights(state_dict)`` reaches every
+parameter when a drawn example sets new weights (the optimizer folds nn.LSTM's weights into new
+constants, which apply_weights then leaves stale in silence); the arithmetic is the same graph.
+One export per built model and dtype (the engine's ``reuse``), new weights applied to the exported
+program, saved, and loaded by a new ONNX Runtime session.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _exported
+from .base import Declaration
+from .pytorch import Torch, _Snippet
+
+ONNX_PINS = ("onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2", "onnx-ir==1.1.0")
+
+
+class _Export:
+    """The exported program of one built model, and the ONNX Runtime session on its artifact."""
+
+    def __init__(self, program, digest, session):
+        self.program, self.digest, self.session = program, digest, session
+
+
+class TorchOnnx(_exported.ExportedOnly, Torch):
+    declaration = Declaration(
+        name="torch-onnx", framework="torch -> ONNX Runtime", display="PyTorch -> torch.onnx (dynamo) -> ONNX Runtime",
+        summary="the torch column's model exported with torch.onnx.export (dynamo), answered by ONNX Runtime alone",
+        order=55, seconds_per_item=0.5, requires=("torch", "onnxruntime", "onnxscript", "onnx"),
+        drawn_inputs_only=True, group="export",
+        pins=("torch==2.13.0", *ONNX_PINS), pinned_release="2.13+ort1.32")
+
+    def version(self):
+        import onnxruntime
+        import torch
+
+        return f"{torch.__version__}+onnxruntime-{onnxruntime.__version__}"
+
+    def describe(self):
+        import onnxruntime
+        import torch
+
+        return (f"PyTorch {torch.__version__} -> torch.onnx.export (dynamo) -> ONNX Runtime "
+                f"{onnxruntime.__version__}")
+
+    def release(self):
+        return f"{self.name}@{self.version()}"
+
+    def set_weights(self, built, weights):
+        super().set_weights(built, weights)
+        built.conformance_digest = _exported.weights_digest(weights)
+
+    def dynamic_axes(self, rank, Dim) -> dict:
+        """torch.export's dynamic_shapes for the one input: every axis ``Dim.AUTO``."""
+        return {axis: Dim.AUTO for axis in range(rank)}
+
+    def forward(self, built, x):
+        return _exported.ort_run(self._exported(built, x), x)
+
+    def snippet(self, model, action, args):
+        return _snippet(model, args) if action == "forward" and model is not None else None
+
+    def _exported(self, built, x):
+        import torch
+
+        x = np.asarray(x)
+        exports = built.__dict__.setdefault("conformance_exports", {})
+        held = exports.get(x.dtype.str)
+        if isinstance(held, BaseException):
+            raise held  # the exporter refused this model: once per model, not once per example
+        digest = getattr(built, "conformance_digest", "")
+        if held is None:
+            from torch.export import Dim
+
+            built.stack.eval()
+            shape = _exported.example_shape(built.spec, x)
+            # the signature's dtype is the one the caller feeds (an artifact takes one dtype)
+            example = torch.full(shape, min(1, _vocabulary(built.spec) - 1), dtype=torch.from_numpy(x[:0]).dtype)
+            try:
+                program = torch.onnx.export(built.stack, (example,), dynamo=True, optimize=False, verbose=False,
+                                            dynamic_shapes=(self.dynamic_axes(len(shape), Dim),))
+            except Exception as exc:
+                exports[x.dtype.str] = exc
+                raise
+            held = exports[x.dtype.str] = _Export(program, digest, None)
+        elif held.digest != digest:  # new weights: the exporter's own way to apply them
+            held.program.apply_weights(built.stack.state_dict())
+            held.session, held.digest = None, digest
+        if held.session is None:
+            path = _exported.new_artifact(".onnx")
+            held.program.save(str(path))
+            held.session = _exported.ort_session(path)
+        return held.session
+
+
+def _snippet(model, args) -> str:
+    """The torch column's model code, exported as this adapter does and run in ONNX Runtime alone."""
+    build = _Snippet(model, "forward", args)
+    lines = ["import numpy as np", "import onnxruntime as ort", "import torch", "from torch import nn",
+             "from torch.export import Dim",
+             "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence", "", "torch.manual_seed(0)"]
+    lines += build._build(pretrained=False) + build._run()
+    lines += ["class Exported(nn.Module):", "    def __init__(self):", "        super().__init__()",
+              "        self.layers = layers", "    def forward(self, x):", "        return run(x)", ""]
+    for n, x in enumerate(args.get("inputs", [])):
+        x = np.asarray(x)
+        shape = _exported.example_shape(model, x)
+        lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})",
+                  f"example = torch.full({shape!r}, {min(1, _vocabulary(model) - 1)}, "
+                  f"dtype=torch.{x.dtype if x.dtype.kind in 'iuf' else 'int64'})",
+                  f"torch.onnx.export(Exported().eval(), (example,), 'model{n}.onnx', dynamo=True, optimize=False,",
+                  f"                  dynamic_shapes=({{{', '.join(f'{a}: Dim.AUTO' for a in range(len(shape)))}}},))",
+                  f"session = ort.InferenceSession('model{n}.onnx')",
+                  "out = session.run(None, {session.get_inputs()[0].name: x})[0]",
+                  "print(out.shape, out.dtype)", "print(out)"]
+    return "\n".join(lines)
+
+
+def _vocabulary(model) -> int:
+    return int(model.layers[0].args["input_dim"]) if model.layers and model.layers[0].kind == "embedding" else 2
