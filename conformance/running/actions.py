@@ -468,7 +468,8 @@ def exports_answer(answer, runs: int) -> dict:
             raise WrongKind(f"{where}: 'input_shape' must be a list of ints and None, got {_shown(shape)}")
         outputs = export.get("outputs")
         if not isinstance(outputs, list) or len(outputs) != runs:
-            raise WrongKind(f"{where}: 'outputs' must be a list of {runs} results, one per input, got {_shown(outputs)}")
+            raise WrongKind(f"{where}: 'outputs' must be a list of {runs} results, one per input, "
+                            f"got {_shown(outputs)}")
         for n, out in enumerate(outputs):
             if isinstance(out, dict):
                 _raised_entry(out, f"{where}, output {n}")
