@@ -154,8 +154,8 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
                 "from_keras_model": ("tf.lite.TFLiteConverter.from_keras_model(model).convert()",
                                      lambda: tf.lite.TFLiteConverter.from_keras_model(built).convert()),
                 "from_concrete_functions": ("tf.lite.TFLiteConverter.from_concrete_functions([tf.function(model)"
-                                            ".get_concrete_function(tf.TensorSpec([None, None], x.dtype))], "
-                                            "trackable_obj=model).convert()", from_concrete_functions)}
+                                            ".get_concrete_function(spec)], trackable_obj=model).convert()",
+                                            from_concrete_functions)}
         return {name: _exported.answered(_litert_defaults(call, convert), inputs)
                 for name, (call, convert) in ways.items()}
 

@@ -91,7 +91,7 @@ def test_the_describer_says_what_each_artifact_declares_and_whether_its_lookups_
                     "outputs": [{"raised": "InvalidArgument", "message": "m"}] * 3 + [[[[0.0, 0.0]]]]},
         "refused": {"call": "export(packed)", "raised": "TorchExportError", "message": "m"}}}
     text = describers.describe("exports", obs, _Case(matrix, inputs))
-    careful, default, refused = text.split(" | ")
+    careful, default, refused = text.split(" // ")
     assert careful == ("export(signature): takes int64 (?, ?); int64 (2, 3): lookups equal the weights, "
                        "int32 (2, 3): lookups equal the weights: false, "
                        "float32 (2, 3): outputs (2, 2, 2), not the rows' (2, 3, 2), "

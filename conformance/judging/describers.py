@@ -184,7 +184,8 @@ def exports(obs, case):
     """Per export (actions.export_defaults): the input the artifact declares (dtype, shape, "?"
     for a dynamic axis), then per input fed (its dtype and shape) whether the lookups equal the
     weights' rows at those indices, or what the run raised. Values that are not the rows are
-    said so, never printed: an artifact reading uninitialised memory gives other values each run."""
+    said so, never printed: an artifact reading uninitialised memory gives other values each run.
+    Exports are separated by " // "."""
     matrix = _matrix(case)
     parts = []
     for export in obs["exports"].values():
@@ -195,7 +196,7 @@ def exports(obs, case):
         runs = [f"{np.asarray(x).dtype} {_shape(np.asarray(x))}: {_lookups(x, out, matrix)}"
                 for x, out in zip(case.args["inputs"], export["outputs"])]
         parts.append(f"{export['call']}: takes {export['input_dtype']} {declared}; " + ", ".join(runs))
-    return " | ".join(parts)
+    return " // ".join(parts)  # no "|": the report's matrix is a Markdown table
 
 
 def _lookups(x, out, matrix) -> str:
