@@ -145,3 +145,48 @@ class ExportedOnly:
         if pretrained is not None:
             raise Unsupported(EXPORTED_ONLY.format(what="a pre-trained matrix given at construction"))
         return super().build(model)
+
+
+# -- the exporters' defaults (Backend.export_defaults, char.exporter-defaults) ----------------------
+def each_input(run, inputs) -> list:
+    """``run(x)`` on every input as given: the output as nested lists, or what the runtime raised
+    (a runtime refusing an input is the answer, e.g. a dtype or a size the artifact froze)."""
+    outputs = []
+    for x in inputs:
+        try:
+            outputs.append(np.asarray(run(np.asarray(x))).tolist())
+        except Exception as exc:  # noqa: BLE001 - what the runtime raised is the answer
+            outputs.append({"raised": type(exc).__name__, "message": " ".join(str(exc).split())[:300]})
+    return outputs
+
+
+def onnx_declared(path: Path) -> tuple[str, list]:
+    """The dtype and shape (None where dynamic) an ONNX artifact declares for its one input."""
+    import onnx
+    from onnx import helper
+
+    (first,) = [i for i in onnx.load(str(path)).graph.input]
+    tensor = first.type.tensor_type
+    shape = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+    return str(np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type))), shape
+
+
+def onnx_defaults(call: str, export) -> dict:
+    """One default export to ONNX (``export(path)`` writes it), declared and run in ONNX Runtime."""
+    path = new_artifact(".onnx")
+    try:
+        export(path)
+    except Exception as exc:  # noqa: BLE001 - the exporter's refusal is the answer
+        return {"call": call, "raised": type(exc).__name__, "message": " ".join(str(exc).split())[:300]}
+    dtype, shape = onnx_declared(path)
+    session = ort_session(path)
+    return {"call": call, "input_dtype": dtype, "input_shape": shape,
+            "run": lambda x: ort_run(session, x)}
+
+
+def answered(export: dict, inputs) -> dict:
+    """An export of :func:`onnx_defaults` (or the like) with its runs on ``inputs`` in place of ``run``."""
+    run = export.pop("run", None)
+    if run is not None:
+        export["outputs"] = each_input(run, inputs)
+    return export

@@ -404,6 +404,18 @@ class Backend:
         """Run one of the document's own (Keras) code examples; see reference.py for the list."""
         raise Unsupported(f"the document's Keras call {name!r} has no {self.name} counterpart")
 
+    def export_defaults(self, built, x: np.ndarray, inputs: list[np.ndarray]) -> dict:
+        """An exported backend: what the exporter's default calls make of ``built`` (its weights
+        set), called once on ``x`` first where the exporter needs a built model (Keras), ``x`` the
+        example where it traces one (torch): no signature, no dynamic axes declared, what a user
+        who writes neither gets. Each artifact is run in the runtime alone on every input of
+        ``inputs`` as given (no cast). Plain values only: ``{name: {"call": the exporter's call
+        as a user writes it, "input_dtype": the dtype the artifact declares, "input_shape": its
+        declared shape (None where dynamic), "outputs": per input, output.tolist() or {"raised":
+        type name, "message": text}}}``; an export that fails is ``{"call", "raised",
+        "message"}``. The frameworks' own columns have nothing to export."""
+        raise Unsupported("not an exported backend")
+
     # -- honesty ------------------------------------------------------------------------------
     def emulation(self, action: str, model: Model | None, args: dict,
                   clause: str | None = None) -> dict[str, str]:

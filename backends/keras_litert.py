@@ -129,6 +129,36 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
                       "print(out.shape, out.dtype)", "print(out)"]
         return "\n".join(lines)
 
+    def export_defaults(self, built, x, inputs):
+        """``model.predict(x)``, then the converter's three ways a user takes, each with its own
+        defaults: ``model.export(path, format="litert")`` and ``TFLiteConverter.from_keras_model``
+        (no signature: Keras' or the converter's, from the model as its first call built it), and
+        ``TFLiteConverter.from_concrete_functions`` on the model's concrete function for (None,
+        None) indices of x's dtype, the model given as ``trackable_obj`` (the converter's own
+        argument for the object that holds the function's variables)."""
+        import tensorflow as tf
+
+        built.predict(x, verbose=0)  # Keras exports a model it has called
+
+        def export_litert():
+            path = _exported.new_artifact(".tflite")
+            built.export(str(path), format="litert", verbose=False)
+            return path.read_bytes()
+
+        def from_concrete_functions():
+            concrete = tf.function(lambda t: built(t)).get_concrete_function(
+                tf.TensorSpec([None] * np.ndim(x), tf.as_dtype(np.asarray(x).dtype)))
+            return tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable_obj=built).convert()
+
+        ways = {"keras_export_litert": ('model.export(path, format="litert")', export_litert),
+                "from_keras_model": ("tf.lite.TFLiteConverter.from_keras_model(model).convert()",
+                                     lambda: tf.lite.TFLiteConverter.from_keras_model(built).convert()),
+                "from_concrete_functions": ("tf.lite.TFLiteConverter.from_concrete_functions([tf.function(model)"
+                                            ".get_concrete_function(spec)], trackable_obj=model).convert()",
+                                            from_concrete_functions)}
+        return {name: _exported.answered(_litert_defaults(call, convert), inputs)
+                for name, (call, convert) in ways.items()}
+
     # -- converting -----------------------------------------------------------------------------
     def _static(self, built) -> bool:
         return any(layer.kind in ("simple_rnn", "lstm", "gru") for layer in built._conformance_spec.layers)
@@ -183,3 +213,30 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
             held.interpreter = Interpreter(model_path=str(path))
             held.interpreter.allocate_tensors()
         return held.interpreter
+
+
+def _litert_defaults(call: str, convert) -> dict:
+    """One conversion (``convert()`` returns the flatbuffer), declared and run in the LiteRT
+    interpreter: resized to each input's shape, as the interpreter allows (not strictly: a size
+    the artifact declares may be resized)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        data = convert()
+    except Exception as exc:  # noqa: BLE001 - the converter's refusal is the answer
+        return {"call": call, "raised": type(exc).__name__, "message": " ".join(str(exc).split())[:300]}
+    path = _exported.new_artifact(".tflite")
+    path.write_bytes(data)
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    (inp,) = interpreter.get_input_details()
+
+    def run(x):
+        interpreter.resize_tensor_input(inp["index"], list(x.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+
+    return {"call": call, "input_dtype": str(np.dtype(inp["dtype"])),
+            "input_shape": [None if int(d) < 0 else int(d) for d in inp["shape_signature"]], "run": run}

@@ -101,6 +101,17 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
                       "print(out.shape, out.dtype)", "print(out)"]
         return "\n".join(lines)
 
+    def export_defaults(self, built, x, inputs):
+        """``model.predict(x)``, then ``model.export(path, format="onnx")`` with no signature:
+        Keras derives one from the model as its first call built it."""
+        built.predict(x, verbose=0)  # Keras exports a model it has called
+
+        def export(path):
+            built.export(str(path), format="onnx", verbose=False)
+
+        call = 'model.export(path, format="onnx")'
+        return {"keras_export_onnx": _exported.answered(_exported.onnx_defaults(call, export), inputs)}
+
     # -- exporting ------------------------------------------------------------------------------
     def _export(self, built, x):
         import keras

@@ -452,6 +452,20 @@ class Reference(Backend):
     def predict(self, built, x):
         return self.forward(built, x)  # the reference has one path
 
+    def export_defaults(self, built, x, inputs):
+        """No exporter: what the document implies of a model it deploys, integer indices of either
+        dtype (its layer's contract) and "variable batch size and number of inputs", so every
+        input runs through the reference itself."""
+        self.forward(built, x)
+        outputs = []
+        for given in inputs:
+            try:
+                outputs.append(self.forward(built, given).tolist())
+            except (TypeError, IndexError) as exc:  # the layer's contract (check_indices)
+                outputs.append({"raised": type(exc).__name__, "message": str(exc)})
+        return {"document": {"call": "the document's model itself (no export)", "input_dtype": "int32 or int64",
+                             "input_shape": [None] * np.ndim(x), "outputs": outputs}}
+
     def mask(self, built, x):
         first = built.spec.layers[0]
         idx = check_indices(x, first.args["input_dim"])

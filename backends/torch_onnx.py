@@ -68,6 +68,20 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
     def snippet(self, model, action, args):
         return _snippet(model, args) if action == "forward" and model is not None else None
 
+    def export_defaults(self, built, x, inputs):
+        """``torch.onnx.export(model, (x,), dynamo=True)``: the example's dtype and every size of
+        it, since no ``dynamic_shapes`` is declared."""
+        import torch
+
+        built.stack.eval()
+        example = torch.from_numpy(np.ascontiguousarray(x))
+
+        def export(path):
+            torch.onnx.export(built.stack, (example,), str(path), dynamo=True, verbose=False)
+
+        call = "torch.onnx.export(model, (x,), path, dynamo=True)"
+        return {"torch_onnx_export": _exported.answered(_exported.onnx_defaults(call, export), inputs)}
+
     def _exported(self, built, x):
         import torch
 

@@ -180,13 +180,47 @@ def kept_matrix(obs, case):
     return text
 
 
+def exports(obs, case):
+    """Per export (actions.export_defaults): the input the artifact declares (dtype, shape, "?"
+    for a dynamic axis), then per input fed (its dtype and shape) whether the lookups equal the
+    weights' rows at those indices, or what the run raised. Values that are not the rows are
+    said so, never printed: an artifact reading uninitialised memory gives other values each run.
+    Exports are separated by " // "."""
+    matrix = _matrix(case)
+    parts = []
+    for export in obs["exports"].values():
+        if "raised" in export:
+            parts.append(f"{export['call']}: raises {export['raised']}")
+            continue
+        declared = "(" + ", ".join("?" if d is None else str(d) for d in export["input_shape"]) + ")"
+        runs = [f"{np.asarray(x).dtype} {_shape(np.asarray(x))}: {_lookups(x, out, matrix)}"
+                for x, out in zip(case.args["inputs"], export["outputs"])]
+        parts.append(f"{export['call']}: takes {export['input_dtype']} {declared}; " + ", ".join(runs))
+    return " // ".join(parts)  # no "|": the report's matrix is a Markdown table
+
+
+def _lookups(x, out, matrix) -> str:
+    if isinstance(out, dict):
+        return f"raises {out['raised']}"
+    out, x = np.asarray(out, dtype=np.float64), np.asarray(x)
+    indices = x.astype(np.int64)
+    if matrix is None or not np.array_equal(indices, x) or indices.min(initial=0) < 0 \
+            or indices.max(initial=0) >= len(matrix):
+        return f"outputs {_shape(out)}"
+    rows = matrix[indices]
+    if out.shape != rows.shape:
+        return f"outputs {_shape(out)}, not the rows' {_shape(rows)}"
+    same = np.allclose(out, rows, rtol=1e-6, atol=0)
+    return "lookups equal the weights" if same else "lookups equal the weights: false"
+
+
 def _shape(array) -> str:
     return "(" + ", ".join(str(n) for n in array.shape) + ")"
 
 
 DESCRIBERS = {f.__name__: f for f in (lookup, shapes, output_shape, alias, row_norms, regularization, loss_value,
                                        warnings, leading_masked, outcome, row_zero_update, all_masked_sample,
-                                       kept_matrix, matrix_update, dtypes)}
+                                       kept_matrix, matrix_update, dtypes, exports)}
 
 
 def describe(name, obs, case) -> str:

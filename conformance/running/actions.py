@@ -437,5 +437,52 @@ def document(backend, case):
     return backend.document_call(case.args["name"], **{k: v for k, v in case.args.items() if k != "name"})
 
 
+def export_defaults(backend, case):
+    """What each of the exporter's default calls makes of the model (``Backend.export_defaults``),
+    checked to be plain values of the documented shape, so a describer reads nothing else."""
+    built = _build(backend, case)
+    inputs = case.args["inputs"]
+    answer = backend.export_defaults(built, case.args["x"], inputs)
+    return {"exports": exports_answer(answer, len(inputs))}
+
+
+def exports_answer(answer, runs: int) -> dict:
+    """``answer`` if it is what :meth:`backends.base.Backend.export_defaults` documents, else
+    :class:`WrongKind` naming the export and the field: {name: {"call": str, and either "raised"
+    and "message" (the export itself failed) or "input_dtype": str, "input_shape": [int or None],
+    "outputs": one per input, a nested list of numbers or {"raised": str, "message": str}}}."""
+    if not isinstance(answer, dict) or not answer:
+        raise WrongKind(f"export_defaults must answer a non-empty dict of exports, got {_shown(answer)}")
+    for name, export in answer.items():
+        where = f"export_defaults' export {name!r}"
+        if not isinstance(name, str) or not isinstance(export, dict) or not isinstance(export.get("call"), str):
+            raise WrongKind(f"{where} must be a dict with a 'call' (str), got {_shown(export)}")
+        if "raised" in export:
+            _raised_entry(export, where)
+            continue
+        if not isinstance(export.get("input_dtype"), str):
+            raise WrongKind(f"{where}: 'input_dtype' must be a str, got {_shown(export.get('input_dtype'))}")
+        shape = export.get("input_shape")
+        if not isinstance(shape, list) or not all(d is None or (isinstance(d, int) and not isinstance(d, bool))
+                                                  for d in shape):
+            raise WrongKind(f"{where}: 'input_shape' must be a list of ints and None, got {_shown(shape)}")
+        outputs = export.get("outputs")
+        if not isinstance(outputs, list) or len(outputs) != runs:
+            raise WrongKind(f"{where}: 'outputs' must be a list of {runs} results, one per input, "
+                            f"got {_shown(outputs)}")
+        for n, out in enumerate(outputs):
+            if isinstance(out, dict):
+                _raised_entry(out, f"{where}, output {n}")
+            elif not isinstance(out, list):
+                raise WrongKind(f"{where}, output {n} must be a nested list of numbers or a dict "
+                                f"{{'raised', 'message'}}, got {_shown(out)}")
+    return answer
+
+
+def _raised_entry(entry: dict, where: str) -> None:
+    if not isinstance(entry.get("raised"), str) or not isinstance(entry.get("message"), str):
+        raise WrongKind(f"{where} must name what was raised: {{'raised': str, 'message': str}}, got {_shown(entry)}")
+
+
 ACTIONS = {f.__name__: f for f in (forward, summary, weights, fresh_weights, train_step, loss, mask,
-                                    construct, pretrained, document)}
+                                    construct, pretrained, document, export_defaults)}

@@ -24,7 +24,7 @@ END = "<!-- adapters:end -->"
 # the methods an adapter writes, in the order the page gives them (the rest of Backend is plumbing)
 METHODS = ("version", "describe", "release", "seed", "build", "reuse", "get_weights", "set_weights", "forward",
            "predict", "summary", "mask", "loss", "train_step", "freeze", "construct", "layer_config", "document_call",
-           "emulation", "snippet", "note_api")
+           "export_defaults", "emulation", "snippet", "note_api")
 EVERY_ACTION = "run_case"  # actions.py's entry point: what it calls, every action calls
 # methods an action calls only when a clause's ``with`` sets this flag
 ONLY_WITH = {"predict": "predict", "freeze": "freeze_between_steps"}
@@ -46,6 +46,7 @@ FEEDS = {
     "layer_config": {"construct": ("config",)},
     "document_call": {"document": ("output", "weights", "shape", "trainable", "non_trainable", "output_shapes",
                                    "params")},
+    "export_defaults": {"export_defaults": ("exports",)},
 }
 
 
@@ -129,6 +130,8 @@ def _example(method: str, case) -> str:
         return f"seed={a.get('seed', 0)!r}"
     if method == "document_call":
         return f"name={a['name']!r}, " + ", ".join(f"{k}={_short(v, 40)}" for k, v in a.items() if k != "name")
+    if method == "export_defaults":
+        return f"built, x={_short(a['x'])}, inputs=[{len(a['inputs'])} arrays]"
     if method == "emulation":
         return f"action={case.action!r}, model=..., args={{{', '.join(map(repr, a))}}}, clause={case.clause!r}"
     return "built (what build returned)"

@@ -23,8 +23,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from backends import reference
+from backends import _exported, reference
 from backends.base import FrameworkRaised, Layer, Model
+from backends.keras_litert import KerasTensorflowLitert
 from backends.pytorch import Torch
 from backends.reference import Reference
 from backends.torch_onnx import TorchOnnx
@@ -948,3 +949,38 @@ class TorchOnnxFreezesLength(TorchOnnx):
 
     def dynamic_axes(self, rank, Dim):
         return {0: Dim.AUTO} if rank else {}
+
+
+class TorchOnnxClampsIndices(TorchOnnx):
+    """torch -> ONNX Runtime whose runtime clamps indices instead of looking them up or raising, with
+    an off-by-one bound: indices are clipped to [0, VOC_SIZE - 2] before the Gather, so the last
+    row is never read (index VOC_SIZE-1 returns row VOC_SIZE-2, out-of-range ones a row)."""
+
+    framework = "mutant of torch -> ONNX Runtime"
+    base = "torch-onnx"
+    kills = ("lookup.every-index-in-contract",)
+
+    def forward(self, built, x):
+        session = self._exported(built, x)
+        vocabulary = int(built.spec.layers[0].args["input_dim"])
+        return _exported.ort_run(session, np.clip(x, 0, max(vocabulary - 2, 0)).astype(np.asarray(x).dtype))
+
+
+class LitertUninitialisedEmbedding(KerasTensorflowLitert):
+    """Keras 3 -> LiteRT converted the other documented way, ``TFLiteConverter.from_concrete_functions``
+    with the model as ``trackable_obj``: the embedding becomes a resource variable that nothing
+    initialises, and the artifact looks up uninitialised memory (char.exporter-defaults records
+    that this is what the converter really does)."""
+
+    framework = "mutant of keras -> LiteRT"
+    base = "keras-tensorflow-litert"
+    kills = ("lookup.rows-are-matrix-rows",)
+
+    def _convert(self, built, x) -> bytes:
+        import tensorflow as tf
+
+        if not built.built:  # Keras converts a model it has called
+            built(np.zeros(_exported.example_shape(built._conformance_spec, x), x.dtype))
+        shape = list(x.shape) if self._static(built) else [None] * x.ndim
+        concrete = tf.function(lambda t: built(t)).get_concrete_function(tf.TensorSpec(shape, tf.as_dtype(x.dtype)))
+        return tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable_obj=built).convert()

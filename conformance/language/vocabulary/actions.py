@@ -69,4 +69,13 @@ ACTIONS = table(
           Arg("shape", "shape", "an array shape the code is given"),
           Arg("matrix", "formulas", "the embedding matrix to set (the document's printed one)")),
          writes=("output", "weights", "shape", "trainable", "non_trainable", "output_shapes", "params")),
+    Word("export_defaults", "build the model, set its weights, call it once on x (the first predict an "
+         "exporter may need), export it with each of the exporter's default calls (no signature, no "
+         "dynamic axes declared) and feed each artifact every input as given; an exported backend "
+         "answers, the frameworks' own columns are unsupported, the reference states what the "
+         "document implies (integer indices of either dtype, any batch and length)",
+         (Arg("x", "array", "the input of the first call, the example an exporter traces with", required=True),
+          Arg("inputs", "arrays", "the inputs each artifact is fed, one run each, as given (no cast)",
+              required=True)),
+         writes=("exports",), needs_model=True),
 )

@@ -102,6 +102,9 @@ DESCRIBERS = table(
     Word("matrix_update", "whether a training step changed the embedding matrix, and how many rows",
          reads=("before", "after")),
     Word("dtypes", "the dtypes of the embedding matrix and of the output", reads=("weights", "output")),
+    Word("exports", "per export of the exporter's defaults: the dtype and shape the artifact declares, and "
+                    "per input fed whether the lookups equal the weights' rows or what the run raised",
+         reads=("exports",)),
     Word("all_masked_sample", "what the first sample, all of whose indices are 0, outputs: zeros, NaN or values",
          reads=("outputs",)),
 )
