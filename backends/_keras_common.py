@@ -157,7 +157,8 @@ class KerasAdapter(Backend):
         if len(weights) != len(layers):
             raise ValueError(f"{len(weights)} weight lists for {len(layers)} layers")
         for layer, given in zip(layers, weights):
-            held = [tuple(w.shape) for w in layer.get_weights()]
+            # the shapes of the layer's variables, whose values get_weights() would copy out
+            held = [tuple(w.shape) for w in layer.weights]
             wanted = [tuple(np.shape(w)) for w in given]
             if held != wanted:
                 raise ValueError(f"layer {layer.name}: reference-layout weights of shapes {wanted} "

@@ -4,6 +4,8 @@ import json
 import pickle
 import threading
 
+import pytest
+
 from conformance.judging.replies import Observed
 from conformance.running import shared_draws, timings
 from conformance.running.session import Session
@@ -97,3 +99,54 @@ def test_primed_reference_replies_are_used_and_survive_their_own_clause(monkeypa
     assert session.reference(case).observation == {"primed": True}  # not recomputed, not forgotten
     assert len(made) == 1
     assert ("a", "e0") not in session._reference  # the previous clause's drawn replies are done with
+
+
+def _profiled_functions(path) -> set:
+    import pstats
+
+    return {name for (_, _, name) in pstats.Stats(str(path)).stats}
+
+
+def test_nothing_is_profiled_unless_asked(monkeypatch, tmp_path):
+    monkeypatch.delenv(timings.PROFILE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert timings.profiled("torch", sorted, [3, 1, 2]) == [1, 2, 3]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_profile_is_written_per_process_even_when_the_function_raises(monkeypatch, tmp_path):
+    monkeypatch.setenv(timings.PROFILE_ENV, str(tmp_path / "prof"))
+
+    def busy(n):
+        return sum(range(n))
+
+    def fails():
+        busy(10)
+        raise KeyError("x")
+
+    assert timings.profiled("tests.x:Adapter", busy, 1000) == sum(range(1000))
+    (first,) = (tmp_path / "prof").glob("*.prof")
+    assert first.name.startswith("tests.x_Adapter-") and "busy" in _profiled_functions(first)
+    with pytest.raises(KeyError):
+        timings.profiled("other", fails)
+    (second,) = (tmp_path / "prof").glob("other-*.prof")
+    assert {"fails", "busy"} <= _profiled_functions(second)
+
+
+def test_a_worker_profiles_its_cases_when_asked(monkeypatch, tmp_path):
+    """CONFORMANCE_PROFILE reaches a real worker process: its cases' calls are in the file it
+    writes when it stops, the framework's import is not."""
+    from conformance.language.spec import load_all
+    from conformance.running.session import make_case
+    from conformance.running.worker import Worker
+
+    monkeypatch.setenv(timings.PROFILE_ENV, str(tmp_path))
+    clause = next(c for c in load_all() if c.id == "lookup.rows-are-matrix-rows")
+    worker = Worker("emulated", {}, 120.0, 120.0, locator="tests.fake_backends:EmulatedLookup")
+    try:
+        assert isinstance(worker.run(make_case(clause)), Observed)
+    finally:
+        worker.close()
+    (path,) = tmp_path.glob("tests.fake_backends_EmulatedLookup-*.prof")
+    functions = _profiled_functions(path)
+    assert {"run_case", "forward"} <= functions and "load_class" not in functions

@@ -57,8 +57,15 @@ class AdapterError(RuntimeError):
 
 def _adapter_files(backend) -> tuple[Path, ...]:
     """Source files of the adapter's classes (a third-party adapter's module included)."""
+    return _class_files(type(backend))
+
+
+@functools.lru_cache(maxsize=64)
+def _class_files(backend_class) -> tuple[Path, ...]:
+    """_adapter_files, once per adapter class: a worker asks for every case (resolving paths
+    on disk each time cost a worker about a second per 1000 cases)."""
     files = []
-    for cls in type(backend).__mro__:
+    for cls in backend_class.__mro__:
         path = getattr(sys.modules.get(cls.__module__), "__file__", None)
         if path:
             files.append(Path(path).resolve())
@@ -67,8 +74,15 @@ def _adapter_files(backend) -> tuple[Path, ...]:
 
 def _framework_paths(backend) -> tuple[Path, ...]:
     """Where the framework under test lives: the packages (or modules) of its ``requires``."""
+    return _required_paths(tuple(getattr(backend, "requires", ())))
+
+
+@functools.lru_cache(maxsize=64)
+def _required_paths(requires: tuple) -> tuple[Path, ...]:
+    """_framework_paths, once per ``requires`` (the modules' places do not change within a
+    process: every case's warnings log asked again, with a find_spec and a resolve each)."""
     paths = list(_BEHAVES)
-    for name in getattr(backend, "requires", ()):
+    for name in requires:
         if name.split(".")[0] in _NEVER_UNDER_TEST:
             continue
         try:

@@ -10,6 +10,11 @@ ready yet). Phases of a worker (``process: "worker"``): ``run`` by action (the a
 case, the framework's compilations included) and ``start`` (importing the framework). Nothing is
 timed unless the variable is set (``bench/benchmark.py`` sets it for one serial run and prints the
 table); the records of a run never change.
+
+``CONFORMANCE_PROFILE=DIR`` profiles each backend worker's cases with cProfile (the framework's
+import excluded) and writes ``DIR/<backend>-<pid>.prof`` when it stops (read it with ``pstats`` or
+``python -m conformance.running.timings DIR``); for finding where a worker's CPU goes, never in
+a timed run.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ENV = "CONFORMANCE_TIMINGS"
+PROFILE_ENV = "CONFORMANCE_PROFILE"
 
 _totals: dict[tuple, list] = {}   # (process, backend, phase, action) -> [count, wall s, cpu s]
 
@@ -73,3 +79,28 @@ def summarise(rows: list[dict]) -> dict:
         for field in ("count", "wall", "cpu"):
             total[field] += row[field]
     return out
+
+
+def profiled(name: str, function, *args):
+    """``function(*args)``, under cProfile if ``CONFORMANCE_PROFILE`` names a folder: the
+    statistics go to ``<folder>/<name>-<pid>.prof`` when it returns or raises."""
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        return function(*args)
+    import cProfile
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(function, *args)
+    finally:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(str(Path(folder) / f"{name.replace(':', '_').replace('/', '_')}-{os.getpid()}.prof"))
+
+
+if __name__ == "__main__":  # python -m conformance.running.timings DIR [N]: each profile's top costs
+    import pstats
+    import sys
+
+    for path in sorted(Path(sys.argv[1]).glob("*.prof")):
+        print(f"== {path.name}")
+        pstats.Stats(str(path)).sort_stats("cumulative").print_stats(int(sys.argv[2]) if len(sys.argv) > 2 else 40)

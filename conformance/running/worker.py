@@ -497,7 +497,7 @@ def _serve(locator: str, fd: int) -> None:
         return
     channel.send(("ready", info))
     try:
-        _loop(channel, backend, locator)
+        timings.profiled(locator, _loop, channel, backend, locator)
     finally:
         timings.flush()
 
