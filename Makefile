@@ -63,7 +63,8 @@ conformance: $(VENV)/.installed
 	exit $$status
 
 # The suite's own tests, one test file per xdist worker (a file's module fixtures, such as a shared
-# conformance run, are made once); the slowest are marked: PYTEST_ARGS='-m "not slow"' skips them.
+# conformance run, are made once), the costliest files first (tests/xdist_files.py); the slowest are
+# marked: PYTEST_ARGS='-m "not slow"' skips them.
 test: $(VENV)/.installed
 	$(PY) -m pytest tests -n auto --dist loadfile $(PYTEST_ARGS)
 

@@ -1,7 +1,9 @@
 """Hypothesis profiles (array-api-tests style): pick one with --hypothesis-profile=NAME, or
-override the number of examples with --hypothesis-max-examples (our option)."""
+override the number of examples with --hypothesis-max-examples (our option); under
+``-n N --dist loadfile`` the costliest test files start first (tests/xdist_files.py)."""
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
@@ -22,3 +24,14 @@ def pytest_configure(config):
         settings.register_profile("override", parent=settings.default,
                                   max_examples=n)
         settings.load_profile("override")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` over the suite's own tests: the costliest files first (tests/xdist_files.py).
+    A run that collects the conformance clauses keeps the plugin's scheduler, which answers first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.xdist_files import CostliestFileFirst  # imports xdist, which only a -n run is sure to have
+
+    return CostliestFileFirst(config, log)

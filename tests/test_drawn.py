@@ -21,6 +21,7 @@ from conformance.running.actions import run_case
 from conformance.running.properties import PROFILES, RunConfig, draw_examples
 from conformance.running.session import make_case
 from tests import off_example_faults
+from tests.shared_runs import conformance_run
 
 from .test_spec_validation import GOOD, write
 
@@ -243,8 +244,8 @@ def records(data, backend=None):
     return {r["clause"]: r for r in data["results"] if backend is None or r["backend"] == backend}
 
 
-def test_the_ci_profile_judges_20_examples_per_drawable_clause(tmp_path):
-    proc, data = run(tmp_path, "--backend", "reference")
+def test_the_ci_profile_judges_20_examples_per_drawable_clause(tmp_path, tmp_path_factory):
+    proc, data = conformance_run(tmp_path_factory, "--backend", "reference")  # tests/test_plugin.py reads it too
     assert proc.returncode == 0, proc.stdout[-3000:]
     jsonschema.validate(data, SCHEMA)
     assert data["hypothesis"] == {"profile": "ci", "seed": 0}

@@ -7,6 +7,7 @@ from pathlib import Path
 import jsonschema
 
 from conformance.language.spec import load_all
+from tests.shared_runs import conformance_run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "conformance" / "report" / "results.schema.json").read_text())
@@ -25,8 +26,8 @@ def statuses(data, backend):
     return {r["clause"]: r["status"] for r in data["results"] if r["backend"] == backend}
 
 
-def test_reference_conforms_to_every_normative_clause_and_json_is_valid(tmp_path):
-    proc, data = run(tmp_path, "--backend", "reference")
+def test_reference_conforms_to_every_normative_clause_and_json_is_valid(tmp_path_factory):
+    proc, data = conformance_run(tmp_path_factory, "--backend", "reference")  # tests/test_drawn.py reads it too
     assert proc.returncode == 0, proc.stdout[-3000:]
     jsonschema.validate(data, SCHEMA)
     clauses = load_all()

@@ -1,0 +1,48 @@
+"""``make test``'s scheduler (tests/xdist_files.py), driven in-process with fake xdist nodes: the
+costliest file starts first, each file stays on one xdist worker, every test runs exactly once."""
+from pathlib import Path
+
+from tests import xdist_files
+from tests.test_xdist import FakeNode, fake_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def simulate(collection, workers=2):
+    sched = xdist_files.CostliestFileFirst(fake_config("loadfile", workers))
+    nodes = [FakeNode(f"gw{n}") for n in range(workers)]
+    for node in nodes:
+        sched.add_node(node)
+    for node in nodes:
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+    first = [collection[node.queue[0]] for node in nodes]
+    while any(node.queue for node in nodes):
+        for node in nodes:
+            if node.queue:
+                index = node.queue.pop(0)
+                node.ran.append(collection[index])
+                sched.mark_test_complete(node, index)
+    return nodes, first
+
+
+def test_a_slow_file_of_few_tests_starts_before_files_of_many(monkeypatch):
+    monkeypatch.setattr(xdist_files, "SECONDS", {"tests/test_slow.py": 300, "tests/test_slower.py": 400})
+    collection = ([f"tests/test_many.py::test_{n}" for n in range(60)]
+                  + [f"tests/test_other.py::test_{n}" for n in range(40)]
+                  + ["tests/test_slow.py::test_a", "tests/test_slow.py::test_b", "tests/test_slower.py::test_c"])
+    nodes, first = simulate(collection)
+    # xdist's own loadfile would start test_many.py and test_other.py (the most tests)
+    assert sorted(first) == ["tests/test_slow.py::test_a", "tests/test_slower.py::test_c"]
+    ran = [nodeid for node in nodes for nodeid in node.ran]
+    assert sorted(ran) == sorted(collection)
+    where = {}
+    for node in nodes:
+        for nodeid in node.ran:
+            where.setdefault(nodeid.split("::")[0], set()).add(node.gateway.id)
+    assert all(len(workers) == 1 for workers in where.values()), where
+
+
+def test_every_file_with_a_cost_exists():
+    # a renamed or split file would silently lose its place at the head of the queue
+    assert xdist_files.SECONDS and [f for f in xdist_files.SECONDS if not (ROOT / f).is_file()] == []

@@ -1,0 +1,60 @@
+"""Under ``pytest tests -n N --dist loadfile`` (``make test``): the costliest test files first.
+
+xdist's loadfile keeps a file on one xdist worker (its module fixtures, such as a shared run, are
+made once) and hands out the files with the most tests first. The slowest files hold few tests
+(the self-test's verdict, the installed package, the snippet runs): handed out last, one of them
+still ran alone on one core at the end while the other core idled. :class:`CostliestFileFirst`
+hands out the file expected to take longest first (longest processing time first), from
+:data:`SECONDS`; the order changes the wall time only, never what runs.
+
+:data:`SECONDS` holds the files of fifteen seconds or more: what each took in
+``pytest tests -n 2 --dist loadfile --junitxml`` (the sum of its tests' times) on the 2-core
+development machine, rounded. Re-measure when a file gets much slower or faster; any other file
+counts :data:`SECONDS_PER_TEST` per test.
+"""
+from __future__ import annotations
+
+from xdist.scheduler import LoadFileScheduling
+
+SECONDS = {  # measured 2026-12-02 under a load average of 3 to 17 (four other suites running)
+    "tests/test_selftest.py": 960,
+    "tests/test_plugin.py": 610,
+    "tests/test_no_silent_loss.py": 550,
+    "tests/test_snippets_run.py": 540,
+    "tests/test_drawn.py": 490,
+    "tests/test_install.py": 400,
+    "tests/test_xdist.py": 350,
+    "tests/test_third_party.py": 340,
+    "tests/test_benchmark.py": 230,
+    "tests/test_compile_cache.py": 170,
+    "tests/test_workers.py": 140,
+    "tests/test_hostile_input.py": 140,
+    "tests/test_drawn_judging.py": 120,
+    "tests/test_releases.py": 80,
+    "tests/test_ci_sizes.py": 60,
+    "tests/test_keras_adapters.py": 60,
+    "tests/test_emulation.py": 40,
+    "tests/test_semantics.py": 30,
+    "tests/test_catalogue.py": 30,
+    "tests/test_adapters_doc.py": 20,
+    "tests/test_report_render.py": 20,
+    "tests/test_spec_validation.py": 20,
+    "tests/test_levels.py": 20,
+    "tests/test_warning_origin.py": 20,
+    "tests/test_diff.py": 20,
+}
+SECONDS_PER_TEST = 0.1
+
+
+def expected_seconds(scope: str, tests: int) -> float:
+    return SECONDS.get(scope, SECONDS_PER_TEST * tests)
+
+
+class CostliestFileFirst(LoadFileScheduling):
+    """xdist's loadfile, each idle xdist worker taking the costliest file left."""
+
+    def _assign_work_unit(self, node) -> None:
+        # LoadScopeScheduling takes the unit at the head of the queue; max() keeps the first of equals
+        scope = max(self.workqueue, key=lambda s: expected_seconds(s, len(self.workqueue[s])))
+        self.workqueue.move_to_end(scope, last=False)
+        super()._assign_work_unit(node)
