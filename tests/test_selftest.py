@@ -204,3 +204,15 @@ def test_update_rewrites_only_the_block_and_needs_its_markers(tmp_path):
     readme.write_text("# no block\n")
     with pytest.raises(SelftestError, match="no <!-- selftest:start --> ... <!-- selftest:end --> block"):
         selftest.update(readme, v)
+
+
+def test_a_mutant_of_an_exported_column_runs_on_the_clauses_it_names_only():
+    # an exported column in full costs minutes; its planted fault only the named clauses meet
+    mutants = {m.name: m for m in selftest.discover()}
+    exported = mutants["TorchOnnxClampsIndices"]
+    assert exported.only_named and not mutants["OffByOneLookup"].only_named
+    runs = selftest.plan(list(mutants.values()), jobs=2)
+    (alone,) = [extra for group, extra in runs if group == [exported]]
+    assert alone == ("-k", "lookup.every-index-in-contract")
+    assert all(not any(m.only_named for m in group) for group, extra in runs if not extra)
+    assert sum(len(group) for group, _ in runs) == len(mutants)

@@ -946,6 +946,7 @@ class TorchOnnxFreezesLength(TorchOnnx):
     framework = "mutant of torch -> ONNX Runtime"
     base = "torch-onnx"   # the self-test registers the exported column's known divergences for it too
     kills = ("lookup.shape-inferred-from-input",)
+    only_named = True  # an exported column in full costs minutes: the self-test runs the clauses named
 
     def dynamic_axes(self, rank, Dim):
         return {0: Dim.AUTO} if rank else {}
@@ -959,6 +960,7 @@ class TorchOnnxClampsIndices(TorchOnnx):
     framework = "mutant of torch -> ONNX Runtime"
     base = "torch-onnx"
     kills = ("lookup.every-index-in-contract",)
+    only_named = True  # an exported column in full costs minutes: the self-test runs the clauses named
 
     def forward(self, built, x):
         session = self._exported(built, x)
@@ -975,6 +977,7 @@ class LitertUninitialisedEmbedding(KerasTensorflowLitert):
     framework = "mutant of keras -> LiteRT"
     base = "keras-tensorflow-litert"
     kills = ("lookup.rows-are-matrix-rows",)
+    only_named = True  # an exported column in full costs minutes: the self-test runs the clauses named
 
     def _convert(self, built, x) -> bytes:
         import tensorflow as tf

@@ -68,6 +68,9 @@ class Mutant:
     kills: tuple       # the clauses that must catch it
     base: str | None   # a real framework's backend name, whose registered divergences it keeps
     keeps: tuple = ()  # (backend, clause): registered divergences of another backend it reproduces
+    # runs on the clauses it names only (``only_named = True`` on its class): a planted fault in an
+    # exported artifact, whose column costs minutes in full and whose fault only those clauses meet
+    only_named: bool = False
 
     @property
     def cost(self) -> int:
@@ -92,8 +95,11 @@ def discover(module: str = MODULE) -> list[Mutant]:
         doc = " ".join((cls.__doc__ or "").split())
         if not doc:
             raise SelftestError(f"{module}:{name}: a mutant says what its bug is in its docstring")
+        only_named = getattr(cls, "only_named", False)
+        if type(only_named) is not bool:
+            raise SelftestError(f"{module}:{name}: 'only_named' must be True or False, not {only_named!r}")
         found.append(Mutant(name, f"{module}:{name}", doc, tuple(kills), getattr(cls, "base", None),
-                            _keeps(module, name, getattr(cls, "keeps", None) or {})))
+                            _keeps(module, name, getattr(cls, "keeps", None) or {}), only_named))
     return found
 
 
@@ -160,6 +166,14 @@ def _groups(mutants, jobs: int) -> list[list[Mutant]]:
     return [sorted(g, key=lambda m: order[m.name]) for _, g in loads if g]
 
 
+def plan(mutants, jobs: int) -> list[tuple[list[Mutant], tuple[str, ...]]]:
+    """The pytest runs: (mutants, extra arguments). The mutants are split over ``jobs`` runs on
+    every clause; a mutant that runs on the clauses it names only (``only_named``) has a run of its
+    own, filtered by ``-k``."""
+    runs = [(g, ()) for g in _groups([m for m in mutants if not m.only_named], jobs)]
+    return runs + [([m], ("-k", " or ".join(m.kills))) for m in mutants if m.only_named]
+
+
 def run(mutants, jobs: int = 2, spec_dir: Path = SPEC_DIR, timeout: float = TIMEOUT,
         echo=None) -> list[dict]:
     """Run every mutant on every clause; returns the result records."""
@@ -169,9 +183,9 @@ def run(mutants, jobs: int = 2, spec_dir: Path = SPEC_DIR, timeout: float = TIME
         tmp = Path(tmp)
         specs = _spec_dir(tmp, spec_dir, mutants)
         procs = []
-        for n, group in enumerate(_groups(mutants, jobs)):
+        for n, (group, only) in enumerate(plan(mutants, jobs)):
             out, log = tmp / f"results-{n}.json", tmp / f"log-{n}.txt"
-            args = pytest_command("-q", "--spec-dir", str(specs), "--json", str(out))
+            args = pytest_command("-q", "--spec-dir", str(specs), "--json", str(out), *only)
             for mutant in group:
                 args += ["--backend", mutant.backend]
             # a source tree's modules are importable from its root; an installed suite's from anywhere,
