@@ -93,10 +93,10 @@ def registry_snippets(backend, folder: Path, start: int) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
-    from backends import resolve
+    from backends import builtin
 
     name, out = argv
-    backend = resolve(name)()
+    backend = builtin()[name]()
     with tempfile.TemporaryDirectory() as tmp:
         results = adapter_snippets(backend, Path(tmp))
         results += registry_snippets(backend, Path(tmp), len(results))
