@@ -70,3 +70,21 @@ def test_each_exported_column_sits_beside_its_framework_and_names_its_runtime():
         between = order[order.index(framework.name) + 1:order.index(cls.name)]
         assert all(backends.builtin()[name].declaration.group == "export" for name in between), (cls.name, between)
         assert "->" in cls.declaration.framework and "->" in cls.declaration.display
+
+
+def test_litert_converts_a_recurrent_model_per_batch_size_and_the_others_once():
+    """LiteRT runs a recurrent model only with its batch static (the converter lowers the RNN's
+    TensorList ops only then), but its length may stay dynamic: one conversion per batch size fed,
+    not per (batch, length); a model without an RNN keeps every axis dynamic."""
+    class Built:
+        def __init__(self, model):
+            self._conformance_spec = model
+
+    litert = KerasTensorflowLitert()
+    lstm = Built(Model((EMBEDDING, Layer("lstm", {"units": 3}))))
+    assert litert._signature(lstm, np.zeros((5, 8), np.int32)) == (5, None)
+    assert litert._signature(lstm, np.zeros((5, 16), np.int32)) == (5, None)
+    assert litert._signature(lstm, np.zeros((6, 8), np.int32)) == (6, None)
+    assert litert._signature(Built(Model((EMBEDDING,))), np.zeros((5, 8), np.int32)) == (None, None)
+    dense = Built(Model((EMBEDDING, Layer("flatten"), Layer("dense", {"units": 1}))))
+    assert litert._signature(dense, np.zeros((5, 8), np.int32)) == (None, 8)
