@@ -190,3 +190,20 @@ def answered(export: dict, inputs) -> dict:
     if run is not None:
         export["outputs"] = each_input(run, inputs)
     return export
+
+
+# -- the adapters' snippets ---------------------------------------------------------------------
+def artifacts_of_inputs(inputs, key, separately=False) -> list[tuple[int, bool]]:
+    """Which artifact a snippet runs each input on, as the worker does: ``(number, made here)``.
+    The worker exports once per ``key(x)`` of one built model (e.g. the index dtype: the first
+    input of that key fixes the example and the signature) and runs later inputs of the same key
+    on that artifact; with ``separately`` each input has a model, and an export, of its own."""
+    made: dict = {}
+    plan = []
+    for n, x in enumerate(inputs):
+        k = n if separately else key(np.asarray(x))
+        new = k not in made
+        if new:
+            made[k] = len(made)
+        plan.append((made[k], new))
+    return plan

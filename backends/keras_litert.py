@@ -134,21 +134,37 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
         lines += _model_code(model, self)
         recurrent = any(layer.kind in ("simple_rnn", "lstm", "gru") for layer in model.layers)
         fixed_tail = _exported.fixed_tail(model)
-        for n, x in enumerate(args.get("inputs", [])):
-            x = np.asarray(x)
+        inputs = args.get("inputs", [])
+        separately = args.get("separately", False)
+
+        def signature(x):
             shape = _exported.example_shape(model, x)
-            signature = ((x.shape[0], *(None,) * (x.ndim - 1)) if recurrent else
-                         (None, *shape[1:]) if fixed_tail else (None,) * len(shape))
-            lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})",
-                      f"model(np.zeros({shape!r}, {str(x.dtype)!r}))  # Keras exports a model it has called",
-                      f"model.export('model{n}.tflite', format='litert', verbose=False,",
-                      f"             input_signature=[keras.InputSpec(shape={signature!r}, dtype={str(x.dtype)!r})])",
-                      f"interpreter = Interpreter(model_path='model{n}.tflite')",
-                      "(inp,) = interpreter.get_input_details()",
-                      "interpreter.resize_tensor_input(inp['index'], list(x.shape))",
-                      "interpreter.allocate_tensors()", "interpreter.set_tensor(inp['index'], x)",
-                      "interpreter.invoke()",
-                      "out = interpreter.get_tensor(interpreter.get_output_details()[0]['index'])",
+            return ((x.shape[0], *(None,) * (x.ndim - 1)) if recurrent else
+                    (None, *shape[1:]) if fixed_tail else (None,) * len(shape))
+
+        # one conversion per index dtype and rank (per batch size for a recurrent model) of one
+        # model, its signature from the first input of that kind, the model called once on the
+        # first input, as the worker does (_interpreter, _signature, _called)
+        plan = _exported.artifacts_of_inputs(
+            inputs, lambda x: (x.dtype.str, signature(x) if recurrent else x.ndim), separately)
+        for n, (x, (k, new)) in enumerate(zip(inputs, plan)):
+            x = np.asarray(x)
+            lines.append(f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})")
+            if separately and n:  # a model of its own for each input
+                lines += _model_code(model, self)
+            if model.input_shape is None and (n == 0 or separately):
+                shape = _exported.example_shape(model, x)
+                lines.append(f"model(np.zeros({shape!r}, {str(x.dtype)!r}))  # Keras exports a model it has called")
+            if new:
+                lines += [f"model.export('model{k}.tflite', format='litert', verbose=False,",
+                          f"             input_signature=[keras.InputSpec(shape={signature(x)!r}, "
+                          f"dtype={str(x.dtype)!r})])",
+                          f"interpreter{k} = Interpreter(model_path='model{k}.tflite')"]
+            lines += [f"(inp,) = interpreter{k}.get_input_details()",
+                      f"interpreter{k}.resize_tensor_input(inp['index'], list(x.shape))",
+                      f"interpreter{k}.allocate_tensors()", f"interpreter{k}.set_tensor(inp['index'], x)",
+                      f"interpreter{k}.invoke()",
+                      f"out = interpreter{k}.get_tensor(interpreter{k}.get_output_details()[0]['index'])",
                       "print(out.shape, out.dtype)", "print(out)"]
         return "\n".join(lines)
 

@@ -88,16 +88,25 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         lines = [*self.snippet_preamble(), "import numpy as np", "import keras", "import onnxruntime as ort", ""]
         lines += _model_code(model, self)
         fixed_tail = _exported.fixed_tail(model)
-        for n, x in enumerate(args.get("inputs", [])):
+        inputs = args.get("inputs", [])
+        separately = args.get("separately", False)
+        # one export per index dtype of one model, its signature from the first input of that
+        # dtype, the model called once before its first export, as the worker does (_exported)
+        plan = _exported.artifacts_of_inputs(inputs, lambda x: x.dtype.str, separately)
+        for n, (x, (k, new)) in enumerate(zip(inputs, plan)):
             x = np.asarray(x)
-            shape = _exported.example_shape(model, x)
-            axes = (None, *(shape[1:] if fixed_tail else (None,) * (len(shape) - 1)))
-            lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r})",
-                      f"model(np.zeros({shape!r}, {str(x.dtype)!r}))  # Keras exports a model it has called",
-                      f"model.export('model{n}.onnx', format='onnx', verbose=False,",
-                      f"             input_signature=[keras.InputSpec(shape={axes!r}, dtype={str(x.dtype)!r})])",
-                      f"session = ort.InferenceSession('model{n}.onnx')",
-                      "out = session.run(None, {session.get_inputs()[0].name: x})[0]",
+            lines.append(f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})")
+            if separately and n:  # a model of its own for each input
+                lines += _model_code(model, self)
+            if new:
+                shape = _exported.example_shape(model, x)
+                axes = (None, *(shape[1:] if fixed_tail else (None,) * (len(shape) - 1)))
+                if model.input_shape is None and (n == 0 or separately):
+                    lines.append(f"model(np.zeros({shape!r}, {str(x.dtype)!r}))  # Keras exports a model it has called")
+                lines += [f"model.export('model{k}.onnx', format='onnx', verbose=False,",
+                          f"             input_signature=[keras.InputSpec(shape={axes!r}, dtype={str(x.dtype)!r})])",
+                          f"session{k} = ort.InferenceSession('model{k}.onnx')"]
+            lines += [f"out = session{k}.run(None, {{session{k}.get_inputs()[0].name: x}})[0]",
                       "print(out.shape, out.dtype)", "print(out)"]
         return "\n".join(lines)
 

@@ -124,16 +124,22 @@ def _snippet(model, args) -> str:
     lines += build._build(pretrained=False) + build._run()
     lines += ["class Exported(nn.Module):", "    def __init__(self):", "        super().__init__()",
               "        self.layers = layers", "    def forward(self, x):", "        return run(x)", ""]
-    for n, x in enumerate(args.get("inputs", [])):
+    inputs = args.get("inputs", [])
+    # one export per index dtype of one model, its example the first input of that dtype, as the
+    # worker does (TorchOnnx._exported); a model per input when the clause says ``separately``
+    plan = _exported.artifacts_of_inputs(inputs, lambda x: x.dtype.str, args.get("separately", False))
+    for x, (k, new) in zip(inputs, plan):
         x = np.asarray(x)
-        shape = _exported.example_shape(model, x)
-        lines += [f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})",
-                  f"example = torch.full({shape!r}, {min(1, _vocabulary(model) - 1)}, "
-                  f"dtype=torch.{x.dtype if x.dtype.kind in 'iuf' else 'int64'})",
-                  f"torch.onnx.export(Exported().eval(), (example,), 'model{n}.onnx', dynamo=True, optimize=False,",
-                  f"                  dynamic_shapes=({{{', '.join(f'{a}: Dim.AUTO' for a in range(len(shape)))}}},))",
-                  f"session = ort.InferenceSession('model{n}.onnx')",
-                  "out = session.run(None, {session.get_inputs()[0].name: x})[0]",
+        lines.append(f"x = np.array({x.tolist()!r}, dtype={str(x.dtype)!r}).reshape({tuple(x.shape)!r})")
+        if new:
+            shape = _exported.example_shape(model, x)
+            axes = ", ".join(f"{a}: Dim.AUTO" for a in range(len(shape)))
+            lines += [f"example = torch.full({shape!r}, {min(1, _vocabulary(model) - 1)}, "
+                      f"dtype=torch.{x.dtype if x.dtype.kind in 'iuf' else 'int64'})",
+                      f"torch.onnx.export(Exported().eval(), (example,), 'model{k}.onnx', dynamo=True, optimize=False,",
+                      f"                  dynamic_shapes=({{{axes}}},))",
+                      f"session{k} = ort.InferenceSession('model{k}.onnx')"]
+        lines += [f"out = session{k}.run(None, {{session{k}.get_inputs()[0].name: x}})[0]",
                   "print(out.shape, out.dtype)", "print(out)"]
     return "\n".join(lines)
 
