@@ -32,7 +32,8 @@ def run_snippet(code: str, folder: Path, n: int) -> dict:
     path.write_text(code)
     out = io.StringIO()
     raised = None
-    with contextlib.redirect_stdout(out):
+    # in the scratch folder, so the files a snippet writes (an exported model) go there
+    with contextlib.redirect_stdout(out), contextlib.chdir(folder):
         try:
             runpy.run_path(str(path), run_name="__main__")
         except Exception as exc:  # noqa: BLE001 - what the snippet raised is the result
