@@ -7,7 +7,8 @@ subprocess with the backend's worker environment). Two kinds of snippet:
   the case runs as the worker runs it (``run_case``, the record's observation), then the
   snippet runs from a file of its own with its standard output captured;
 * the registry's (``specs/divergences/*.yaml``) for this backend's pinned release: the
-  snippet runs; the entry's ``raises`` pin, if any, is what it must raise.
+  snippet runs; the entry's ``raises`` pin, if any, is what it must raise (a check's own
+  ``raises``, e.g. first_steps's, too: the exception the snippet shows last).
 
 Each snippet runs in a fresh namespace (``runpy.run_path``), as a user pasting it would, in this
 one process per backend (a framework's import costs seconds; a process per snippet would take
@@ -86,7 +87,11 @@ def registry_snippets(backend, folder: Path, start: int) -> list[dict]:
     for (name, clause, *_), entry in sorted(load().items(), key=lambda kv: str(kv[0])):
         if name != backend.name or not entry.snippet or not entry.applies_to(version):
             continue
-        raises = [c["to"] for c in entry.observed if c.get("check") == "raises"]
+        # a raises check's type, or the type a check allows in place of its value (first_steps:
+        # the exception a shorter input raises), which the snippet may end on
+        raises = [c["to"] if c.get("check") == "raises" else c["raises"] for c in entry.observed
+                  if c.get("check") == "raises" or c.get("raises")]
+        raises = [r for names in raises for r in ([names] if isinstance(names, str) else names)]
         result = run_snippet(entry.snippet, folder, start + len(results))
         results.append({"source": "registry", "clause": clause, "snippet": entry.snippet,
                         "observed": {"raised": raises[0]} if raises else {}, **result})
