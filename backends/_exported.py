@@ -120,6 +120,11 @@ class ExportedOnly:
     def get_weights(self, built):
         raise Unsupported(EXPORTED_ONLY.format(what="reading weights back"))
 
+    def predict(self, built, x):
+        # Keras' model.predict batch loop runs the Keras model, not the artifact: answering with it
+        # would count the framework's value as the runtime's (the artifact's own run is forward)
+        raise Unsupported(EXPORTED_ONLY.format(what="the document's m.predict (Keras' own batch loop)"))
+
     def summary(self, built):
         raise Unsupported(EXPORTED_ONLY.format(what="the model summary"))
 

@@ -7,6 +7,7 @@ import pytest
 from backends import _exported, keras_litert
 from backends.base import Layer, Model, Unsupported
 from backends.keras_litert import KerasTensorflowLitert
+from backends.keras_onnx import KerasTensorflowOnnx
 from backends.torch_onnx import TorchOnnx
 
 EMBEDDING = Layer("embedding", {"input_dim": 5, "output_dim": 2})
@@ -15,9 +16,9 @@ EMBEDDING = Layer("embedding", {"input_dim": 5, "output_dim": 2})
 @pytest.mark.parametrize("call", [lambda b: b.get_weights(None), lambda b: b.summary(None),
                                   lambda b: b.mask(None, None), lambda b: b.loss(None, None, None),
                                   lambda b: b.train_step(None, None, None, 0.1), lambda b: b.construct({}),
-                                  lambda b: b.document_call("predict_list"),
+                                  lambda b: b.document_call("predict_list"), lambda b: b.predict(None, None),
                                   lambda b: b.build(Model((EMBEDDING,)), pretrained=np.zeros((5, 2)))])
-@pytest.mark.parametrize("cls", [TorchOnnx, KerasTensorflowLitert])
+@pytest.mark.parametrize("cls", [TorchOnnx, KerasTensorflowLitert, KerasTensorflowOnnx])
 def test_an_exported_column_answers_inference_only_and_says_why(cls, call):
     with pytest.raises(Unsupported, match="exported artifact answers inference calls only"):
         call(cls())
