@@ -8,11 +8,11 @@ from conformance.running.worker import Worker
 def start_worker(name):
     """(worker, handshake info) of the backend ``name``; skips when it is not installed or cannot
     start. The caller closes the worker."""
-    adapter = adapters.builtins()[name]
+    (adapter,) = adapters.choose([name]).values()  # a built-in's name, or a test's module:Class
     missing = adapters.missing(adapter)
     if missing:
         pytest.skip(f"{name}: not installed: {', '.join(missing)}")
-    handle = Worker(name, dict(adapter.env), start_timeout=300.0, case_timeout=120.0,
+    handle = Worker(adapter.locator, dict(adapter.env), start_timeout=300.0, case_timeout=120.0,
                     env_defaults=dict(adapter.env_defaults), declared=adapter.declared)
     hello = handle.start()
     if hello[0] != "ready":

@@ -121,7 +121,7 @@ def test_an_exception_in_a_formula_is_an_error_record_with_its_cause():
     clause = CLAUSES["lookup.rows-are-matrix-rows"]
 
     class Session:
-        known, following, clauses = {}, None, {}
+        known, following, clauses, backends = {}, None, {}, {}
         drawn = {clause.id: ([], {})}
 
         def availability(self, name):

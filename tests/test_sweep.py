@@ -87,9 +87,13 @@ def test_every_framework_backend_declares_its_oldest_and_pinned_release():
     targets = sweep.load()
     frameworks = [d.name for d in backends.catalogue() if d.requires]  # all but the reference
     assert frameworks and {t.backend for t in targets} == set(frameworks)
+    # an exported column (Declaration group "export") sweeps its pinned release only, so far: its
+    # exporter and runtime releases are not yet a matrix of their own (issue 19, left open)
+    exported = {d.name for d in backends.catalogue() if d.group == "export"}
+    assert exported == {"torch-onnx", "keras-tensorflow-onnx", "keras-tensorflow-litert"}
     for backend in frameworks:
         roles = {t.role for t in targets if t.backend == backend}
-        assert {"oldest", "pinned"} <= roles, backend
+        assert ({"pinned"} if backend in exported else {"oldest", "pinned"}) <= roles, backend
     nightlies = {t.backend: t for t in targets if t.role == "nightly"}
     assert "keras-nightly" in nightlies["keras-tensorflow"].requirements
     assert "tf-nightly-cpu" in nightlies["keras-tensorflow"].requirements
