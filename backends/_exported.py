@@ -149,7 +149,12 @@ class ExportedOnly:
     def build(self, model, pretrained=None):
         if pretrained is not None:
             raise Unsupported(EXPORTED_ONLY.format(what="a pre-trained matrix given at construction"))
-        return super().build(model)
+        built = super().build(model)
+        built._conformance_spec = model  # what the export keys and signatures read
+        return built
+
+    def release(self):
+        return f"{self.name}@{self.version()}"  # version() names the framework and the runtime
 
 
 # -- the exporters' defaults (Backend.export_defaults, char.exporter-defaults) ----------------------

@@ -105,14 +105,6 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
         return (f"keras {super().version()} on tensorflow {tf.__version__} -> model.export(format='litert') "
                 f"-> LiteRT {version('ai-edge-litert')}")
 
-    def release(self):
-        return f"{self.name}@{self.version()}"
-
-    def build(self, model, pretrained=None):
-        built = super().build(model, pretrained)
-        built._conformance_spec = model
-        return built
-
     def forward(self, built, x):
         x = np.asarray(x)
         interpreter = self._interpreter(built, x)

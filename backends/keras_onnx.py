@@ -65,14 +65,6 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         return (f"keras {super().version()} on tensorflow {tf.__version__} -> model.export(format='onnx') "
                 f"(tf2onnx) -> ONNX Runtime {onnxruntime.__version__}")
 
-    def release(self):
-        return f"{self.name}@{self.version()}"
-
-    def build(self, model, pretrained=None):
-        built = super().build(model, pretrained)
-        built._conformance_spec = model
-        return built
-
     def set_weights(self, built, weights):
         super().set_weights(built, weights)
         built._conformance_digest = _exported.weights_digest(weights)

@@ -51,9 +51,6 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
         return (f"PyTorch {torch.__version__} -> torch.onnx.export (dynamo) -> ONNX Runtime "
                 f"{onnxruntime.__version__}")
 
-    def release(self):
-        return f"{self.name}@{self.version()}"
-
     def set_weights(self, built, weights):
         super().set_weights(built, weights)
         built.conformance_digest = _exported.weights_digest(weights)
