@@ -213,25 +213,30 @@ _NOT_FORMULAS = vocabulary.NOT_FORMULAS
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
-def _names_used(clause) -> set[str]:
-    """Every name a formula of the clause mentions (model, ``with``, generators, checks)."""
-    draw = clause.draw if isinstance(clause.draw, dict) else {}
+def _formula_names(*parts) -> set[str]:
+    """Every name the formulas in ``parts`` (spec values: mappings, lists, strings) mention."""
     names: set[str] = set()
 
-    def walk(value, key=None):
+    def walk(value):
         if isinstance(value, dict):
             for k, v in value.items():
                 if k not in _NOT_FORMULAS:
-                    walk(v, k)
+                    walk(v)
         elif isinstance(value, list):
             for v in value:
-                walk(v, key)
+                walk(v)
         elif isinstance(value, str):
             names.update(_IDENTIFIER.findall(value))
 
-    for part in (clause.model, clause.args, draw.get("with"), clause.expect, draw.get("expect")):
+    for part in parts:
         walk(part)
     return names
+
+
+def _names_used(clause) -> set[str]:
+    """Every name a formula of the clause mentions (model, ``with``, generators, checks)."""
+    draw = clause.draw if isinstance(clause.draw, dict) else {}
+    return _formula_names(clause.model, clause.args, draw.get("with"), clause.expect, draw.get("expect"))
 
 
 def _validate_generator(where, gen, literal, clause, doms, names):
@@ -464,20 +469,7 @@ class OneModel:
 def model_params(clause) -> list[str]:
     """The drawn parameters that decide the clause's model: those its ``model`` block names. The
     others (batch, a length no layer is sized by, a learning rate) vary with the inputs."""
-    names: set[str] = set()
-
-    def walk(value, key=None):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k not in _NOT_FORMULAS:
-                    walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str):
-            names.update(_IDENTIFIER.findall(value))
-
-    walk(clause.model)
+    names = _formula_names(clause.model)
     return [n for n in domains(clause.draw) if n in names]
 
 
