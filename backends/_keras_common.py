@@ -298,7 +298,7 @@ class KerasAdapter(Backend):
                  f"import {self.snippet_module}{alias}", ""]
         if action in ("construct", "document"):
             return "\n".join(lines + _DOCUMENT_SNIPPETS[action](args, self))
-        if model is None:
+        if model is None or action not in _ACTION_SNIPPETS:  # e.g. export_defaults: not this adapter's
             return None
         if action == "pretrained" or any(layer.get("pretrained") for layer in model.layers):
             emb = next(layer for layer in model.layers if layer.kind == "embedding")

@@ -445,7 +445,7 @@ class _Snippet:
 
     def render(self):
         action = self.action
-        if action in ("document", "mask"):
+        if action in ("document", "mask") or not hasattr(self, "_" + action):  # e.g. export_defaults
             return None
         if action == "construct":
             return self._construct()
