@@ -3,27 +3,18 @@ costliest file starts first, each file stays on one xdist worker, every test run
 from pathlib import Path
 
 from tests import xdist_files
-from tests.test_xdist import FakeNode, fake_config
+from tests.test_xdist import fake_config
+from tests.test_xdist import simulate as simulate_nodes
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def simulate(collection, workers=2):
-    sched = xdist_files.CostliestFileFirst(fake_config("loadfile", workers))
-    nodes = [FakeNode(f"gw{n}") for n in range(workers)]
-    for node in nodes:
-        sched.add_node(node)
-    for node in nodes:
-        sched.add_node_collection(node, collection)
-    sched.schedule()
-    first = [collection[node.queue[0]] for node in nodes]
-    while any(node.queue for node in nodes):
-        for node in nodes:
-            if node.queue:
-                index = node.queue.pop(0)
-                node.ran.append(collection[index])
-                sched.mark_test_complete(node, index)
-    return nodes, first
+    """The fake nodes after a full run of make test's scheduler, and the item each started with
+    (the nodes and their driving are tests/test_xdist.py's)."""
+    nodes, first = simulate_nodes(xdist_files.CostliestFileFirst(fake_config("loadfile", workers)),
+                                  collection, workers)
+    return nodes, list(first.values())
 
 
 def test_a_slow_file_of_few_tests_starts_before_files_of_many(monkeypatch):
