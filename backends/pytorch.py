@@ -445,12 +445,14 @@ class _Snippet:
 
     def render(self):
         action = self.action
-        if action in ("document", "mask") or not hasattr(self, "_" + action):  # e.g. export_defaults
+        if action in ("document", "mask"):
             return None
         if action == "construct":
             return self._construct()
         if action == "fresh_weights":
             return self._fresh()
+        if not hasattr(self, "_" + action):  # an action PyTorch has no mapping for: export_defaults
+            return None
         lines = ["import numpy as np", "import torch", "from torch import nn",
                  "from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence", "",
                  "torch.manual_seed(0)"]

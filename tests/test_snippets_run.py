@@ -97,3 +97,20 @@ def test_printed_values_are_compared():
     summary = {"action": "summary", "raised": None, "observed": {"params": [10, 0, 7]}}
     assert _printed_values_wrong({**summary, "printed": "embedding 10\nflatten 0\ndense 7\n"}) is None
     assert _printed_values_wrong({**summary, "printed": "embedding 10\nflatten 0\ndense 6\n"})
+
+
+def test_an_action_without_a_mapping_has_no_snippet_and_the_others_keep_theirs():
+    # export_defaults is the exported columns' action: the framework adapters render no snippet
+    # for it, and still render one for every action they map (fresh_weights, construct, ...)
+    from backends.pytorch import Torch
+    from conformance.language.spec import load_all
+    from conformance.running.session import make_case
+
+    torch = Torch()
+    for clause in load_all():
+        case = make_case(clause)
+        snippet = torch.snippet(case.model, case.action, case.args)
+        if case.action in ("export_defaults", "document", "mask"):
+            assert snippet is None, clause.id
+        else:
+            assert snippet and "snippet unavailable" not in snippet, clause.id
