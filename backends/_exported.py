@@ -14,6 +14,15 @@ Export cost: a drawn example reuses the built model of its clause (conformance/r
 new weights the cheapest way the exporter offers (ONNXProgram.apply_weights for torch.onnx; a new
 conversion, kept per weights, for the converters that fold weights into the graph).
 
+Artifacts kept across runs (``--compile-cache``, the run's compile cache: each exported column
+declares one, keyed by the versions of its framework and exporter, as Keras on JAX's is): every
+call of an exporter is made through :func:`exported_bytes`, keyed by what decides its result: the
+source of this package (every adapter module: how models are built and exported), the clause's
+model, the index dtype, the signature, the weights (and, where the artifact is made by writing new
+weights into an earlier export, that export's), the layer and variable names the framework gave.
+A run that finds the key reads the bytes an identical call made in an earlier run; the runtime
+still answers every case. Records are the same with the cache and without (tests/test_compile_cache.py).
+
 The artifacts go to a folder in the worker's scratch folder (``CONFORMANCE_SCRATCH``, which its
 parent creates and removes once the worker is gone, even killed on a timeout:
 conformance/running/worker.py); outside a worker, to a temporary folder removed at exit. ONNX
@@ -28,9 +37,12 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import shutil
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +53,7 @@ EXPORTED_ONLY = ("an exported artifact answers inference calls only; {what} is t
                  "before export (see the framework's own column)")
 ORT_ERRORS_ONLY = 3  # onnxruntime severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
+EXPORT_CACHE = "CONFORMANCE_EXPORT_CACHE"  # the run's folder of exported artifacts (compile_cache.py)
 SCRATCH = "CONFORMANCE_SCRATCH"  # the worker's scratch folder, its parent's (conformance/running/worker.py)
 
 _FOLDER: list[Path] = []
@@ -65,6 +78,104 @@ def new_artifact(suffix: str) -> Path:
     handle, name = tempfile.mkstemp(suffix=suffix, dir=artifacts_folder())
     os.close(handle)
     return Path(name)
+
+
+_SOURCE: list[str] = []
+
+
+def source_digest() -> str:
+    """A digest of every module of this package: a change to how any adapter builds, weights or
+    exports a model is another key, so no artifact of older code is ever read."""
+    if not _SOURCE:
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        _SOURCE.append(h.hexdigest())
+    return _SOURCE[0]
+
+
+_CLASSES: dict[type, str] = {}
+
+
+def class_digest(cls: type) -> str:
+    """The adapter class's qualified name and a digest of the module of every class it inherits
+    from (an adapter outside this package, a self-test mutant, exports its own way)."""
+    if cls not in _CLASSES:
+        h = hashlib.sha256()
+        for klass in cls.__mro__:
+            module = sys.modules.get(klass.__module__)
+            h.update(f"{klass.__module__}.{klass.__qualname__}".encode())
+            try:
+                h.update(Path(module.__file__).read_bytes())
+            except (AttributeError, TypeError, OSError):
+                pass  # a built-in or a class without a file: its name only
+        _CLASSES[cls] = h.hexdigest()
+    return _CLASSES[cls]
+
+
+def exported_bytes(adapter, parts: tuple, make) -> bytes:
+    """``make()``, the bytes of one exporter call, unless the run's export cache (``EXPORT_CACHE``,
+    set by the run for a worker when its compile cache is on) holds those of a call with the same
+    ``parts`` (plain values: what decides the artifact besides the adapter's code) by the same
+    adapter class, under the same framework and exporter versions. A refusal is raised again,
+    never kept.
+
+    The warnings the exporter gave while it made the artifact are kept with it and, when the bytes
+    are read from the cache, shown again in the case's warnings log as they were sorted then
+    (conformance/running/actions.py, WarningLog): a record says what the export said either way."""
+    root = os.environ.get(EXPORT_CACHE)
+    if not root:
+        return make()
+    key = hashlib.sha256(repr((source_digest(), class_digest(type(adapter)), parts)).encode()).hexdigest()
+    path = Path(root) / key[:2] / f"{key}.bin"
+    said = path.with_suffix(".warnings.json")
+    lists = _warning_lists()
+    try:
+        data, shown = path.read_bytes(), json.loads(said.read_text())
+    except (OSError, ValueError):
+        pass
+    else:
+        for target, texts in zip(lists or (), (shown["clause"], shown["framework"])):
+            target.extend(text for text in texts if text not in target)
+        return data
+    before = [list(target) for target in lists or ()]
+    data = make()
+    shown = [[text for text in target if text not in old] for target, old in zip(lists or (), before)] or [[], []]
+    _write(said, json.dumps({"clause": shown[0], "framework": shown[1]}).encode())
+    _write(path, data)  # after its warnings: an artifact is never read without them
+    return data
+
+
+def _warning_lists():
+    """The lists of the case's warnings log (its ``clause`` and ``framework`` lists), when a worker's
+    run_case has one in place as ``warnings.showwarning``; None otherwise."""
+    log = getattr(warnings.showwarning, "__self__", None)
+    lists = (getattr(log, "clause", None), getattr(log, "framework", None))
+    return lists if all(isinstance(target, list) for target in lists) else None
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` written whole, then renamed into place: a run beside this one reads all of it or
+    nothing. A cache that cannot be written costs time, never a result."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-")
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def keras_identity(model) -> tuple:
+    """What an exported Keras model carries besides its weights' values: its configuration (the
+    layers' names, which the artifact's tensors are named after, and the input shape its first call
+    built) and its variables' paths."""
+    try:
+        config = model.to_json()
+    except Exception:  # noqa: BLE001 - a model Keras cannot serialise: its repr, and names below
+        config = repr(model)
+    return config, tuple(getattr(v, "path", getattr(v, "name", "")) for v in model.weights)
 
 
 def weights_digest(weights) -> str:

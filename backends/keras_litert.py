@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _exported
 from ._keras_common import _model_code
-from .base import Declaration
+from .base import CompileCache, Declaration
 from .keras3 import KERAS, KerasTensorflow
 
 LITERT = "ai-edge-litert==2.3.0"
@@ -90,6 +90,8 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
                 "the LiteRT interpreter alone",
         order=14, seconds_per_item=0.5, requires=("keras", "tensorflow", "ai_edge_litert"),
         env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True, group="export",
+        # the converted artifacts, kept across runs (backends/_exported.py, exported_bytes)
+        compile_cache=CompileCache(_exported.EXPORT_CACHE, ("keras", "tensorflow", "tensorflow-cpu", "ai-edge-litert")),
         pins=(KERAS, "tensorflow-cpu==2.21.0", LITERT), pinned_release="3.15+litert2.3")
 
     def version(self):
@@ -220,10 +222,16 @@ class KerasTensorflowLitert(_exported.ExportedOnly, KerasTensorflow):
         import keras
 
         self._called(built, x)
-        path = _exported.new_artifact(".tflite")
-        built.export(str(path), format="litert", verbose=False,
-                     input_signature=[keras.InputSpec(shape=signature, dtype=str(x.dtype))])
-        return path.read_bytes()
+
+        def convert() -> bytes:
+            path = _exported.new_artifact(".tflite")
+            built.export(str(path), format="litert", verbose=False,
+                         input_signature=[keras.InputSpec(shape=signature, dtype=str(x.dtype))])
+            return path.read_bytes()
+
+        parts = ("model.export(format='litert')", repr(built._conformance_spec), _exported.keras_identity(built),
+                 str(x.dtype), tuple(signature), _exported.weights_digest([built.get_weights()]))
+        return _exported.exported_bytes(self, parts, convert)
 
     def _interpreter(self, built, x):
         artifacts = built.__dict__.setdefault("_conformance_artifacts", {})

@@ -16,11 +16,13 @@ weight change exports again. Either way the runtime runs what the exporter made 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _exported
 from ._keras_common import _model_code
-from .base import Declaration
+from .base import CompileCache, Declaration
 from .keras3 import KERAS, KerasTensorflow
 from .torch_onnx import ONNX_PINS
 
@@ -51,6 +53,8 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         summary="the keras-tensorflow column's model exported to ONNX (tf2onnx), answered by ONNX Runtime alone",
         order=12, seconds_per_item=0.5, requires=("keras", "tensorflow", "tf2onnx", "onnxruntime", "onnx"),
         env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True, group="export",
+        # the exported artifacts, kept across runs (backends/_exported.py, exported_bytes)
+        compile_cache=CompileCache(_exported.EXPORT_CACHE, ("keras", "tensorflow", "tensorflow-cpu", "tf2onnx", "onnx")),
         pins=(KERAS, "tensorflow-cpu==2.21.0", *ONNX_PINS[:2], TF2ONNX), pinned_release="3.15+ort1.32")
 
     def version(self):
@@ -61,9 +65,23 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
     def describe(self):
         import onnxruntime
         import tensorflow as tf
+        import tf2onnx
+
+        # Keras patches tf2onnx once per process, at its first ONNX export, and the patch's
+        # hasattr(np, "object") makes NumPy warn (FutureWarning): done here, at the worker's start,
+        # so that warning belongs to no case, whichever case exports first (with a warm export
+        # cache, the clauses' exports may not run the exporter at all)
+        try:
+            from keras.src.export.tf2onnx_lib import patch_tf2onnx
+        except ImportError:  # a Keras without it
+            pass
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                patch_tf2onnx()
 
         return (f"keras {super().version()} on tensorflow {tf.__version__} -> model.export(format='onnx') "
-                f"(tf2onnx) -> ONNX Runtime {onnxruntime.__version__}")
+                f"(tf2onnx {tf2onnx.__version__}) -> ONNX Runtime {onnxruntime.__version__}")
 
     def set_weights(self, built, weights):
         super().set_weights(built, weights)
@@ -124,9 +142,15 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
             built(np.zeros(shape, x.dtype))
         spec = keras.InputSpec(shape=(None, *(shape[1:] if fixed_tail else (None,) * (len(shape) - 1))),
                                dtype=str(x.dtype))
-        path = _exported.new_artifact(".onnx")
-        built.export(str(path), format="onnx", verbose=False, input_signature=[spec])
-        return onnx.load(str(path))
+
+        def export() -> bytes:
+            path = _exported.new_artifact(".onnx")
+            built.export(str(path), format="onnx", verbose=False, input_signature=[spec])
+            return path.read_bytes()
+
+        parts = ("model.export(format='onnx')", repr(built_spec(built)), _exported.keras_identity(built),
+                 str(x.dtype), spec.shape, _exported.weights_digest([built.get_weights()]))
+        return onnx.load_from_string(_exported.exported_bytes(self, parts, export))
 
     def _exported(self, built, x):
         from onnx import numpy_helper

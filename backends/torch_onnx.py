@@ -17,17 +17,23 @@ from __future__ import annotations
 import numpy as np
 
 from . import _exported
-from .base import Declaration
+from .base import CompileCache, Declaration
 from .pytorch import Torch, _Snippet
 
 ONNX_PINS = ("onnx==1.23.2", "onnxruntime==1.32.0", "onnxscript==0.7.2", "onnx-ir==1.1.0")
 
 
 class _Export:
-    """The exported program of one built model, and the ONNX Runtime session on its artifact."""
+    """One built model's export for one index dtype: the example shape and the weights it is
+    exported with, the exported program (made when first needed: None while every artifact asked
+    for is found in the export cache), and the ONNX Runtime session on the current artifact."""
 
-    def __init__(self, program, digest, session):
-        self.program, self.digest, self.session = program, digest, session
+    def __init__(self, shape, first, module):
+        self.shape, self.first = shape, first  # the first weights' digest: those the program is exported at
+        self.first_state = {k: v.clone() for k, v in module.state_dict().items()}
+        self.program, self.applied = None, None   # the program, and the digest of the weights it holds
+        self.refused = None                       # what the exporter raised, if it refused the model
+        self.session, self.digest = None, None    # the session, and the digest of its artifact's weights
 
 
 class TorchOnnx(_exported.ExportedOnly, Torch):
@@ -36,6 +42,8 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
         summary="the torch column's model exported with torch.onnx.export (dynamo), answered by ONNX Runtime alone",
         order=55, seconds_per_item=0.5, requires=("torch", "onnxruntime", "onnxscript", "onnx"),
         drawn_inputs_only=True, group="export",
+        # the exported artifacts, kept across runs (backends/_exported.py, exported_bytes)
+        compile_cache=CompileCache(_exported.EXPORT_CACHE, ("torch", "onnx", "onnxscript", "onnx-ir")),
         pins=("torch==2.13.0", *ONNX_PINS), pinned_release="2.13+ort1.32")
 
     def version(self):
@@ -80,8 +88,6 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
         return {"torch_onnx_export": _exported.answered(_exported.onnx_defaults(call, export), inputs)}
 
     def _exported(self, built, x):
-        import torch
-
         x = np.asarray(x)
         exports = built.__dict__.setdefault("conformance_exports", {})
         held = exports.get(x.dtype.str)
@@ -89,27 +95,49 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
             raise held  # the exporter refused this model: once per model, not once per example
         digest = getattr(built, "conformance_digest", "")
         if held is None:
+            built.stack.eval()
+            held = exports[x.dtype.str] = _Export(_exported.example_shape(built.spec, x), digest, built.stack)
+        if held.session is None or held.digest != digest:
+            # the exported program of the first weights, the later ones applied to it (the
+            # exporter's own way), saved: or the bytes of the same calls in an earlier run
+            parts = ("torch.onnx.export", repr(built.spec), x.dtype.str, held.shape, held.first, digest)
+            try:
+                data = _exported.exported_bytes(self, parts, lambda: self._saved(built, x, held, digest))
+            except Exception:
+                if held.refused is not None:
+                    exports[x.dtype.str] = held.refused
+                raise
+            path = _exported.new_artifact(".onnx")
+            path.write_bytes(data)
+            held.session, held.digest = _exported.ort_session(path), digest
+        return held.session
+
+    def _saved(self, built, x, held, digest) -> bytes:
+        """Export the model at its first weights (once), apply the current ones, save."""
+        import torch
+
+        if held.program is None:
             from torch.export import Dim
 
-            built.stack.eval()
-            shape = _exported.example_shape(built.spec, x)
+            current = {k: v.clone() for k, v in built.stack.state_dict().items()}
+            built.stack.load_state_dict(held.first_state)
             # the signature's dtype is the one the caller feeds (an artifact takes one dtype)
-            example = torch.full(shape, min(1, _vocabulary(built.spec) - 1), dtype=torch.from_numpy(x[:0]).dtype)
+            example = torch.full(held.shape, min(1, _vocabulary(built.spec) - 1), dtype=torch.from_numpy(x[:0]).dtype)
             try:
-                program = torch.onnx.export(built.stack, (example,), dynamo=True, optimize=False, verbose=False,
-                                            dynamic_shapes=(self.dynamic_axes(len(shape), Dim),))
+                held.program = torch.onnx.export(built.stack, (example,), dynamo=True, optimize=False, verbose=False,
+                                                 dynamic_shapes=(self.dynamic_axes(len(held.shape), Dim),))
             except Exception as exc:
-                exports[x.dtype.str] = exc
+                held.refused = exc
                 raise
-            held = exports[x.dtype.str] = _Export(program, digest, None)
-        elif held.digest != digest:  # new weights: the exporter's own way to apply them
+            finally:
+                built.stack.load_state_dict(current)
+            held.applied = held.first
+        if held.applied != digest:  # new weights: the exporter's own way to apply them
             held.program.apply_weights(built.stack.state_dict())
-            held.session, held.digest = None, digest
-        if held.session is None:
-            path = _exported.new_artifact(".onnx")
-            held.program.save(str(path))
-            held.session = _exported.ort_session(path)
-        return held.session
+            held.applied = digest
+        path = _exported.new_artifact(".onnx")
+        held.program.save(str(path))
+        return path.read_bytes()
 
 
 def _snippet(model, args) -> str:

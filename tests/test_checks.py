@@ -196,6 +196,16 @@ def test_differ_and_truth_checks_refuse_nan():
     assert ev({"a": np.ones(3), "b": np.zeros(3)}, {"check": "differ", "of": "a", "to": {"of": "b"}}).ok
 
 
+def test_differ_with_nan_differs_counts_nan_in_one_array_only():
+    """A pin on uninitialised memory (char.exporter-defaults, LiteRT): NaN one run, numbers the next."""
+    check = {"check": "differ", "of": "a", "to": {"of": "b"}, "nan": "differs"}
+    some_nan = np.array([1.0, np.nan, 0.0])
+    assert ev({"a": some_nan, "b": np.ones(3)}, check).ok
+    assert not ev({"a": some_nan, "b": some_nan.copy()}, check).ok   # NaN on both sides: not a difference
+    assert not ev({"a": np.ones(3), "b": np.ones(3)}, check).ok
+    assert not ev({"a": some_nan, "b": np.ones(3)}, {**check, "nan": "never"}).ok
+
+
 def test_equal_with_literal_compares_text_as_written_and_formulas_otherwise():
     obs = {"shapes": ["?"], "params": ["0 (unbuilt)"], "n": [10]}
     assert ev(obs, {"check": "equal", "of": "shapes", "literal": True, "to": ["?"]}).ok

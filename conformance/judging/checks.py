@@ -447,7 +447,7 @@ def check_independent(ctx, check):
 def check_differ(ctx, check):
     """Two arrays of real numbers, of one shape, finite, that are not equal: values that cannot
     be compared (NaN, infinities, None, strings, booleans, arrays of another shape) do not count
-    as different."""
+    as different; with ``nan: differs``, NaN in one array and none in the other does."""
     raw_a, raw_b = _array(_field(ctx, check["of"])), _array(_target(ctx, check, check["of"]))
     a, b = _numeric(raw_a), _numeric(raw_b)
     if a is None or b is None or "b" in (raw_a.dtype.kind, raw_b.dtype.kind):
@@ -456,6 +456,8 @@ def check_differ(ctx, check):
         return False, "different values", f"arrays of different shapes: {list(a.shape)} and {list(b.shape)}"
     _fitting(ctx, check["of"])  # of the reference's shape: two 1 x 1 builds are not two layers
     if np.isnan(a).any() or np.isnan(b).any():
+        if check.get("nan", "never") == "differs" and np.isnan(a).any() != np.isnan(b).any():
+            return True, "different values", "NaN values in one of them only"
         return False, "different values", "NaN values"
     if np.isinf(a).any() or np.isinf(b).any():
         return False, "different values", "infinite values"

@@ -66,7 +66,7 @@ ENUMS = {
     "layers": list(LAYERS),
     "weighted_layers": [kind for kind in LAYERS if kind not in UNWEIGHTED],
     "tolerances": list(TOLERANCES),
-    "nan": list(CHECKS["equal"].arg("nan").values),
+    "nan": list(dict.fromkeys(v for word in CHECKS.values() for a in word.args if a.key == "nan" for v in a.values)),
     "index_dtypes": list(INDEX_DTYPES),
     "layouts": list(DRAW_GENERATORS["padded"].arg("layout").values),
     "initializers": list(LAYERS["embedding"].arg("embeddings_initializer").values),

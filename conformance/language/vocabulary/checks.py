@@ -19,6 +19,9 @@ TOLERANCE = Arg("tolerance", "name", "how close is close (rtol/atol)", values=("
                 default="float32")
 NAN = Arg("nan", "name", "equal: NaN matches NaN at the same place; never: NaN matches nothing",
           values=("equal", "never"), default="never")
+NAN_DIFFERS = Arg("nan", "name", "differs: an array holding NaN differs from one that holds none (a pin on "
+                                 "values no framework computes, e.g. uninitialised memory); never: NaN values do "
+                                 "not count as different", values=("differs", "never"), default="never")
 LOW = Arg("low", "formula", "the lower end", required=True)
 HIGH = Arg("high", "formula", "the upper end", required=True)
 ALPHA = Arg("alpha", "number", "the false-alarm level of the statistical test")
@@ -63,7 +66,8 @@ CHECKS = table(
     Word("within", "every value of the field lies in [low, high]", (OF, LOW, HIGH, WHY)),
     Word("uniform", "the field's values are a sample of U[low, high] (Kolmogorov-Smirnov, mean, variance)",
          (OF, LOW, HIGH, ALPHA, WHY)),
-    Word("differ", "the field differs from the target (arrays of numbers without NaN)", (OF, TO, LITERAL, WHY)),
+    Word("differ", "the field differs from the target (arrays of numbers without NaN, unless nan: differs)",
+         (OF, TO, LITERAL, NAN_DIFFERS, WHY)),
     Word("identical", "the field is bit for bit the target: same shape, dtype and bytes",
          (OF, TO, LITERAL, NAN, WHY)),
     Word("row_norms", "every row of the field (a matrix) has norm 'to'; with 'rows', those rows do",
