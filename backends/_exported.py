@@ -117,33 +117,59 @@ def exported_bytes(adapter, parts: tuple, make) -> bytes:
     """``make()``, the bytes of one exporter call, unless the run's export cache (``EXPORT_CACHE``,
     set by the run for a worker when its compile cache is on) holds those of a call with the same
     ``parts`` (plain values: what decides the artifact besides the adapter's code) by the same
-    adapter class, under the same framework and exporter versions. A refusal is raised again,
-    never kept.
+    adapter class, under the same framework and exporter versions.
 
-    The warnings the exporter gave while it made the artifact are kept with it and, when the bytes
-    are read from the cache, shown again in the case's warnings log as they were sorted then
-    (conformance/running/actions.py, WarningLog): a record says what the export said either way."""
+    Kept with the bytes: the warnings the exporter gave while it made them, shown again in the
+    case's warnings log as they were sorted then (conformance/running/actions.py, WarningLog), so
+    a record says what the export said either way. An exporter's refusal (an exception run_case
+    records as the framework's answer) is kept the same way, and raised again as FrameworkRaised
+    with its type's name and text: the record is the one the refusal made. Anything else raised
+    (an adapter error) is never kept."""
     root = os.environ.get(EXPORT_CACHE)
     if not root:
         return make()
     key = hashlib.sha256(repr((source_digest(), class_digest(type(adapter)), parts)).encode()).hexdigest()
     path = Path(root) / key[:2] / f"{key}.bin"
-    said = path.with_suffix(".warnings.json")
+    said = path.with_suffix(".json")
     lists = _warning_lists()
     try:
-        data, shown = path.read_bytes(), json.loads(said.read_text())
+        kept = json.loads(said.read_text())
+        data = None if kept.get("refused") else path.read_bytes()
     except (OSError, ValueError):
         pass
     else:
-        for target, texts in zip(lists or (), (shown["clause"], shown["framework"])):
+        for target, texts in zip(lists or (), (kept["clause"], kept["framework"])):
             target.extend(text for text in texts if text not in target)
+        if data is None:
+            raise _refusal(kept["refused"])
         return data
     before = [list(target) for target in lists or ()]
-    data = make()
-    shown = [[text for text in target if text not in old] for target, old in zip(lists or (), before)] or [[], []]
-    _write(said, json.dumps({"clause": shown[0], "framework": shown[1]}).encode())
-    _write(path, data)  # after its warnings: an artifact is never read without them
+
+    def shown() -> dict:
+        new = [[text for text in target if text not in old] for target, old in zip(lists or (), before)]
+        return dict(zip(("clause", "framework"), new or ([], [])))
+
+    try:
+        data = make()
+    except Exception as exc:
+        from conformance.running.actions import framework_refusal
+
+        refused = framework_refusal(exc, adapter)
+        if refused is not None:
+            _write(said, json.dumps({**shown(), "refused": refused}).encode())
+        raise
+    _write(path, data)
+    _write(said, json.dumps(shown()).encode())  # last: an entry is read only once both are whole
     return data
+
+
+def _refusal(refused: dict) -> Exception:
+    """A kept refusal, as run_case records it: FrameworkRaised with the type's name and the text."""
+    from .base import FrameworkRaised
+
+    error = FrameworkRaised(Exception(refused["message"]))
+    error.type_name = refused["raised"]
+    return error
 
 
 def _warning_lists():

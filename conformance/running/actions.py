@@ -133,6 +133,17 @@ def _raised_by_framework(exc: BaseException, backend) -> bool:
     return any(_within(path, framework) and path not in modules for path in files[innermost + 1:])
 
 
+def framework_refusal(exc: BaseException, backend) -> dict | None:
+    """What run_case records of ``exc`` as the framework's answer (``raised``: its type's name,
+    ``message``: its text), or None when it would be an adapter error: for an answer kept and
+    raised again later as ``FrameworkRaised`` (backends/_exported.py keeps an exporter's refusal)."""
+    if isinstance(exc, FrameworkRaised):
+        return {"raised": exc.type_name, "message": str(exc)}
+    if isinstance(exc, Exception) and not isinstance(exc, Unsupported) and _raised_by_framework(exc, backend):
+        return {"raised": type(exc).__name__, "message": str(exc)}
+    return None
+
+
 _WARNINGS_MODULES = ("warnings", "_py_warnings")  # the machinery between warn() and showwarning
 
 
