@@ -98,6 +98,14 @@ class WrongShapes(_Hostile):
         return np.stack([np.asarray(value)] * 2)
 
 
+def interruptible() -> None:
+    """For a test's subprocess (``preexec_fn``) that a test interrupts with SIGINT: Ctrl-C's default
+    action, whatever the test run inherited. A shell starts a background job with SIGINT ignored,
+    and an ignored signal stays ignored across exec: then Python installs no KeyboardInterrupt, the
+    run is never interrupted, and the test waits for its timeout (300 s) and fails."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class InterruptsTheRun(Reference):
     """Sends SIGINT (Ctrl-C) to the pytest process that started this worker, once, on the first
     summary it is asked for, then answers normally."""

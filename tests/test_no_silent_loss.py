@@ -22,7 +22,7 @@ from conformance.judging.describers import describe
 from conformance.judging.outcome import judge
 from conformance.judging.replies import Observed
 from conformance.language.spec import SPEC_DIR, load_all
-from tests.hostile import HOSTILE
+from tests.hostile import HOSTILE, interruptible
 from tests.report_fixtures import result, scenario, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def compares_values(clause, checks=VALUE_CHECKS) -> bool:
 def pytest_run(out, *args, timeout=300, env=None):
     return subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider",
                            "--json", str(out), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=env, preexec_fn=interruptible)
 
 
 @cache

@@ -19,6 +19,7 @@ from conformance.running.actions import AdapterError, Case, run_case
 from conformance.running.channel import ChannelError, loads_plain
 from conformance.running.worker import _check_hello, _check_reply
 from tests import hostile_workers
+from tests.hostile import interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "marks-nonzero-indices"   # the clause whose mask() call misbehaves
@@ -145,7 +146,7 @@ def test_an_interrupted_run_leaves_no_worker_behind(tmp_path, how):
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--case-timeout", "600",
          "-k", HOSTILE, "--backend", _name("HangsWithChild")],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=interruptible,
         env={**os.environ, hostile_workers.PID_FILE: str(pid_file)})
     try:
         deadline = time.monotonic() + 120
