@@ -264,15 +264,18 @@ def _batch(session, clause, run, backend):
     return [session.case(clause), *cases.values()], examples, cases
 
 
-# A serial run uses both cores: before this item's answers are read, the next two items that
+# A serial run uses both cores: before this item's answers are read, the next three items that
 # run on other workers get their batches, so those workers compute while this one is waited for
-# and judged. Measured on 2 cores (full run, ci profile): 61 s with one item ahead, 54 s with two,
-# the same with three; every framework busy at once fought for the cores (slower than serial).
+# and judged. Measured on 2 cores (full run, ci profile): six columns, 61 s with one item ahead, 54 s
+# with two, the same with three; every framework busy at once fought for the cores (slower than
+# serial). Nine columns with the exported artifacts read from the cache (2026-12-02, quiet, warm):
+# 60.7 s with two ahead, 56.3 with three, 56.1 with four (two runs each; 55 to 56 s looking nine
+# items ahead instead of five).
 # "Next" skips the items that have no batch to hand ahead (the reference, which runs in this
 # process), so the pipeline
 # does not stall where one clause ends and the next begins. The order of the items is known only
 # when one process runs them all (not under xdist).
-AHEAD = 2       # batches handed ahead, each to another worker
+AHEAD = 3       # batches handed ahead, each to another worker
 LOOK_AHEAD = 5  # items looked at to find them
 
 
