@@ -178,7 +178,9 @@ def _run(tmp_path, name, cache) -> tuple[Path, str]:
 
 
 @pytest.mark.slow
-def test_records_are_the_same_exported_anew_read_back_or_without_the_cache(tmp_path):
+def test_records_are_the_same_exported_anew_or_read_back(tmp_path):
+    """The cold run exports everything, as a run without the cache does (the unit tests above show
+    that without it every call exports); the warm one exports nothing."""
     if any(importlib.util.find_spec(m) is None for m in adapters.builtins()["torch-onnx"].requires):
         pytest.skip("torch-onnx is not installed")
     cache = tmp_path / "cache"
@@ -186,13 +188,10 @@ def test_records_are_the_same_exported_anew_read_back_or_without_the_cache(tmp_p
     kept = sorted(p.name for p in cache.rglob("*.bin"))
     assert kept, "the cold run kept no artifact"
     warm, warm_out = _run(tmp_path, "warm", str(cache))
-    off, off_out = _run(tmp_path, "off", "off")
     assert sorted(p.name for p in cache.rglob("*.bin")) == kept  # the warm run exported nothing new
     assert "compile cache: torch-onnx" in cold_out and "(0 files" in cold_out
     assert "(0 files" not in next(line for line in warm_out.splitlines() if line.startswith("compile cache: torch-onnx"))
-    assert "compile cache: off" in off_out
     assert len(json.loads(cold.read_text())["results"]) == 2
-    for other in (warm, off):
-        same = subprocess.run([sys.executable, "-m", "conformance", "same", str(cold), str(other)],
-                              cwd=ROOT, capture_output=True, text=True)
-        assert same.returncode == 0, same.stdout + same.stderr
+    same = subprocess.run([sys.executable, "-m", "conformance", "same", str(cold), str(warm)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert same.returncode == 0, same.stdout + same.stderr

@@ -39,7 +39,7 @@ def verdict():
 @pytest.mark.slow
 def test_every_mutant_is_caught_by_a_clause_it_names(verdict):
     assert len(verdict.mutants) >= 25
-    assert verdict.survivors == [], selftest.matrix_text(verdict)
+    assert verdict.survivors == [] and verdict.broken == [], selftest.matrix_text(verdict)
     # only a mutant that names nothing but characterization clauses may be merely noticed
     levels = {c.id: c.level for c in verdict.clauses}
     by_name = {m.name: m for m in verdict.mutants}
@@ -112,6 +112,23 @@ def test_a_mutant_caught_only_by_a_clause_it_does_not_name_survives():
 def test_what_catches_a_mutant(record, caught):
     assert selftest.caught(record) is caught
     assert (judge([A], [record], CLAUSES).survivors == []) is caught
+
+
+def test_a_mutant_whose_own_code_fails_is_broken_not_caught():
+    """An adapter error (the mutant's own code raised, e.g. an override whose signature no longer
+    matches the adapter it patches) fails the run, but the planted bug never ran: the self-test fails."""
+    own = {**rec("m:A", "lookup.rows-are-matrix-rows", "error"),
+           "cause": {"where": "backend", "type": "TypeError",
+                     "message": "adapter error (raised by the adapter's own code or a library it called, not the "
+                                "framework): TypeError: A._convert() takes 3 positional arguments but 4 were given"}}
+    timeout = {**rec("m:A", "lookup.rows-are-matrix-rows", "error"),
+               "cause": {"where": "backend", "type": "Timeout", "message": "no answer within 60 s"}}
+    assert selftest.broken(own) and not selftest.broken(timeout)
+    v = judge([A], [own], CLAUSES)
+    assert v.broken == ["A"] and v.survivors == [] and v.killed == 0 and not v.ok
+    assert "BROKEN (the mutant's own code failed, an adapter error: not caught): A" in selftest.summary_text(v)
+    assert "A: BROKEN" in selftest.matrix_text(v) and "**broken**" in selftest.markdown(v)
+    assert judge([A], [timeout], CLAUSES).killed == 1   # the suite reported the framework hanging: caught
 
 
 def test_a_characterization_clause_only_notices_by_differing_from_the_reference():

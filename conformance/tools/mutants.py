@@ -979,11 +979,10 @@ class LitertUninitialisedEmbedding(KerasTensorflowLitert):
     kills = ("lookup.rows-are-matrix-rows",)
     only_named = True  # an exported column in full costs minutes: the self-test runs the clauses named
 
-    def _convert(self, built, x) -> bytes:
+    def _convert(self, built, x, signature) -> bytes:
         import tensorflow as tf
 
-        if not built.built:  # Keras converts a model it has called
-            built(np.zeros(_exported.example_shape(built._conformance_spec, x), x.dtype))
-        shape = list(x.shape) if self._static(built) else [None] * x.ndim
-        concrete = tf.function(lambda t: built(t)).get_concrete_function(tf.TensorSpec(shape, tf.as_dtype(x.dtype)))
+        self._called(built, x)  # Keras converts a model it has called
+        spec = tf.TensorSpec(list(signature), tf.as_dtype(x.dtype))
+        concrete = tf.function(lambda t: built(t)).get_concrete_function(spec)
         return tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable_obj=built).convert()

@@ -254,10 +254,11 @@ class Verdict:
     weak: list = field(default_factory=list)        # normative clauses catching no mutant
     unlisted: list = field(default_factory=list)    # weak and not listed
     stale: list = field(default_factory=list)       # listed, but not a weak normative clause
+    broken: list = field(default_factory=list)      # its own code failed on a clause it names: proves nothing
 
     @property
     def killed(self) -> int:
-        return len(self.mutants) - len(self.survivors) - len(self.noticed)
+        return len(self.mutants) - len(self.survivors) - len(self.noticed) - len(self.broken)
 
     @property
     def score(self) -> float:
@@ -265,7 +266,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return not self.survivors and not self.unlisted and not self.stale
+        return not self.survivors and not self.unlisted and not self.stale and not self.broken
 
     def catches(self, mutant) -> list[str]:
         """The clauses it names that caught it (failed the run on it)."""
@@ -282,6 +283,15 @@ class Verdict:
 CAUGHT = ("kill", "error")  # the cells that fail the run
 
 
+def broken(record: dict) -> bool:
+    """Whether the record is an error of the mutant's own code (an adapter error: the adapter, not
+    the framework, raised), e.g. an override whose signature no longer matches the adapter it
+    patches. Such a record fails the run, but catches no bug: the planted one never ran."""
+    cause = record.get("cause") or {}
+    return (record["status"] == "error" and cause.get("where") == "backend"
+            and str(cause.get("message", "")).startswith("adapter error"))
+
+
 def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict:
     ids = {c.id for c in clauses}
     for mutant in mutants:
@@ -293,11 +303,14 @@ def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict
     for r in records:
         mutant = by_backend.get(r["backend"])
         if mutant is not None:
-            cells[(mutant.name, r["clause"])] = ("error" if r["status"] == "error" else "kill" if caught(r)
-                                                 else "noticed" if noticed(r) else "")
+            cells[(mutant.name, r["clause"])] = ("broken" if broken(r) else "error" if r["status"] == "error"
+                                                 else "kill" if caught(r) else "noticed" if noticed(r) else "")
     verdict = Verdict(list(mutants), list(clauses), cells, dict(weak_listed or {}), complete)
-    verdict.noticed = [m.name for m in mutants if not verdict.catches(m) and verdict.notices(m)]
-    verdict.survivors = [m.name for m in mutants if not verdict.catches(m) and not verdict.notices(m)]
+    verdict.broken = [m.name for m in mutants if any(verdict.cells.get((m.name, c)) == "broken" for c in m.kills)]
+    verdict.noticed = [m.name for m in mutants if m.name not in verdict.broken
+                       and not verdict.catches(m) and verdict.notices(m)]
+    verdict.survivors = [m.name for m in mutants if m.name not in verdict.broken
+                         and not verdict.catches(m) and not verdict.notices(m)]
     if complete:
         normative = [c.id for c in clauses if c.level == "normative"]
         verdict.weak = [c for c in normative if not verdict.killers(c)]
@@ -307,7 +320,7 @@ def judge(mutants, records, clauses, weak_listed=None, complete=True) -> Verdict
 
 
 # -- showing ------------------------------------------------------------------------------------
-SYMBOLS = {"named": "X", "other": "x", "error": "!", "noticed": "n", "": "."}
+SYMBOLS = {"named": "X", "other": "x", "error": "!", "broken": "B", "noticed": "n", "": "."}
 
 
 def _symbol(verdict, mutant, clause_id) -> str:
@@ -327,7 +340,7 @@ def matrix_text(verdict: Verdict) -> str:
     numbers = [f"{i + 1:>3}" for i in range(n)]
     head = [" " * (width + 2) + "".join(num[k] for num in numbers) for k in range(3)]
     lines = ["kill matrix: X caught by a clause the mutant names, x by another clause, ! error (fails the run: "
-             "caught), n noticed only, . not caught",
+             "caught), B the mutant's own code failed (broken: not caught), n noticed only, . not caught",
              "(a characterization clause never fails a run: behaving differently from the reference, it only "
              "notices a mutant)", ""]
     lines += [h.rstrip() for h in head if h.strip()]
@@ -342,6 +355,8 @@ def matrix_text(verdict: Verdict) -> str:
 
 
 def _state(verdict, mutant) -> str:
+    if mutant.name in verdict.broken:
+        return "BROKEN: its own code fails on a clause it names (an adapter error); fix the mutant"
     got = verdict.catches(mutant)
     if got:
         return f"caught by {', '.join(got)}"
@@ -358,6 +373,8 @@ def summary_text(verdict: Verdict) -> str:
         lines.append(f"noticed only (by a characterization clause, not caught): {', '.join(verdict.noticed)}")
     if verdict.survivors:
         lines.append(f"SURVIVED: {', '.join(verdict.survivors)}")
+    if verdict.broken:
+        lines.append(f"BROKEN (the mutant's own code failed, an adapter error: not caught): {', '.join(verdict.broken)}")
     if not verdict.complete:
         lines.append("weak clauses not checked: only some of the mutants ran (--mutant)")
         return "\n".join(lines + ["self-test " + ("passed" if verdict.ok else "FAILED")])
@@ -397,6 +414,7 @@ def markdown(verdict: Verdict) -> str:
     for i, m in enumerate(verdict.mutants, 1):
         got, seen = verdict.catches(m), verdict.notices(m)
         lines.append(f"| {i} | `{m.name}` | {_md(m.bug)} | " + (
+            "**broken** (its own code fails: not caught)" if m.name in verdict.broken else
             ", ".join(f"`{c}`" for c in got) if got else
             "noticed only, by " + ", ".join(f"`{c}`" for c in seen) + " (not caught)" if seen else
             "**survived**") + " |")
