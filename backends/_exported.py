@@ -128,8 +128,8 @@ def exported_bytes(adapter, parts: tuple, make) -> bytes:
     root = os.environ.get(EXPORT_CACHE)
     if not root:
         return make()
-    key = hashlib.sha256(repr((source_digest(), class_digest(type(adapter)), parts)).encode()).hexdigest()
-    path = Path(root) / key[:2] / f"{key}.bin"
+    key = hashlib.sha256(repr((class_digest(type(adapter)), parts)).encode()).hexdigest()
+    path = _code_folder(Path(root)) / key[:2] / f"{key}.bin"
     said = path.with_suffix(".json")
     lists = _warning_lists()
     try:
@@ -170,6 +170,30 @@ def _refusal(refused: dict) -> Exception:
     error = FrameworkRaised(Exception(refused["message"]))
     error.type_name = refused["raised"]
     return error
+
+
+KEPT_CODE_VERSIONS = 3  # the export cache's folders of other adapter code kept (the most recently used)
+_USED: dict[Path, Path] = {}
+
+
+def _code_folder(root: Path) -> Path:
+    """The export cache's folder for this package's source (``source_digest``), marked as used now.
+    The first time a process uses it, the folders of other source versions beyond the
+    ``KEPT_CODE_VERSIONS`` most recently used are removed: an artifact of older adapter code is never
+    read again, and a developer editing backends/ would otherwise add a folder per edit."""
+    if root not in _USED:
+        folder = root / source_digest()[:16]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            os.utime(folder)
+            others = sorted((p for p in root.iterdir() if p.is_dir() and p != folder),
+                            key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in others[KEPT_CODE_VERSIONS - 1:]:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass  # a cache that cannot be tidied costs disk, never a result
+        _USED[root] = folder
+    return _USED[root]
 
 
 def _warning_lists():

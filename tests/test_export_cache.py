@@ -50,6 +50,7 @@ class _Other(TorchOnnx):
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(_exported.EXPORT_CACHE, str(tmp_path / "cache"))
+    monkeypatch.setattr(_exported, "_USED", {})
     return tmp_path / "cache"
 
 
@@ -83,12 +84,19 @@ def test_the_same_call_is_read_back_and_any_other_exports(cache):
     assert make.calls == 5  # another adapter class never reads this one's artifacts
 
 
-def test_other_adapter_code_is_another_key(cache, monkeypatch):
+def test_other_adapter_code_is_another_folder_and_only_the_latest_few_are_kept(cache, monkeypatch):
     make = _Maker()
     _exported.exported_bytes(TorchOnnx(), ("m",), make)
-    monkeypatch.setattr(_exported, "_SOURCE", ["another version of backends/"])
-    _exported.exported_bytes(TorchOnnx(), ("m",), make)
-    assert make.calls == 2
+    folders = []
+    for version in range(_exported.KEPT_CODE_VERSIONS + 2):
+        digest = f"{version:x}" * 64                                   # another version of backends/
+        monkeypatch.setattr(_exported, "_SOURCE", [digest])
+        monkeypatch.setattr(_exported, "_USED", {})                     # as in a new process
+        _exported.exported_bytes(TorchOnnx(), ("m",), make)
+        folders.append(cache / digest[:16])
+    assert make.calls == 1 + _exported.KEPT_CODE_VERSIONS + 2  # no version reads another's artifacts
+    kept = sorted(p for p in cache.iterdir() if p.is_dir())
+    assert kept == sorted(folders[-_exported.KEPT_CODE_VERSIONS:])  # the most recently used ones
 
 
 def test_an_adapter_error_is_raised_and_never_kept(cache):
@@ -98,7 +106,7 @@ def test_an_adapter_error_is_raised_and_never_kept(cache):
     for _ in range(2):
         with pytest.raises(RuntimeError, match="a bug"):
             _exported.exported_bytes(TorchOnnx(), ("m",), broken)
-    assert list(cache.rglob("*")) == []
+    assert [p for p in cache.rglob("*") if p.is_file()] == []
 
 
 def test_the_exporters_refusal_is_kept_and_raised_again_as_the_framework_answer(cache):
