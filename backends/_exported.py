@@ -21,7 +21,7 @@ source of this package (every adapter module: how models are built and exported)
 model, the index dtype, the signature, the weights (and, where the artifact is made by writing new
 weights into an earlier export, that export's), the layer and variable names the framework gave.
 A run that finds the key reads the bytes an identical call made in an earlier run; the runtime
-still answers every case. Records are the same with the cache and without (tests/test_compile_cache.py).
+still answers every case. Records are the same with the cache and without (tests/test_export_cache.py).
 
 The artifacts go to a folder in the worker's scratch folder (``CONFORMANCE_SCRATCH``, which its
 parent creates and removes once the worker is gone, even killed on a timeout:

@@ -135,8 +135,9 @@ def _raised_by_framework(exc: BaseException, backend) -> bool:
 
 def framework_refusal(exc: BaseException, backend) -> dict | None:
     """What run_case records of ``exc`` as the framework's answer (``raised``: its type's name,
-    ``message``: its text), or None when it would be an adapter error: for an answer kept and
-    raised again later as ``FrameworkRaised`` (backends/_exported.py keeps an exporter's refusal)."""
+    ``message``: its text), or None when it is an adapter error. run_case decides with it, and so
+    does backends/_exported.py, which keeps an exporter's refusal and raises it again later as
+    ``FrameworkRaised``."""
     if isinstance(exc, FrameworkRaised):
         return {"raised": exc.type_name, "message": str(exc)}
     if isinstance(exc, Exception) and not isinstance(exc, Unsupported) and _raised_by_framework(exc, backend):
@@ -225,12 +226,11 @@ def run_case(backend, case: Case) -> dict:
                 obs["emulated"] = {str(k): str(v) for k, v in emulated.items()}
         except Unsupported:
             raise
-        except FrameworkRaised as exc:
-            obs = {"raised": exc.type_name, "message": " ".join(str(exc).split())[:400]}
         except Exception as exc:  # noqa: BLE001 - we classify, then re-raise or record
-            if not _raised_by_framework(exc, backend):
+            answer = framework_refusal(exc, backend)
+            if answer is None:
                 raise AdapterError("".join(traceback.format_exception(exc))) from exc
-            obs = {"raised": type(exc).__name__, "message": " ".join(str(exc).split())[:400]}
+            obs = {"raised": answer["raised"], "message": " ".join(answer["message"].split())[:400]}
     obs["warnings"], obs["framework_warnings"] = log.clause, log.framework
     return obs
 
