@@ -18,6 +18,7 @@ values the test compares the printed text with.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import runpy
@@ -103,6 +104,8 @@ def main(argv: list[str]) -> int:
 
     name, out = argv
     backend = builtin()[name]()
+    backend.describe()  # the worker's start (conformance/running/worker.py, _serve), then its freeze
+    gc.freeze()
     with tempfile.TemporaryDirectory() as tmp:
         results = adapter_snippets(backend, Path(tmp))
         results += registry_snippets(backend, Path(tmp), len(results))

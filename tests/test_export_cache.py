@@ -2,6 +2,7 @@
 run's compile cache (``--compile-cache``) gives each exported column a folder keyed by its framework
 and exporter versions; in it, an exporter call's bytes are keyed by the adapter's code and
 everything the call depends on, and its warnings come back with them."""
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -203,3 +204,44 @@ def test_records_are_the_same_exported_anew_or_read_back(tmp_path):
     same = subprocess.run([sys.executable, "-m", "conformance", "same", str(cold), str(warm)],
                           cwd=ROOT, capture_output=True, text=True)
     assert same.returncode == 0, same.stdout + same.stderr
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("torch", "onnxscript", "onnx")),
+                    reason="torch.onnx's dynamo exporter needs torch, onnxscript and onnx")
+def test_torch_onnx_builds_its_op_registry_once_and_exports_the_same_bytes(monkeypatch):
+    """backends/torch_onnx.py:build_registry_once: one registry build for every later export of
+    the process, each export given a registry of its own, and the same exported bytes."""
+    import torch
+    from torch.onnx._internal.exporter._registration import ONNXRegistry
+
+    from backends.torch_onnx import build_registry_once
+
+    builds, build = [], ONNXRegistry.__dict__["from_torchlib"].__func__
+
+    @functools.wraps(build)  # its signature is the original's
+    def counted(cls, *args, **kwargs):
+        builds.append((args, kwargs))
+        return build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ONNXRegistry, "from_torchlib", classmethod(counted))  # undone after the test
+    model = torch.nn.Sequential(torch.nn.Embedding(5, 2), torch.nn.Flatten(), torch.nn.Linear(6, 1)).eval()
+    x = torch.zeros((2, 3), dtype=torch.int64)
+
+    def export() -> bytes:
+        program = torch.onnx.export(model, (x,), dynamo=True, optimize=False, verbose=False)
+        return program.model_proto.SerializeToString()
+
+    export()  # a process's first export names some values its own way: compared from the second on
+    plain = export()
+    assert len(builds) == 2
+    assert build_registry_once() and build_registry_once()  # a second call changes nothing
+    assert export() == plain and export() == plain
+    assert len(builds) == 3, "the registry was built again for an export"
+    opset = builds[-1][1]["opset_version"]  # the exports' own, by name or by position alike
+    one, other = ONNXRegistry.from_torchlib(opset_version=opset), ONNXRegistry.from_torchlib(opset)
+    assert len(builds) == 3 and one is not other
+    ONNXRegistry.from_torchlib(opset - 1)
+    assert len(builds) == 4, "another opset's registry is another build"
+    target = next(iter(one.functions))
+    one.functions[target].clear()  # what register_op would change in one export's registry
+    assert other.functions[target] and ONNXRegistry.from_torchlib(opset).functions[target]
