@@ -54,7 +54,8 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         order=12, seconds_per_item=0.5, requires=("keras", "tensorflow", "tf2onnx", "onnxruntime", "onnx"),
         env={"KERAS_BACKEND": "tensorflow"}, drawn_inputs_only=True, group="export",
         # the exported artifacts, kept across runs (backends/_exported.py, exported_bytes)
-        compile_cache=CompileCache(_exported.EXPORT_CACHE, ("keras", "tensorflow", "tensorflow-cpu", "tf2onnx", "onnx")),
+        compile_cache=CompileCache(_exported.EXPORT_CACHE,
+                                   ("keras", "tensorflow", "tensorflow-cpu", "tf2onnx", "onnx")),
         pins=(KERAS, "tensorflow-cpu==2.21.0", *ONNX_PINS[:2], TF2ONNX), pinned_release="3.15+ort1.32")
 
     def version(self):

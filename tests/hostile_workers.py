@@ -5,7 +5,6 @@ mask.marks-nonzero-indices), run as a third-party adapter (``--backend
 tests.hostile_workers:Name``). Whatever it does, that item must end as ``error``, and the
 clauses after it must run normally on a fresh worker.
 """
-import gc
 import os
 import signal
 import subprocess
@@ -91,12 +90,18 @@ class PartialMessageThenHangs(_Hostile):
 
 
 class WrongShapeMessage(_Hostile):
-    """Finds the worker's own channel object and sends a well-formed reply of the wrong shape."""
+    """Finds the worker's own channel object up its call stack (the worker freezes what its
+    start made, so gc.get_objects() no longer lists it) and sends a well-formed reply of the
+    wrong shape."""
 
     def mask(self, built, x):
-        channels = [o for o in gc.get_objects()
-                    if type(o).__name__ in ("Channel", "Connection") and hasattr(o, "send")]
-        for channel in channels:
+        channels, frame = {}, sys._getframe()
+        while frame is not None:
+            channels.update((id(o), o) for o in frame.f_locals.values()
+                            if type(o).__name__ in ("Channel", "Connection") and hasattr(o, "send"))
+            frame = frame.f_back
+        assert channels, "no channel found: this adapter's attack did not happen"
+        for channel in channels.values():
             channel.send(("ok", "an observation must be a dict", None))
         return super().mask(built, x)
 

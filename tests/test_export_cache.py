@@ -40,7 +40,7 @@ class _Maker:
     def __call__(self):
         self.calls += 1
         if self.warn:
-            warnings.warn(self.warn, UserWarning)
+            warnings.warn(self.warn, UserWarning, stacklevel=2)
         return self.data
 
 
@@ -115,7 +115,7 @@ def test_the_exporters_refusal_is_kept_and_raised_again_as_the_framework_answer(
 
     def refuse():
         calls.append(1)
-        warnings.warn("tracing", UserWarning)
+        warnings.warn("tracing", UserWarning, stacklevel=2)
         try:
             raise ValueError("unsupported op: aten::_pack_padded_sequence")
         except ValueError as exc:
@@ -199,7 +199,8 @@ def test_records_are_the_same_exported_anew_or_read_back(tmp_path):
     warm, warm_out = _run(tmp_path, "warm", str(cache))
     assert sorted(p.name for p in cache.rglob("*.bin")) == kept  # the warm run exported nothing new
     assert "compile cache: torch-onnx" in cold_out and "(0 files" in cold_out
-    assert "(0 files" not in next(line for line in warm_out.splitlines() if line.startswith("compile cache: torch-onnx"))
+    header = next(line for line in warm_out.splitlines() if line.startswith("compile cache: torch-onnx"))
+    assert "(0 files" not in header
     assert len(json.loads(cold.read_text())["results"]) == 2
     same = subprocess.run([sys.executable, "-m", "conformance", "same", str(cold), str(warm)],
                           cwd=ROOT, capture_output=True, text=True)

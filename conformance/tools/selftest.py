@@ -374,7 +374,8 @@ def summary_text(verdict: Verdict) -> str:
     if verdict.survivors:
         lines.append(f"SURVIVED: {', '.join(verdict.survivors)}")
     if verdict.broken:
-        lines.append(f"BROKEN (the mutant's own code failed, an adapter error: not caught): {', '.join(verdict.broken)}")
+        lines.append("BROKEN (the mutant's own code failed, an adapter error: not caught): "
+                     + ", ".join(verdict.broken))
     if not verdict.complete:
         lines.append("weak clauses not checked: only some of the mutants ran (--mutant)")
         return "\n".join(lines + ["self-test " + ("passed" if verdict.ok else "FAILED")])
