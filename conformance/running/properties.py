@@ -270,13 +270,15 @@ def _batch(session, clause, run, backend):
 # with two, the same with three; every framework busy at once fought for the cores (slower than
 # serial). Nine columns with the exported artifacts read from the cache (2026-12-02, quiet, warm):
 # 60.7 s with two ahead, 56.3 with three, 56.1 with four (two runs each; 55 to 56 s looking nine
-# items ahead instead of five).
+# items ahead instead of five). With the cold cache's exports (2026-12-02, quiet, two runs each):
+# 97.8 and 98.5 s with three ahead of five, 94.1 and 95.5 s with five ahead of nine; warm 48.7 s
+# and 47.6 s.
 # "Next" skips the items that have no batch to hand ahead (the reference, which runs in this
 # process), so the pipeline
 # does not stall where one clause ends and the next begins. The order of the items is known only
 # when one process runs them all (not under xdist).
-AHEAD = 3       # batches handed ahead, each to another worker
-LOOK_AHEAD = 5  # items looked at to find them
+AHEAD = 5       # batches handed ahead, each to another worker
+LOOK_AHEAD = 9  # items looked at to find them
 
 
 def _submit_ahead(session, clause, backend, run) -> None:
