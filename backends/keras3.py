@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 
+from ._jax_cache import tally_cache_size
 from ._keras_common import KerasAdapter
 from .base import CompileCache, Declaration, Release
 
@@ -102,6 +103,10 @@ class KerasJax(Keras3):
     # per model and input shape, then about 0.1 ms a call. A model called once or twice (the
     # document's own examples) stays eager, which is cheaper then.
     forward_call = "model.predict_on_batch({x})"
+
+    def describe(self):
+        tally_cache_size()  # at the worker's start, before the first compile creates the cache
+        return super().describe()
 
     def reuse(self, built):
         built._conformance_reused = True
