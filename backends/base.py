@@ -312,6 +312,12 @@ class Backend:
         """What runs, for people, in the report's header: e.g. "PyTorch 2.13.0 (nn.Embedding, ...)"."""
         return f"{self.framework} {self.version()}"
 
+    def start(self) -> None:
+        """Called once in the worker's process, after version() and describe() and before the
+        first case: what the process needs done once (a framework made faster without changing
+        what it computes, a patch the framework makes at its first use done where no case sees
+        it). Nothing by default."""
+
     def release(self) -> str:
         """Which release ran, as one token for file names and report columns:
         ``name@version``, plus ``+engine-version`` where an engine underneath matters."""

@@ -104,9 +104,8 @@ class KerasJax(Keras3):
     # document's own examples) stays eager, which is cheaper then.
     forward_call = "model.predict_on_batch({x})"
 
-    def describe(self):
-        tally_cache_size()  # at the worker's start, before the first compile creates the cache
-        return super().describe()
+    def start(self):
+        tally_cache_size()  # before the first compile creates the cache
 
     def reuse(self, built):
         built._conformance_reused = True

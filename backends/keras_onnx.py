@@ -68,6 +68,10 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
         import tensorflow as tf
         import tf2onnx
 
+        return (f"keras {super().version()} on tensorflow {tf.__version__} -> model.export(format='onnx') "
+                f"(tf2onnx {tf2onnx.__version__}) -> ONNX Runtime {onnxruntime.__version__}")
+
+    def start(self):
         # Keras patches tf2onnx once per process, at its first ONNX export, and the patch's
         # hasattr(np, "object") makes NumPy warn (FutureWarning): done here, at the worker's start,
         # so that warning belongs to no case, whichever case exports first (with a warm export
@@ -80,9 +84,6 @@ class KerasTensorflowOnnx(_exported.ExportedOnly, KerasTensorflow):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 patch_tf2onnx()
-
-        return (f"keras {super().version()} on tensorflow {tf.__version__} -> model.export(format='onnx') "
-                f"(tf2onnx {tf2onnx.__version__}) -> ONNX Runtime {onnxruntime.__version__}")
 
     def set_weights(self, built, weights):
         super().set_weights(built, weights)

@@ -59,9 +59,11 @@ class TorchOnnx(_exported.ExportedOnly, Torch):
         import onnxruntime
         import torch
 
-        build_registry_once()  # at the worker's start: every export of this worker shares it
         return (f"PyTorch {torch.__version__} -> torch.onnx.export (dynamo) -> ONNX Runtime "
                 f"{onnxruntime.__version__}")
+
+    def start(self):
+        build_registry_once()  # every export of this worker shares the registry
 
     def set_weights(self, built, weights):
         super().set_weights(built, weights)
@@ -160,18 +162,18 @@ def build_registry_once() -> bool:
         from torch.onnx._internal.exporter._registration import ONNXRegistry
     except ImportError:
         return False
-    built = getattr(ONNXRegistry.from_torchlib, "conformance_built", None)
-    if built is not None:
+    build = getattr(ONNXRegistry, "from_torchlib", None)
+    if hasattr(build, "conformance_built"):
         return True
-    if not hasattr(ONNXRegistry, "from_torchlib") or not hasattr(ONNXRegistry(), "functions"):
+    if build is None or not hasattr(ONNXRegistry(), "functions"):
         return False
-    build, built = ONNXRegistry.from_torchlib.__func__, {}
+    build, built = build.__func__, {}
     signature = inspect.signature(build)
 
     def from_torchlib(cls, *args, **kwargs):
         call = signature.bind(cls, *args, **kwargs)  # the opset given or not, by name or not: one key
         call.apply_defaults()
-        key = (cls, repr(sorted(call.arguments.items())[1:]))
+        key = (cls, repr(list(call.arguments.values())[1:]))  # the arguments after cls, in order
         if key not in built:
             built[key] = build(cls, *args, **kwargs)
         registry = copy.copy(built[key])

@@ -18,7 +18,6 @@ values the test compares the printed text with.
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import json
 import runpy
@@ -101,11 +100,11 @@ def registry_snippets(backend, folder: Path, start: int) -> list[dict]:
 
 def main(argv: list[str]) -> int:
     from backends import builtin
+    from conformance.running.worker import settle
 
     name, out = argv
     backend = builtin()[name]()
-    backend.describe()  # the worker's start (conformance/running/worker.py, _serve), then its freeze
-    gc.freeze()
+    settle(backend)  # as its worker starts it
     with tempfile.TemporaryDirectory() as tmp:
         results = adapter_snippets(backend, Path(tmp))
         results += registry_snippets(backend, Path(tmp), len(results))

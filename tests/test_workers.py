@@ -334,3 +334,24 @@ def test_a_workers_environment_defaults_give_way_to_the_callers(monkeypatch):
         assert "Stop" in availability.reason  # the worker's start went no further than Popen
     assert seen[0]["XLA_FLAGS"] == "--xla_backend_optimization_level=0" and seen[0]["KERAS_BACKEND"] == "jax"
     assert seen[1]["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
+
+
+def test_a_worker_reports_starts_its_adapter_then_freezes_what_the_start_loaded(monkeypatch):
+    from backends.reference import Reference
+    from conformance.running import worker
+
+    calls = []
+
+    class Starting(Reference):
+        def describe(self):
+            calls.append("describe")
+            return super().describe()
+
+        def start(self):
+            calls.append("start")
+
+    monkeypatch.setattr(worker.gc, "freeze", lambda: calls.append("freeze"))
+    info = worker.settle(Starting())
+    assert calls == ["describe", "start", "freeze"]
+    assert info == {"version": Reference().version(), "describe": Reference().describe(),
+                    "release": Reference().release()}

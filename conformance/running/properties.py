@@ -264,7 +264,7 @@ def _batch(session, clause, run, backend):
     return [session.case(clause), *cases.values()], examples, cases
 
 
-# A serial run uses both cores: before this item's answers are read, the next three items that
+# A serial run uses both cores: before this item's answers are read, the next five items that
 # run on other workers get their batches, so those workers compute while this one is waited for
 # and judged. Measured on 2 cores (full run, ci profile): six columns, 61 s with one item ahead, 54 s
 # with two, the same with three; every framework busy at once fought for the cores (slower than

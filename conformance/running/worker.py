@@ -489,23 +489,32 @@ def _serve(locator: str, fd: int) -> None:
             cls = backends.load_class(locator)
             declared = backends.describe(cls)  # before any instance could change the class
             backend = cls()
-            # str(): a framework's version object (torch's TorchVersion) would import the framework
-            # into the test process when unpickled there
-            info = {"version": str(backend.version()), "describe": str(backend.describe()),
-                    "release": str(backend.release()), "declared": declared}
+            info = {**settle(backend), "declared": declared}
     except Exception as exc:  # noqa: BLE001 - reported to the parent, never a crash
         channel.send(("unavailable", f"{type(exc).__name__}: {exc}"))
         return
     channel.send(("ready", info))
-    # What the start loaded (the framework's modules, the adapter) lives as long as the worker:
-    # frozen, it is out of the collector's sight, and a full collection scans only what the
-    # cases made. tf.lite's converter collects once per conversion: 0.1 s each with TensorFlow
-    # and Keras loaded (340,000 objects), nothing after the freeze.
-    gc.freeze()
     try:
         timings.profiled(locator, _loop, channel, backend, locator)
     finally:
         timings.flush()
+
+
+def settle(backend) -> dict:
+    """A worker's start, once its adapter is made and before its first case (tests/snippet_runs.py
+    starts a backend the same way): what it reports (version, description, release; ``str()``: a
+    framework's version object, torch's TorchVersion, would import the framework into the test
+    process when unpickled there), then the adapter's own ``start()``, then the freeze.
+
+    What the start loaded (the framework's modules, the adapter) lives as long as the worker:
+    frozen, it is out of the collector's sight, and a full collection scans only what the cases
+    made. tf.lite's converter collects once per conversion: 0.1 s each with TensorFlow and Keras
+    loaded (340,000 objects), nothing after the freeze."""
+    info = {"version": str(backend.version()), "describe": str(backend.describe()),
+            "release": str(backend.release())}
+    backend.start()
+    gc.freeze()
+    return info
 
 
 def _loop(channel, backend, locator: str) -> None:
