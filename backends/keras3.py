@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 
+from . import _xla_flags
 from ._jax_cache import tally_cache_size
 from ._keras_common import KerasAdapter
 from .base import CompileCache, Declaration, Release
@@ -72,10 +73,10 @@ class KerasTensorflow(Keras3):
 
 
 class KerasJax(Keras3):
-    # env_defaults: XLA compiles every new model and shape; its LLVM backend at -O0 compiles a
-    # recurrent model in about two thirds of the time, and the clauses' tiny ops run no slower.
-    # Code generation only: the computation XLA is given, and the results, are the same (the run
-    # conforms alike). A caller's own XLA_FLAGS win (the weekly thorough run sets XLA's default).
+    # env_defaults: XLA compiles every new model and shape; backends/_xla_flags.py's flags for the
+    # installed jaxlib (-O0 and two more) halve a cold run's compile time. Code generation only:
+    # the computation XLA is given, and the results, are the same (the run conforms alike). A
+    # caller's own XLA_FLAGS win (the weekly thorough run sets XLA's default).
     # compile_cache: JAX's persistent compilation cache keeps XLA's executables on disk, so a
     # second run compiles nothing it compiled before (docs/PERFORMANCE.md: at -O0 reading one
     # costs about what compiling it does). Every program counts (by default only those that took
@@ -85,7 +86,7 @@ class KerasJax(Keras3):
     declaration = Declaration(
         name="keras-jax", framework="keras", display="Keras 3 on JAX", describes_document=True,
         order=20, seconds_per_item=0.424, requires=("keras", "jax"),
-        env={"KERAS_BACKEND": "jax"}, env_defaults={"XLA_FLAGS": "--xla_backend_optimization_level=0"},
+        env={"KERAS_BACKEND": "jax"}, env_defaults={"XLA_FLAGS": _xla_flags.fast_flags(_xla_flags.installed_jaxlib())},
         pins=(KERAS, "jax==0.10.2", "jaxlib==0.10.2"), pinned_release="3.15",
         compile_cache=CompileCache(
             "JAX_COMPILATION_CACHE_DIR", ("keras", "jax", "jaxlib"), key_env=("XLA_FLAGS",),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from backends import _xla_flags
 from backends.base import CompileCache
 from conformance.running import adapters, compile_cache
 from conformance.running.compile_cache import Setting
@@ -149,6 +150,34 @@ def test_records_are_the_same_whether_compiled_anew_or_read_from_the_cache(tmp_p
     same = subprocess.run([sys.executable, "-m", "conformance", "same", str(cold), str(warm)],
                           cwd=ROOT, capture_output=True, text=True)
     assert same.returncode == 0, same.stdout + same.stderr
+    # the speed flags are code generation only: at XLA's own defaults, the records are the same
+    users, _ = _run(tmp_path, "users", str(cache), "--framework-defaults")
+    same = subprocess.run([sys.executable, "-m", "conformance", "same", str(cold), str(users)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
+def test_xla_gets_only_the_flags_its_release_was_checked_to_know():
+    """XLA aborts a process on a flag it does not know: jaxlib 0.4.23 knows none of the newer
+    two, 0.4.38 the split count but not the emitters flag (both aborted with it, checked in a venv
+    of their own), and a release after the checked ones gets -O0 alone."""
+    o0, split, emitters = ("--xla_backend_optimization_level=0", "--xla_cpu_parallel_codegen_split_count=1",
+                           "--xla_cpu_use_fusion_emitters=false")
+    assert _xla_flags.fast_flags("0.10.2").split() == [o0, split, emitters]
+    assert _xla_flags.fast_flags("0.4.38").split() == [o0, split]
+    assert _xla_flags.fast_flags("0.4.23").split() == [o0]
+    for unchecked in ("0.11.0", "0.11.0.dev20270101", "1.0", None, "not a version"):
+        assert _xla_flags.fast_flags(unchecked) == o0, unchecked
+    assert _xla_flags.release("0.10.2rc1") == (0, 10, 2) and _xla_flags.release("0.10") == (0, 10, 0)
+
+
+def test_the_pinned_jaxlib_is_one_the_speed_flags_were_checked_on():
+    """A new jaxlib pin must be checked (the flags run, the records stay the same) and
+    CHECKED_THROUGH moved, or its runs lose the faster compile without a word."""
+    from backends.keras3 import KerasJax
+
+    (pin,) = [p for p in KerasJax.declaration.pins if p.startswith("jaxlib==")]
+    assert _xla_flags.release(pin.split("==")[1])[:2] <= _xla_flags.CHECKED_THROUGH, pin
 
 
 def test_framework_defaults_drop_the_speed_settings_and_key_their_own_folder(tmp_path, monkeypatch):
@@ -157,7 +186,8 @@ def test_framework_defaults_drop_the_speed_settings_and_key_their_own_folder(tmp
     monkeypatch.delenv("XLA_FLAGS", raising=False)
     fast = Session({"keras-jax": JAX}, {}, 60.0, compile_root=tmp_path)
     users = Session({"keras-jax": JAX}, {}, 60.0, compile_root=tmp_path, framework_defaults=True)
-    assert fast.env_defaults("keras-jax") == {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
+    assert fast.env_defaults("keras-jax") == {"XLA_FLAGS": _xla_flags.fast_flags(_xla_flags.installed_jaxlib())}
+    assert fast.env_defaults("keras-jax")["XLA_FLAGS"].startswith("--xla_backend_optimization_level=0")
     assert users.env_defaults("keras-jax") == {}
     o0 = compile_cache.env(JAX, tmp_path, fast.env_defaults("keras-jax"))["JAX_COMPILATION_CACHE_DIR"]
     default = compile_cache.env(JAX, tmp_path, users.env_defaults("keras-jax"))["JAX_COMPILATION_CACHE_DIR"]
@@ -167,5 +197,5 @@ def test_framework_defaults_drop_the_speed_settings_and_key_their_own_folder(tmp
 def test_the_header_names_the_worker_settings(tmp_path):
     _, fast = _run(tmp_path, "fast", "off", "--collect-only")
     _, users = _run(tmp_path, "users", "off", "--collect-only", "--framework-defaults")
-    assert "worker settings: keras-jax: XLA_FLAGS=--xla_backend_optimization_level=0" in fast
+    assert f"worker settings: keras-jax: XLA_FLAGS={JAX.env_defaults['XLA_FLAGS']}" in fast
     assert "worker settings: keras-jax: the framework's own defaults (--framework-defaults)" in users
