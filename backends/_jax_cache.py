@@ -34,9 +34,15 @@ def tally_cache_size() -> bool:
         writes, size = getattr(self, "_tally", (0, None))
         if size is None or writes % RECOUNT == RECOUNT - 1 or size + additional_size > self.max_size:
             base._evict_if_needed(self, additional_size=additional_size)  # JAX's own: lists, evicts
-            size = sum(path.stat().st_size for path in self.path.glob(f"*{suffix}"))
+            size = sum(file_size(path.stat()) for path in self.path.glob(f"*{suffix}"))
         self._tally = (writes + 1, size + additional_size)
 
     compilation_cache.LRUCache = type("TalliedLRUCache", (base,), {
         "tallied": True, "_evict_if_needed": _evict_if_needed, "__doc__": __doc__, "__module__": __name__})
     return True
+
+
+def file_size(stat) -> int:
+    """A cache entry's size from its path's ``stat()``: pathlib's ``st_size``, or ``length`` when
+    JAX's paths are etils.epath's (JAX prefers it when etils is installed, as flax installs it)."""
+    return stat.st_size if hasattr(stat, "st_size") else stat.length

@@ -1,6 +1,7 @@
 """backends/_jax_cache.py: JAX's bounded compilation cache keeps a running total of its folder's
 size, lists the folder only at its bound and every RECOUNT-th write, and still evicts as JAX does."""
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,25 @@ def test_without_a_bound_nothing_is_listed(tallied, tmp_path):
     for n in range(5):
         cache.put(f"k{n}", b"x")
     assert listings == [] and cache.get("k4") == b"x"
+
+
+def test_an_entry_size_is_read_from_pathlib_and_from_etils_epath():
+    """With etils installed (the Flax example brings it), JAX's cache paths are etils.epath's,
+    whose stat() has ``length`` and no ``st_size``: the running total reads either."""
+    from collections import namedtuple
+
+    from backends._jax_cache import file_size
+
+    assert file_size(namedtuple("StatResult", "is_directory length mtime")(False, 300, 0.0)) == 300
+    assert file_size(Path(__file__).stat()) == Path(__file__).stat().st_size
+
+
+def test_the_tally_counts_a_folder_of_etils_paths(tallied, tmp_path):
+    epath = pytest.importorskip("etils.epath", reason="etils not installed (JAX uses pathlib then)")
+    cls, listings = tallied
+    cache = cls(str(tmp_path), max_size=1000)
+    cache.path = epath.Path(tmp_path)  # as JAX makes it when etils is installed
+    for n in range(3):
+        cache.put(f"k{n}", b"x" * 300)
+    cache.put("k3", b"x" * 300)  # past the bound: JAX's own eviction, then a count of the folder
+    assert cache._tally[1] <= 1000 and len(list(tmp_path.glob("*-cache"))) == 3
