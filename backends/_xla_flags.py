@@ -6,8 +6,8 @@ column too, 88 of 88). -O0 itself can move a float in its last printed place aga
 default optimisation (the Flax example's LSTM output: 0.0647174 at -O0, 0.0647175 at XLA's
 default; Keras on JAX: 9 of its 88 records, a GRU's -0.4265067 against -0.4265068), far inside
 every clause's tolerance: the verdicts are the same. The weekly thorough run compiles at XLA's
-defaults, what users run. A
-caller's own ``XLA_FLAGS`` win, and ``--framework-defaults`` drops these.
+defaults, what users run. A caller's own ``XLA_FLAGS`` win, and ``--framework-defaults`` drops
+these.
 
 - ``--xla_backend_optimization_level=0``: LLVM at -O0 (a recurrent model compiles in about two
   thirds of the time; the clauses' tiny programs run no slower);

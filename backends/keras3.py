@@ -75,8 +75,8 @@ class KerasTensorflow(Keras3):
 class KerasJax(Keras3):
     # env_defaults: XLA compiles every new model and shape; backends/_xla_flags.py's flags for the
     # installed jaxlib (-O0 and two more) halve a cold run's compile time. Code generation only:
-    # the computation XLA is given is the same, and the verdicts (a float may move in its last
-    # printed place against XLA's default, see there). A caller's own XLA_FLAGS win (the weekly
+    # the computation XLA is given and the verdicts are the same (against XLA's default, a float
+    # may move in its last printed place; see there). A caller's own XLA_FLAGS win (the weekly
     # thorough run sets XLA's default).
     # compile_cache: JAX's persistent compilation cache keeps XLA's executables on disk, so a
     # second run compiles nothing it compiled before (docs/PERFORMANCE.md: at -O0 reading one
