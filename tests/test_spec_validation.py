@@ -69,6 +69,29 @@ def test_malformed_yaml(tmp_path):
         load_file(path)
 
 
+def test_the_fast_loader_reads_every_spec_and_registry_file_as_pure_python_does():
+    """SAFE_LOADER (libyaml's safe loader, every PyYAML wheel has it) gives the data PyYAML's own
+    safe loader gives, for every file the suite ships."""
+    import yaml
+
+    from conformance.language.spec import SAFE_LOADER, safe_load
+
+    assert SAFE_LOADER is yaml.CSafeLoader
+    files = sorted(SPEC_DIR.glob("*.yaml")) + sorted((SPEC_DIR / "divergences").glob("*.yaml"))
+    assert len(files) > 5
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert safe_load(text) == yaml.safe_load(text), path.name
+
+
+def test_bad_yaml_is_worded_by_the_pure_python_parser(tmp_path):
+    # libyaml says "found character that cannot start any token"; PyYAML names the tab
+    path = tmp_path / "bad.yaml"
+    path.write_text("section: x\nclauses:\n\t- id: a\n")
+    with pytest.raises(SpecError, match=r"bad\.yaml: not valid YAML at line 3, column 1: .*'\\t' that cannot"):
+        load_file(path)
+
+
 def test_unknown_top_level_key(tmp_path):
     path = write(tmp_path, GOOD)
     path.write_text(path.read_text() + "extra: 1\n")

@@ -44,7 +44,7 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance.language.spec import SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
+from conformance.language.spec import SAFE_LOADER, SPEC_DIR, SpecError, _rel, check_checks, check_errors, read_yaml
 
 REGISTRY_DIR = SPEC_DIR / "divergences"
 FILE_KEYS = {"backend", "backends", "variables", "divergences"}
@@ -139,7 +139,7 @@ def read_file(path: Path) -> list[Divergence]:
 def _entry_lines(path: Path) -> list[int]:
     """The line each item of ``divergences`` starts at (composed nodes keep their marks)."""
     try:
-        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
         return []
     for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
