@@ -24,7 +24,8 @@ judging, waiting on workers) and, per backend, its worker's start, run and CPU s
 
 Ratios, not seconds, are what compare between machines; the load average is printed before and
 after, as other processes on the machine change every figure. Nothing here is a test: run it by
-hand (``make bench``). ``--quick`` runs the reference and torch only (a smoke test uses it).
+hand (``make bench``). ``--quick`` runs the reference and torch only, on a third of the clauses
+(:data:`QUICK_SELECTION`; a smoke test uses it).
 """
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ from conformance.running.worker import Worker  # noqa: E402
 
 LOOKUP_CLAUSE = "lookup.rows-are-matrix-rows"
 QUICK_BACKENDS = ("reference", "torch")
+# --quick's clauses: the lookups and the masking, drawn examples and a recurrent layer among them
+# (the smoke test checks the benchmark's figures, not the conformance: a third of the spec will do)
+QUICK_SELECTION = ("-k", "lookup or mask")
 XDIST_WORKERS = 2
 
 
@@ -185,15 +189,17 @@ THOROUGH = "thorough"
 THOROUGH_ARGS = ("--hypothesis-profile", "thorough", "--framework-defaults")  # the weekly CI run's
 
 
-def measure(names: list[str], repeat: int = 1, thorough: bool = False) -> dict:
+def measure(names: list[str], repeat: int = 1, thorough: bool = False, select: tuple = ()) -> dict:
     """Floor, serial run (cold, then warm compile cache), -n 2 run (warm); ``repeat`` times,
-    alternating, each figure the median; the thorough run once, if asked."""
+    alternating, each figure the median; the thorough run once, if asked. ``select``: pytest
+    arguments choosing the clauses (``-k ...``; all of them by default)."""
     summary = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-               "machine": machine(), "load_before": load(), "backends": names, "repeat": repeat}
+               "machine": machine(), "load_before": load(), "backends": names, "repeat": repeat,
+               "selection": list(select)}
     case = make_case(next(c for c in load_all() if c.id == LOOKUP_CLAUSE))
     floors, runs = [], {COLD: [], "serial": [], f"-n {XDIST_WORKERS}": []}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        cache = ("--compile-cache", str(Path(tmp) / "compile-cache"))
+        cache = ("--compile-cache", str(Path(tmp) / "compile-cache"), *select)
         for n in range(repeat):
             floors.append(floor_once(names, case))
             shutil.rmtree(cache[1], ignore_errors=True)
@@ -203,7 +209,7 @@ def measure(names: list[str], repeat: int = 1, thorough: bool = False) -> dict:
             runs[f"-n {XDIST_WORKERS}"].append(
                 pytest_run(names, Path(tmp) / f"parallel-{n}.json", *cache, "-n", str(XDIST_WORKERS)))
         if thorough:
-            runs[THOROUGH] = [pytest_run(names, Path(tmp) / "thorough.json", *THOROUGH_ARGS,
+            runs[THOROUGH] = [pytest_run(names, Path(tmp) / "thorough.json", *THOROUGH_ARGS, *select,
                                          "--compile-cache", str(Path(tmp) / "thorough-cache"))]
     summary["floor"] = median_floor(floors)
     floor = sum(f["seconds"] or 0.0 for f in summary["floor"].values())
@@ -241,6 +247,7 @@ def table(s: dict) -> str:
              f"machine: {m['cpus']} CPUs, {m['memory_gib']} GiB, Python {m['python']}; "
              f"load average {' '.join(map(str, s['load_before']))} before, "
              f"{' '.join(map(str, s['load_after']))} after",
+             *([f"clauses: pytest {' '.join(s['selection'])} only, not the whole spec"] if s.get("selection") else []),
              "",
              "floor: a fresh worker per backend imports its framework and does one embedding lookup",
              f"  {'backend':{w}} {'seconds':>8}"]
@@ -300,7 +307,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", action="append", default=[], metavar="NAME",
                         help="backend to measure (repeatable); default: the six built-in backends")
-    parser.add_argument("--quick", action="store_true", help=f"only {' and '.join(QUICK_BACKENDS)}")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"only {' and '.join(QUICK_BACKENDS)}, on the clauses {' '.join(QUICK_SELECTION)}")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="measure N times, alternating the runs, and give the medians (default 1)")
     parser.add_argument("--thorough", action="store_true",
@@ -310,7 +318,7 @@ def main(argv=None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     names = args.backend or list(QUICK_BACKENDS if args.quick else backends.DEFAULT_ORDER)
-    summary = measure(names, args.repeat, args.thorough)
+    summary = measure(names, args.repeat, args.thorough, QUICK_SELECTION if args.quick else ())
     print(table(summary))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")

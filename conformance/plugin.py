@@ -25,7 +25,7 @@ from conformance.judging.status import Status, classify_record
 from conformance.language import registry
 from conformance.language.spec import SPEC_DIR, SpecError, load_all
 from conformance.report import results_file
-from conformance.running import adapters, compile_cache, shared_draws
+from conformance.running import adapters, compile_cache, draw_cache, shared_draws
 from conformance.running.properties import PROFILES, RunConfig, judge_item
 from conformance.running.session import START_TIMEOUT, Session
 
@@ -125,6 +125,7 @@ def pytest_configure(config):
         cache = compile_cache.Setting.parse(cache)
     if cache.clear and not results_file.is_xdist_worker(config):
         compile_cache.clear(cache.root, selected.values())  # once, before any worker starts
+        draw_cache.clear(cache.root)
     session = config.stash[STASH] = Session(selected, known, config.getoption("case_timeout"),
                                             compile_root=cache.root,
                                             framework_defaults=config.getoption("framework_defaults"),
@@ -139,6 +140,7 @@ def pytest_configure(config):
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if _collects_specs(config):
+        session.kept_draws = draw_cache.folder(cache.root, Path(config.getoption("spec_dir")), config.stash[RUN])
         # Every spec file is loaded and checked here, once, before any test and before xdist
         # starts a worker: a duplicate id across files, or any malformed clause, stops every kind
         # of run (plain, -k, -n) with one line, and the xdist controller has the clauses too.
@@ -185,6 +187,8 @@ def pytest_report_header(config):
         path = compile_cache.folder(adapter, session.compile_root,
                                     compile_cache.worker_environ(adapter, session.env_defaults(adapter.name)))
         lines.append(f"compile cache: {adapter.name}: {path} ({compile_cache.describe(path)})")
+    if session.kept_draws is not None:
+        lines.append(f"drawn examples: kept in {session.kept_draws} ({compile_cache.describe(session.kept_draws)})")
     return lines or None
 
 

@@ -20,6 +20,8 @@ def test_quick_benchmark_prints_floor_both_runs_ratios_and_rates(tmp_path):
     text = proc.stdout
     summary = json.loads(out.read_text())
     assert summary["backends"] == ["reference", "torch"]
+    assert summary["selection"] == ["-k", "lookup or mask"]
+    assert "clauses: pytest -k lookup or mask only, not the whole spec" in text
     number = r"\d+\.\d\d"
     for name in ("reference", "torch"):
         assert summary["floor"][name]["error"] is None and summary["floor"][name]["seconds"] > 0

@@ -50,7 +50,7 @@ from conformance.judging.outcome import Outcome, judge, judging_error, refusals,
 from conformance.judging.replies import Observed, Refused
 from conformance.judging.status import Status
 from conformance.language import drawing, registry
-from conformance.running import shared_draws, timings
+from conformance.running import draw_cache, shared_draws, timings
 from conformance.running.session import make_case
 
 
@@ -166,7 +166,7 @@ def drawn(session, clause, run: RunConfig, kind: str = MODELS):
     key = (clause.id, kind)
     if key not in session.drawn:
         if getattr(session, "shared_draws", None) is None:  # a serial run (or a test's stand-in session)
-            session.drawn[key] = _draw(clause, run, kind)
+            session.drawn[key] = _draw(clause, run, kind, getattr(session, "kept_draws", None))
         else:  # under xdist: once per run, whichever xdist worker comes first (shared_draws.py)
             examples, cases, references = shared_draws.get_or_make(
                 session.shared_draws, clause.id, run.profile.name, run.seed,
@@ -178,10 +178,16 @@ def drawn(session, clause, run: RunConfig, kind: str = MODELS):
     return session.drawn[key]
 
 
-def _draw(clause, run: RunConfig, kind: str = MODELS):
-    """(the clause's drawn examples, their cases by example key)."""
+def _draw(clause, run: RunConfig, kind: str = MODELS, kept=None):
+    """(the clause's drawn examples, their cases by example key); the examples are read from the
+    run's folder of kept examples ``kept`` (draw_cache.py) when it has them, else drawn (and kept)."""
     with timings.phase("pytest", "reference", "draw", clause.action):
-        examples = draw_examples(clause, run, kind) if drawing.is_drawable(clause) else []
+        if not drawing.is_drawable(clause):
+            examples = []
+        elif kept is not None:
+            examples = draw_cache.get_or_make(kept, clause.id, run, kind, lambda: draw_examples(clause, run, kind))
+        else:
+            examples = draw_examples(clause, run, kind)
         return examples, {ex.key(): make_case(example_clause(clause, ex), ex.key()) for ex in examples}
 
 
@@ -190,7 +196,7 @@ def _draw_with_references(session, clause, run: RunConfig, kind: str = MODELS):
     reply to the document's case and to every drawn one, by case key. A reply the reference
     could not make (an exception of the engine's own) is left out: the item that needs it
     computes it and reports the error, as in a serial run."""
-    examples, cases = _draw(clause, run, kind)
+    examples, cases = _draw(clause, run, kind, getattr(session, "kept_draws", None))
     references = {}
     for case in (session.case(clause), *cases.values()):
         try:

@@ -53,6 +53,8 @@ class Session:
         self._messages: dict[tuple, bytes] = {}  # pickled batches, by their cases' keys
         # under xdist: the run's folder of drawn examples and reference replies (shared_draws.py)
         self.shared_draws: str | None = None
+        # the drawn examples kept across runs (draw_cache.py), None: drawn anew
+        self.kept_draws = None
 
     def add_clauses(self, clauses):
         for clause in clauses:

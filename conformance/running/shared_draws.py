@@ -11,7 +11,9 @@ for a run's profile and seed, and the reference is a pure function of a case, so
 every worker would have computed itself: the records are a serial run's. The folder is the run's
 own (the controller removes it at the end), so no entry outlives the code that wrote it.
 
-A serial run does not use it: there one process draws each clause once already.
+A serial run does not use it: there one process draws each clause once already. The drawn
+examples kept across runs (draw_cache.py) go through :func:`get_or_make` too, in a folder named
+by a digest of the specs, the code and the releases instead of the run.
 """
 from __future__ import annotations
 
@@ -41,7 +43,10 @@ def get_or_make(folder: str, clause_id: str, profile: str, seed: int, make, kind
     path = _path(folder, clause_id, profile, seed, kind)
     with FileLock(str(path) + ".lock"):
         if path.exists():
-            return pickle.loads(path.read_bytes())
+            try:
+                return pickle.loads(path.read_bytes())
+            except Exception:  # noqa: BLE001 - an entry cut short (a kept one, draw_cache.py): made again
+                pass
         value = make()
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
