@@ -214,3 +214,30 @@ def test_equal_with_literal_compares_text_as_written_and_formulas_otherwise():
     assert not ev(obs, {"check": "equal", "of": "n", "literal": True, "to": ["voc_size*vec_dim"]},
                   params={"voc_size": 5, "vec_dim": 2}).ok   # literal: no formula
     assert ev(obs, {"check": "equal", "of": "n", "to": ["voc_size*vec_dim"]}, params={"voc_size": 5, "vec_dim": 2}).ok
+
+
+def test_the_short_form_of_values_is_the_element_wise_one():
+    """checks._plain's shortcuts (integer and boolean arrays in one call, min and max without the
+    NaN-aware reductions when there is no NaN) give what the element-wise definition gives."""
+    from conformance.judging.checks import _plain
+
+    def slow(value):  # the definition: every element through float rounding, NaN as "NaN"
+        if isinstance(value, np.ndarray):
+            return slow(value.tolist())
+        if isinstance(value, list):
+            return [slow(v) for v in value]
+        if isinstance(value, float):
+            return "NaN" if np.isnan(value) else round(value, 7)
+        return value
+
+    for small in (np.arange(6, dtype=np.int64).reshape(2, 3), np.array([True, False]),
+                  np.array([1.123456789, np.nan, -np.inf], dtype=np.float32), np.arange(3, dtype=np.uint8)):
+        assert _plain(small) == slow(small) and type(_plain(small)) is list
+    assert _plain(np.arange(4, dtype=np.int32)) == [0, 1, 2, 3]
+    assert all(type(v) is int for v in _plain(np.arange(4, dtype=np.int32)))
+    big = np.linspace(-1, 2, 100).reshape(10, 10)
+    assert _plain(big) == {"shape": [10, 10], "dtype": "float64", "min": -1.0, "max": 2.0, "nan": 0}
+    big[3, 3] = np.nan
+    assert _plain(big) == {"shape": [10, 10], "dtype": "float64", "min": -1.0, "max": 2.0, "nan": 1}
+    assert _plain(np.full(70, np.nan)) == {"shape": [70], "dtype": "float64", "min": "NaN", "max": "NaN", "nan": 70}
+    assert _plain(np.float32(0.1)) == round(float(np.float32(0.1)), 7) and _plain(float("nan")) == "NaN"

@@ -64,17 +64,27 @@ class Context:
 
 
 def _plain(value):
-    """JSON-friendly, short form of a value for reports."""
+    """JSON-friendly, short form of a value for reports.
+
+    Made for every check of every case judged (the passing checks of each drawn example too),
+    so the common leaves come first: a float, an array of integers or booleans in one call."""
+    if isinstance(value, float):
+        return _num(value)
     if isinstance(value, np.ndarray):
         if value.size > 64:
             short = {"shape": list(value.shape), "dtype": str(value.dtype)}
             numbers = _numeric(value)
             if numbers is not None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: min and max are NaN
-                    short.update(min=_num(np.nanmin(numbers)), max=_num(np.nanmax(numbers)),
-                                 nan=int(np.isnan(numbers).sum()))
+                nan = int(np.isnan(numbers).sum())
+                if not nan:
+                    short.update(min=_num(numbers.min()), max=_num(numbers.max()), nan=0)
+                else:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: min and max are NaN
+                        short.update(min=_num(np.nanmin(numbers)), max=_num(np.nanmax(numbers)), nan=nan)
             return short
+        if value.dtype.kind in "biu":
+            return value.tolist()  # Python ints and booleans: what each element would give
         return _plain(value.tolist())
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -82,14 +92,12 @@ def _plain(value):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (np.generic,)):
         return _plain(value.item())
-    if isinstance(value, float):
-        return _num(value)
     return value
 
 
 def _num(x):
     x = float(x)
-    if np.isnan(x):
+    if x != x:  # NaN
         return "NaN"
     return round(x, 7)
 
