@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the reference, and a fault that shows only on drawn examples (index >= 5), so the records hold
 # the first failing drawn example and its shrunk form: examples read back wrong would show there
 RUN = ["--backend", "reference", "--backend", "tests.off_example_faults:IndexFiveAndAbove",
-       "-k", "lookup or mask", "-p", "no:cacheprovider"]
+       "-k", "lookup", "-p", "no:cacheprovider"]
 
 
 def _run(tmp_path, name, cache):
