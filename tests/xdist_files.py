@@ -25,11 +25,12 @@ SECONDS = {  # measured 2026-12-02 09:25 to 09:31 on an otherwise idle 2-core ma
     "tests/test_drawn.py": 38,
     "tests/test_xdist.py": 30,
     "tests/test_no_silent_loss.py": 29,
-    "tests/test_benchmark.py": 25,
+    "tests/test_benchmark.py": 13,  # --quick on a third of the clauses since 16:30
     "tests/test_workers.py": 25,
     "tests/test_install.py": 21,
     "tests/test_export_cache.py": 20,
     "tests/test_compile_cache.py": 12,
+    "tests/test_draw_cache.py": 5,
     "tests/test_third_party.py": 12,
     "tests/test_inputs_only_draws.py": 10,
     "tests/test_hostile_input.py": 9,
