@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from conformance.running import cache_folders
+
 from .base import Unsupported
 
 EXPORTED_ONLY = ("an exported artifact answers inference calls only; {what} is the framework's, "
@@ -87,10 +89,8 @@ def source_digest() -> str:
     """A digest of every module of this package: a change to how any adapter builds, weights or
     exports a model is another key, so no artifact of older code is ever read."""
     if not _SOURCE:
-        h = hashlib.sha256()
-        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        _SOURCE.append(h.hexdigest())
+        here = Path(__file__).resolve().parent
+        _SOURCE.append(cache_folders.digest_files(sorted(here.glob("*.py")), here))
     return _SOURCE[0]
 
 
@@ -182,17 +182,10 @@ def _code_folder(root: Path) -> Path:
     ``KEPT_CODE_VERSIONS`` most recently used are removed: an artifact of older adapter code is never
     read again, and a developer editing backends/ would otherwise add a folder per edit."""
     if root not in _USED:
-        folder = root / source_digest()[:16]
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            os.utime(folder)
-            others = sorted((p for p in root.iterdir() if p.is_dir() and p != folder),
-                            key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in others[KEPT_CODE_VERSIONS - 1:]:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass  # a cache that cannot be tidied costs disk, never a result
-        _USED[root] = folder
+            _USED[root] = cache_folders.used_folder(root, source_digest()[:16], KEPT_CODE_VERSIONS)
+        except OSError:  # a cache that cannot be written costs time, never a result (_write)
+            _USED[root] = root / source_digest()[:16]
     return _USED[root]
 
 

@@ -22,13 +22,11 @@ records are the same with the cache and without (tests/test_draw_cache.py).
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
-from conformance.running import shared_draws
+from conformance.running import cache_folders, shared_draws
 
 FOLDER = "draws"
 KEPT_KEYS = 10  # a run with a spec folder of its own (a test's) makes another
@@ -39,12 +37,9 @@ _CODE: list[str] = []
 def _code_digest() -> str:
     """A digest of every module of the engine and the built-in backends (once per process)."""
     if not _CODE:
-        h = hashlib.sha256()
         top = Path(__file__).resolve().parents[2]
-        for package in PACKAGES:
-            for path in sorted((top / package).rglob("*.py")):
-                h.update(str(path.relative_to(top)).encode() + b"\0" + path.read_bytes() + b"\0")
-        _CODE.append(h.hexdigest())
+        paths = [path for package in PACKAGES for path in sorted((top / package).rglob("*.py"))]
+        _CODE.append(cache_folders.digest_files(paths, top))
     return _CODE[0]
 
 
@@ -55,8 +50,7 @@ def key(spec_dir: Path) -> str:
 
     h = hashlib.sha256(_code_digest().encode())
     h.update(f"{sys.version}|numpy {numpy.__version__}|hypothesis {hypothesis.__version__}".encode())
-    for path in sorted(Path(spec_dir).glob("*.yaml")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(cache_folders.digest_files(sorted(Path(spec_dir).glob("*.yaml")), Path(spec_dir)).encode())
     return h.hexdigest()[:24]
 
 
@@ -65,27 +59,10 @@ def folder(root: Path | None, spec_dir: Path, run) -> Path | None:
     off, or the run's seed is not its profile's own (a random one is never drawn again)."""
     if root is None or run.profile.seed is None or run.seed != run.profile.seed:
         return None
-    path = Path(root) / FOLDER / key(spec_dir)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        os.utime(path)
-        _tidy(path.parent, keep=path)
+        return cache_folders.used_folder(Path(root) / FOLDER, key(spec_dir), KEPT_KEYS)
     except OSError:
         return None  # a cache that cannot be written costs time, never a result
-    return path
-
-
-def _tidy(parent: Path, keep: Path) -> None:
-    """Remove all but the :data:`KEPT_KEYS` most recently used key folders."""
-    def used(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return time.time()
-
-    others = sorted((p for p in parent.iterdir() if p.is_dir() and p != keep), key=used, reverse=True)
-    for old in others[KEPT_KEYS - 1:]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def get_or_make(path: Path, clause_id: str, run, kind: str, make) -> list:
