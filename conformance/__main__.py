@@ -76,6 +76,9 @@ def main(argv=None) -> int:
     st = sub.add_parser("selftest", help="run the mutants of conformance/tools/mutants.py; print the kill matrix "
                                          "and the score; exit 1 if a mutant survives or a normative clause is weak")
     st.add_argument("--jobs", "-j", type=int, default=2, help="pytest runs in parallel (default 2)")
+    st.add_argument("--max-examples", type=int, default=None, metavar="N",
+                    help="drawn examples per clause and mutant, in place of the ci profile's 20; --update "
+                         "needs the profile's own")
     st.add_argument("--mutant", action="append", default=[], metavar="NAME",
                     help="run only this mutant (repeatable; the weak-clause check needs them all)")
     st.add_argument("--update", metavar="FILE", action="append", default=[],

@@ -71,6 +71,9 @@ def pytest_addoption(parser):
                     help="the frameworks' on-disk caches of compiled programs (Keras on JAX): on (default: "
                     ".cache/compile in a source tree, else the user's cache folder), off, clear (empty "
                     "it first), or a folder of your own")
+    group.addoption("--max-examples", type=_count, default=None, metavar="N",
+                    help="drawn examples per clause and backend, in place of the Hypothesis profile's "
+                    "(ci: 20, thorough: 300); the records and the replay line say so")
     group.addoption("--framework-defaults", action="store_true", default=False,
                     help="run every framework with its own defaults, as a user's program does: the workers "
                     "get none of the adapters' speed settings (Keras on JAX: XLA at its default "
@@ -83,6 +86,17 @@ def _compile_cache(text: str) -> compile_cache.Setting:
         return compile_cache.Setting.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    """argparse type of --max-examples: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1 drawn example per clause and backend")
+    return value
 
 
 MAX_TIMEOUT = 86400.0  # a day: beyond it a timeout overflows the system's waits (1e10 did)
@@ -136,7 +150,8 @@ def pytest_configure(config):
     given = getattr(config, "workerinput", {}).get(XDIST_RUN)
     try:
         config.stash[RUN] = RunConfig.make(*given) if given else RunConfig.make(
-            config.getoption("hypothesis_profile", None), config.getoption("hypothesis_seed", None))
+            config.getoption("hypothesis_profile", None), config.getoption("hypothesis_seed", None),
+            config.getoption("max_examples", None))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     if _collects_specs(config):
@@ -160,7 +175,7 @@ def pytest_configure_node(node):
     """xdist: every worker draws with the controller's profile and seed (a random one included),
     and shares each clause's drawn examples and reference replies through one folder per run."""
     run = node.config.stash[RUN]
-    node.workerinput[XDIST_RUN] = [run.profile.name, run.seed]
+    node.workerinput[XDIST_RUN] = [run.profile.name, run.seed, run.examples]
     if DRAWS not in node.config.stash:
         node.config.stash[DRAWS] = shared_draws.new_folder()
     node.workerinput[XDIST_DRAWS] = node.config.stash[DRAWS]
@@ -456,7 +471,9 @@ def pytest_terminal_summary(terminalreporter, config):
             run = config.stash[RUN]
             terminalreporter.write_line(
                 f"drawn examples: {sum(r['examples'] for r in drawn)} over {len(drawn)} clause x backend "
-                f"items (profile {run.profile.name}, seed {run.seed}; replay with --hypothesis-seed {run.seed})")
+                f"items (profile {run.profile.name}, seed {run.seed}"
+                + (f", --max-examples {run.examples}" if run.examples != run.profile.examples else "")
+                + f"; replay with {run.replay})")
             refused = [r for r in drawn if (r.get("refused") or {}).get("count")]
             for r in refused:  # never silent: each cell that refused drawn examples, with why
                 terminalreporter.write_line(f"refused drawn examples: {r['clause']} on {r['backend']}: "
@@ -490,6 +507,14 @@ def _registry_warnings(terminalreporter, session: Session, clauses: dict) -> Non
                 yellow=True)
 
 
+def _hypothesis_header(run: RunConfig) -> dict:
+    """The results file's "hypothesis": the profile and seed, and --max-examples where it was given."""
+    header = {"profile": run.profile.name, "seed": run.seed}
+    if run.examples != run.profile.examples:
+        header["max_examples"] = run.examples
+    return header
+
+
 def _results(config, session: Session) -> dict:
     clauses = _known_clauses(config, session)
     order = {cid: n for n, cid in enumerate(clauses)}  # document order, not alphabetical
@@ -499,7 +524,7 @@ def _results(config, session: Session) -> dict:
     return {
         "schema": SCHEMA,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "hypothesis": {"profile": config.stash[RUN].profile.name, "seed": config.stash[RUN].seed},
+        "hypothesis": _hypothesis_header(config.stash[RUN]),
         **_TALLY.completeness(),
         "backends": {name: _TALLY.backends.get(name) or session.info(name, probe=False)
                      for name in session.backends},

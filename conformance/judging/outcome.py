@@ -45,6 +45,8 @@ class Outcome:
     examples: int | None = None      # drawn examples judged (properties.py); None: not drawable
     seed: int | None = None          # the run's Hypothesis seed and profile
     profile: str | None = None
+    replay: str | None = None        # the options that draw the run's examples again (RunConfig.replay)
+    max_examples: int | None = None  # --max-examples, where it changed the profile's number
     example: dict | None = None      # the failing drawn example: params, inputs, shrinking
     drawn: dict | None = None        # drawn examples that conformed, diverged as registered, otherwise
     refused: dict | None = None      # drawn examples the backend refused: count, reasons, declared limit
@@ -62,6 +64,7 @@ class Outcome:
             "duration": round(self.duration, 4),
             "examples": self.examples, "seed": self.seed, "profile": self.profile, "example": self.example,
             "drawn": self.drawn, "refused": self.refused,
+            **({"max_examples": self.max_examples} if self.max_examples else {}),
         }
 
     @property
@@ -141,7 +144,7 @@ def _example_lines(outcome) -> list[str]:
     how = (f"shrunk, {ex['shrink_calls']} extra examples run" if ex.get("shrunk")
            else "not shrunk (a registered divergence, an error or a refusal)")
     lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: "
-             f"replay with --hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}",
+             "replay with " + (outcome.replay or f"--hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}"),
              "  params   " + ", ".join(f"{k}={v}" for k, v in ex["params"].items())]
     if ex.get("weights_seed") is not None:
         lines[-1] += f"; weights from the reference's seed {ex['weights_seed']}"

@@ -22,7 +22,9 @@ def table(doc: dict) -> str:
     order = list(doc.get("backends") or {}) or list(dict.fromkeys(r["backend"] for r in doc["results"]))
     hypothesis = doc.get("hypothesis") if isinstance(doc.get("hypothesis"), dict) else {}
     rows = [f"On the pinned releases (snapshot of {str(doc.get('generated', '?'))[:10]}, "
-            f"`{hypothesis.get('profile', 'ci')}` profile, seed {hypothesis.get('seed', 0)}; the whole report is "
+            f"`{hypothesis.get('profile', 'ci')}` profile, seed {hypothesis.get('seed', 0)}"
+            + (f", --max-examples {hypothesis['max_examples']}" if hypothesis.get("max_examples") else "")
+            + "; the whole report is "
             "[docs/latest/report.md](docs/latest/report.md)):", "",
             "| backend | normative | extensions | diverge (known) | unsupported | differs from the reference "
             "where the document is silent |", "|---|---|---|---|---|---|"]

@@ -213,8 +213,9 @@ def drawing(results) -> list[dict]:
     for r in results:
         if r.get("examples") is None or r.get("profile") is None:
             continue
-        run = runs.setdefault((r["profile"], r.get("seed")), {"profile": r["profile"], "seed": r.get("seed"),
-                                                             "backends": [], "examples": 0, "cells": 0})
+        run = runs.setdefault((r["profile"], r.get("seed"), r.get("max_examples")), {
+            "profile": r["profile"], "seed": r.get("seed"), "max_examples": r.get("max_examples"),
+            "backends": [], "examples": 0, "cells": 0})
         if r["backend"] not in run["backends"]:
             run["backends"].append(r["backend"])
         run["examples"] += r["examples"]

@@ -69,7 +69,7 @@ def get_or_make(path: Path, clause_id: str, run, kind: str, make) -> list:
     """The clause's examples of ``kind`` kept in ``path``, else ``make()``'s, kept there. A folder
     that cannot be written (or that another run tidied away meanwhile) costs a draw, never a result."""
     try:
-        return shared_draws.get_or_make(str(path), clause_id, run.profile.name, run.seed, make, kind=kind)
+        return shared_draws.get_or_make(str(path), clause_id, run.draws, run.seed, make, kind=kind)
     except OSError:
         return make()
 

@@ -77,9 +77,26 @@ class RunConfig:
 
     profile: Profile
     seed: int
+    examples: int = 0  # drawn examples per clause and backend: the profile's unless --max-examples
+
+    def __post_init__(self):
+        if not self.examples:
+            object.__setattr__(self, "examples", self.profile.examples)
+
+    @property
+    def draws(self) -> str:
+        """What names this run's drawn examples besides the seed (shared_draws.py, draw_cache.py):
+        the profile, and the number of examples where --max-examples changed it."""
+        return self.profile.name if self.examples == self.profile.examples else f"{self.profile.name}-x{self.examples}"
+
+    @property
+    def replay(self) -> str:
+        """The options that draw this run's examples again."""
+        more = f" --max-examples {self.examples}" if self.examples != self.profile.examples else ""
+        return f"--hypothesis-seed {self.seed} --hypothesis-profile {self.profile.name}{more}"
 
     @classmethod
-    def make(cls, profile_name: str | None, seed: str | int | None) -> RunConfig:
+    def make(cls, profile_name: str | None, seed: str | int | None, max_examples: int | None = None) -> RunConfig:
         name = profile_name or "ci"
         if name not in PROFILES:
             raise ValueError(f"--hypothesis-profile {name!r}: the conformance run knows the profiles "
@@ -91,7 +108,9 @@ class RunConfig:
             seed = int(seed)
         except (TypeError, ValueError):
             raise ValueError(f"--hypothesis-seed {seed!r}: the conformance run replays an integer seed") from None
-        return cls(profile, seed)
+        if max_examples is not None and (type(max_examples) is not int or max_examples < 1):
+            raise ValueError(f"--max-examples {max_examples!r}: at least 1 drawn example per clause and backend")
+        return cls(profile, seed, max_examples or profile.examples)
 
 
 class _Diverges(AssertionError):
@@ -135,7 +154,7 @@ def _runs(clause, run: RunConfig, kind: str = MODELS) -> list:
                                               drawing.one_model(clause, run.profile.buckets, run.seed))
     else:
         strategies = drawing.strategies(clause, run.profile.buckets)
-    share = -(-run.profile.examples // len(strategies))
+    share = -(-run.examples // len(strategies))
     return [(strategy, share, n) for n, strategy in enumerate(strategies)]
 
 
@@ -169,7 +188,7 @@ def drawn(session, clause, run: RunConfig, kind: str = MODELS):
             session.drawn[key] = _draw(clause, run, kind, getattr(session, "kept_draws", None))
         else:  # under xdist: once per run, whichever xdist worker comes first (shared_draws.py)
             examples, cases, references = shared_draws.get_or_make(
-                session.shared_draws, clause.id, run.profile.name, run.seed,
+                session.shared_draws, clause.id, run.draws, run.seed,
                 lambda: _draw_with_references(session, clause, run, kind), kind=kind)
             session.drawn[key] = (examples, cases)
             session.prime_reference(clause.id, references)
@@ -428,6 +447,8 @@ def _as_item(outcome: Outcome, clause) -> Outcome:
 def _properties(outcome: Outcome, run: RunConfig, judged: int | None, example=None, shrunk=False, calls=0,
                 tally: _Tally | None = None, refused: dict | None = None) -> Outcome:
     outcome.examples, outcome.seed, outcome.profile = judged, run.seed, run.profile.name
+    outcome.replay = run.replay
+    outcome.max_examples = run.examples if run.examples != run.profile.examples else None
     if judged is not None:
         outcome.drawn = (tally or _Tally()).plain()
         outcome.refused = refused or refusals([])

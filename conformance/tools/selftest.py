@@ -175,7 +175,7 @@ def plan(mutants, jobs: int) -> list[tuple[list[Mutant], tuple[str, ...]]]:
 
 
 def run(mutants, jobs: int = 2, spec_dir: Path = SPEC_DIR, timeout: float = TIMEOUT,
-        echo=None) -> list[dict]:
+        echo=None, max_examples: int | None = None) -> list[dict]:
     """Run every mutant on every clause; returns the result records."""
     if not mutants:
         raise SelftestError("no mutants to run")
@@ -185,7 +185,8 @@ def run(mutants, jobs: int = 2, spec_dir: Path = SPEC_DIR, timeout: float = TIME
         procs = []
         for n, (group, only) in enumerate(plan(mutants, jobs)):
             out, log = tmp / f"results-{n}.json", tmp / f"log-{n}.txt"
-            args = pytest_command("-q", "--spec-dir", str(specs), "--json", str(out), *only)
+            args = pytest_command("-q", "--spec-dir", str(specs), "--json", str(out), *only,
+                                  *(("--max-examples", str(max_examples)) if max_examples else ()))
             for mutant in group:
                 args += ["--backend", mutant.backend]
             # a source tree's modules are importable from its root; an installed suite's from anywhere,
@@ -455,7 +456,11 @@ def current(path) -> str:
 
 # -- the command --------------------------------------------------------------------------------
 def selftest(module: str = MODULE, only=(), jobs: int = 2, spec_dir: Path = SPEC_DIR,
-             weak_file: Path = WEAK_FILE, echo=None) -> Verdict:
+             weak_file: Path = WEAK_FILE, echo=None, max_examples: int | None = None) -> Verdict:
+    """Every mutant (or those named in ``only``) on every clause; ``max_examples``: drawn examples
+    per clause and mutant in place of the ci profile's (``pytest conformance --max-examples``)."""
+    if max_examples is not None and max_examples < 1:
+        raise SelftestError(f"--max-examples must be at least 1, not {max_examples}")
     mutants = discover(module)
     if only:
         known = {m.name: m for m in mutants}
@@ -470,7 +475,7 @@ def selftest(module: str = MODULE, only=(), jobs: int = 2, spec_dir: Path = SPEC
         raise SelftestError(f"spec error: {exc}") from None
     weak = load_weak(weak_file)
     judge(mutants, [], clauses, weak, complete=False)  # names checked before anything runs
-    records = run(mutants, jobs, spec_dir, echo=echo)
+    records = run(mutants, jobs, spec_dir, echo=echo, max_examples=max_examples)
     return judge(mutants, records, clauses, weak, complete=not only)
 
 
@@ -479,10 +484,12 @@ def main(args) -> int:
     try:
         if args.update and args.mutant:
             raise SelftestError("--update needs the whole self-test: drop --mutant")
+        if args.update and args.max_examples:
+            raise SelftestError("--update needs the whole self-test: drop --max-examples")
         if args.jobs < 1:
             raise SelftestError(f"--jobs must be at least 1, not {args.jobs}")
         verdict = selftest(args.module, args.mutant or (), args.jobs, Path(args.spec_dir),
-                           Path(args.weak), echo=print)
+                           Path(args.weak), echo=print, max_examples=args.max_examples)
         print(matrix_text(verdict), summary_text(verdict), sep="\n\n")
         for path in args.update:
             changed = update(path, verdict)
