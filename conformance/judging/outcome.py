@@ -143,8 +143,8 @@ def _example_lines(outcome) -> list[str]:
     ex = outcome.example
     how = (f"shrunk, {ex['shrink_calls']} extra examples run" if ex.get("shrunk")
            else "not shrunk (a registered divergence, an error or a refusal)")
-    lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: "
-             "replay with " + (outcome.replay or f"--hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}"),
+    replay = outcome.replay or f"--hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}"
+    lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: replay with {replay}",
              "  params   " + ", ".join(f"{k}={v}" for k, v in ex["params"].items())]
     if ex.get("weights_seed") is not None:
         lines[-1] += f"; weights from the reference's seed {ex['weights_seed']}"
