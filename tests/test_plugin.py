@@ -102,7 +102,8 @@ def test_an_installed_framework_that_cannot_start_is_an_error_not_a_skip(tmp_pat
 
 def test_xdist_run_merges_every_backend_into_one_json(tmp_path):
     mutant = "conformance.tools.mutants:OffByOneLookup"
-    proc, data = run(tmp_path, "--backend", "reference", "--backend", mutant, "-n", "2", "--dist", "loadgroup")
+    proc, data = run(tmp_path, "--backend", "reference", "--backend", mutant, "-n", "2", "--dist", "loadgroup",
+                     "--max-examples", "4")  # one drawn example per set of sizes: the merge is checked
     jsonschema.validate(data, SCHEMA)
     n = len(load_all())
     assert len(data["results"]) == 2 * n and len(data["clauses"]) == n
