@@ -175,7 +175,7 @@ def pytest_configure_node(node):
     """xdist: every worker draws with the controller's profile and seed (a random one included),
     and shares each clause's drawn examples and reference replies through one folder per run."""
     run = node.config.stash[RUN]
-    node.workerinput[XDIST_RUN] = [run.profile.name, run.seed, run.examples]
+    node.workerinput[XDIST_RUN] = [run.profile.name, run.seed, run.max_examples]
     if DRAWS not in node.config.stash:
         node.config.stash[DRAWS] = shared_draws.new_folder()
     node.workerinput[XDIST_DRAWS] = node.config.stash[DRAWS]
@@ -472,7 +472,7 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(
                 f"drawn examples: {sum(r['examples'] for r in drawn)} over {len(drawn)} clause x backend "
                 f"items (profile {run.profile.name}, seed {run.seed}"
-                + (f", --max-examples {run.examples}" if run.examples != run.profile.examples else "")
+                + (f", --max-examples {run.max_examples}" if run.max_examples else "")
                 + f"; replay with {run.replay})")
             refused = [r for r in drawn if (r.get("refused") or {}).get("count")]
             for r in refused:  # never silent: each cell that refused drawn examples, with why
@@ -510,8 +510,8 @@ def _registry_warnings(terminalreporter, session: Session, clauses: dict) -> Non
 def _hypothesis_header(run: RunConfig) -> dict:
     """The results file's "hypothesis": the profile and seed, and --max-examples where it was given."""
     header = {"profile": run.profile.name, "seed": run.seed}
-    if run.examples != run.profile.examples:
-        header["max_examples"] = run.examples
+    if run.max_examples:
+        header["max_examples"] = run.max_examples
     return header
 
 

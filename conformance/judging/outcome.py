@@ -45,7 +45,6 @@ class Outcome:
     examples: int | None = None      # drawn examples judged (properties.py); None: not drawable
     seed: int | None = None          # the run's Hypothesis seed and profile
     profile: str | None = None
-    replay: str | None = None        # the options that draw the run's examples again (RunConfig.replay)
     max_examples: int | None = None  # --max-examples, where it changed the profile's number
     example: dict | None = None      # the failing drawn example: params, inputs, shrinking
     drawn: dict | None = None        # drawn examples that conformed, diverged as registered, otherwise
@@ -138,13 +137,19 @@ class Outcome:
         return "\n".join(lines)
 
 
+def replay_options(seed, profile, max_examples=None) -> str:
+    """The options that draw a run's examples again: its seed, profile and --max-examples if given."""
+    more = f" --max-examples {max_examples}" if max_examples else ""
+    return f"--hypothesis-seed {seed} --hypothesis-profile {profile}{more}"
+
+
 def _example_lines(outcome) -> list[str]:
     """The drawn example a failure was found at: what a reader needs to run it again."""
     ex = outcome.example
     how = (f"shrunk, {ex['shrink_calls']} extra examples run" if ex.get("shrunk")
            else "not shrunk (a registered divergence, an error or a refusal)")
-    replay = outcome.replay or f"--hypothesis-seed {outcome.seed} --hypothesis-profile {outcome.profile}"
-    lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: replay with {replay}",
+    lines = [f"example  drawn ({how}); profile {outcome.profile}, seed {outcome.seed}: replay with "
+             + replay_options(outcome.seed, outcome.profile, outcome.max_examples),
              "  params   " + ", ".join(f"{k}={v}" for k, v in ex["params"].items())]
     if ex.get("weights_seed") is not None:
         lines[-1] += f"; weights from the reference's seed {ex['weights_seed']}"

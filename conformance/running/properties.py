@@ -46,7 +46,15 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from conformance.judging.outcome import Outcome, judge, judging_error, refusals, refused_drawn, unavailable
+from conformance.judging.outcome import (
+    Outcome,
+    judge,
+    judging_error,
+    refusals,
+    refused_drawn,
+    replay_options,
+    unavailable,
+)
 from conformance.judging.replies import Observed, Refused
 from conformance.judging.status import Status
 from conformance.language import drawing, registry
@@ -77,23 +85,23 @@ class RunConfig:
 
     profile: Profile
     seed: int
-    examples: int = 0  # drawn examples per clause and backend: the profile's unless --max-examples
+    max_examples: int | None = None  # --max-examples where it changes the profile's number; None: the profile's
 
-    def __post_init__(self):
-        if not self.examples:
-            object.__setattr__(self, "examples", self.profile.examples)
+    @property
+    def examples(self) -> int:
+        """Drawn examples per clause and backend."""
+        return self.max_examples or self.profile.examples
 
     @property
     def draws(self) -> str:
         """What names this run's drawn examples besides the seed (shared_draws.py, draw_cache.py):
         the profile, and the number of examples where --max-examples changed it."""
-        return self.profile.name if self.examples == self.profile.examples else f"{self.profile.name}-x{self.examples}"
+        return self.profile.name if self.max_examples is None else f"{self.profile.name}-x{self.max_examples}"
 
     @property
     def replay(self) -> str:
         """The options that draw this run's examples again."""
-        more = f" --max-examples {self.examples}" if self.examples != self.profile.examples else ""
-        return f"--hypothesis-seed {self.seed} --hypothesis-profile {self.profile.name}{more}"
+        return replay_options(self.seed, self.profile.name, self.max_examples)
 
     @classmethod
     def make(cls, profile_name: str | None, seed: str | int | None, max_examples: int | None = None) -> RunConfig:
@@ -110,7 +118,7 @@ class RunConfig:
             raise ValueError(f"--hypothesis-seed {seed!r}: the conformance run replays an integer seed") from None
         if max_examples is not None and (type(max_examples) is not int or max_examples < 1):
             raise ValueError(f"--max-examples {max_examples!r}: at least 1 drawn example per clause and backend")
-        return cls(profile, seed, max_examples or profile.examples)
+        return cls(profile, seed, None if max_examples in (None, profile.examples) else max_examples)
 
 
 class _Diverges(AssertionError):
@@ -447,8 +455,7 @@ def _as_item(outcome: Outcome, clause) -> Outcome:
 def _properties(outcome: Outcome, run: RunConfig, judged: int | None, example=None, shrunk=False, calls=0,
                 tally: _Tally | None = None, refused: dict | None = None) -> Outcome:
     outcome.examples, outcome.seed, outcome.profile = judged, run.seed, run.profile.name
-    outcome.replay = run.replay
-    outcome.max_examples = run.examples if run.examples != run.profile.examples else None
+    outcome.max_examples = run.max_examples
     if judged is not None:
         outcome.drawn = (tally or _Tally()).plain()
         outcome.refused = refused or refusals([])
